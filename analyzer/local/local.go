@@ -1,0 +1,258 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/deps"
+)
+
+// DefaultThreshold is the confidence below which local detections are not
+// returned unless the caller asks for a lower one.
+const DefaultThreshold = 0.25
+
+// personClass is the COCO class YOLOX reports people as.
+const personClass = "person"
+
+// Options configure the local backend.
+type Options struct {
+	// YOLOXPath overrides the default YOLOX-nano model.
+	YOLOXPath string
+}
+
+// Backend is the local analyzer: every model is loaded on first use and
+// kept for the life of the backend.
+type Backend struct {
+	opts Options
+
+	mu    sync.Mutex // one analysis at a time: the models reuse their buffers
+	yolox *YOLOX
+	faces *FaceDetector
+	ocr   *OCR
+	dets  []Detection
+}
+
+// New returns a local backend; models load lazily, so construction is cheap.
+func New(opts Options) *Backend { return &Backend{opts: opts} }
+
+// Name implements analyzer.Analyzer.
+func (b *Backend) Name() string { return "local" }
+
+// Supports implements analyzer.Analyzer: everything but the captions,
+// which need a language model Sightline does not ship.
+func (b *Backend) Supports(f analyzer.Feature) bool {
+	switch f {
+	case analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags,
+		analyzer.FeatureRead, analyzer.FeatureFaces, analyzer.FeatureSmartCrops:
+		return true
+	}
+	return false
+}
+
+// DefaultFeatures are the features `analyze --backend local` runs when none
+// are given.
+var DefaultFeatures = analyzer.Features{analyzer.FeatureTags, analyzer.FeatureObjects,
+	analyzer.FeaturePeople, analyzer.FeatureSmartCrops, analyzer.FeatureRead}
+
+// Detector returns the YOLOX detector, loading it on first use.
+func (b *Backend) Detector() (*YOLOX, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.detector()
+}
+
+func (b *Backend) detector() (*YOLOX, error) {
+	if b.yolox != nil {
+		return b.yolox, nil
+	}
+	path := b.opts.YOLOXPath
+	if path == "" {
+		var err error
+		if path, err = deps.Model("yolox-nano/yolox_nano.onnx"); err != nil {
+			return nil, err
+		}
+	}
+	y, err := NewYOLOX(path)
+	if err != nil {
+		return nil, err
+	}
+	b.yolox = y
+	return y, nil
+}
+
+// Analyze implements analyzer.Analyzer.
+func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.Request) (*analyzer.Analysis, error) {
+	for _, f := range req.Features {
+		if !b.Supports(f) {
+			return nil, fmt.Errorf("feature %q is not available locally (it needs --backend azure)", f)
+		}
+	}
+	mat, owned, err := decodeImage(img)
+	if err != nil {
+		return nil, err
+	}
+	if owned {
+		defer mat.Close()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+
+	threshold := req.Options.Threshold
+	if threshold <= 0 {
+		threshold = DefaultThreshold
+	}
+	a := &analyzer.Analysis{Metadata: analyzer.Metadata{Width: mat.Cols(), Height: mat.Rows()}}
+	var versions []string
+	fs := req.Features
+	if fs.Has(analyzer.FeatureObjects) || fs.Has(analyzer.FeaturePeople) || fs.Has(analyzer.FeatureTags) || fs.Has(analyzer.FeatureSmartCrops) {
+		y, err := b.detector()
+		if err != nil {
+			return nil, err
+		}
+		if b.dets, err = y.Detect(mat, float32(threshold), b.dets[:0]); err != nil {
+			return nil, err
+		}
+		fillDetections(a, fs, b.dets)
+		versions = append(versions, y.Version())
+	}
+	if fs.Has(analyzer.FeatureFaces) || fs.Has(analyzer.FeatureSmartCrops) {
+		if b.faces == nil {
+			path, err := deps.Model("blazeface/face_detection_back_256x256_barracuda.onnx")
+			if err != nil {
+				return nil, err
+			}
+			if b.faces, err = NewFaceDetector(path); err != nil {
+				return nil, err
+			}
+		}
+		faces, err := b.faces.Detect(mat)
+		if err != nil {
+			return nil, err
+		}
+		a.Faces = faces
+	}
+	if fs.Has(analyzer.FeatureSmartCrops) {
+		a.SmartCrops = SmartCrops(mat.Cols(), mat.Rows(), req.Options.SmartCropsRatios, a)
+		if !fs.Has(analyzer.FeatureFaces) {
+			a.Faces = nil
+		}
+		if !fs.Has(analyzer.FeatureObjects) {
+			a.Objects = nil
+		}
+		if !fs.Has(analyzer.FeaturePeople) {
+			a.People = nil
+		}
+	}
+	if fs.Has(analyzer.FeatureRead) {
+		if b.ocr == nil {
+			dir, err := deps.Model("ppocr-v4")
+			if err != nil {
+				return nil, err
+			}
+			if b.ocr, err = NewOCR(dir); err != nil {
+				return nil, err
+			}
+		}
+		if a.ReadResult, err = b.ocr.Read(mat); err != nil {
+			return nil, err
+		}
+	}
+	a.ModelVersion = strings.Join(versions, ",")
+	return a, nil
+}
+
+// fillDetections turns detections into objects, people and tags. Smart
+// crops need objects and people even when they were not asked for; the
+// caller drops them afterwards.
+func fillDetections(a *analyzer.Analysis, fs analyzer.Features, dets []Detection) {
+	crops := fs.Has(analyzer.FeatureSmartCrops)
+	if fs.Has(analyzer.FeatureObjects) || crops {
+		a.Objects = make([]analyzer.Object, 0, len(dets))
+		for _, d := range dets {
+			a.Objects = append(a.Objects, analyzer.Object{Name: d.Name, Confidence: d.Confidence, BoundingBox: d.Box})
+		}
+	}
+	if fs.Has(analyzer.FeaturePeople) || crops {
+		a.People = []analyzer.Person{}
+		for _, d := range dets {
+			if d.Name == personClass {
+				a.People = append(a.People, analyzer.Person{Confidence: d.Confidence, BoundingBox: d.Box})
+			}
+		}
+	}
+	if fs.Has(analyzer.FeatureTags) {
+		best := map[string]float64{}
+		for _, d := range dets {
+			best[d.Name] = max(best[d.Name], d.Confidence)
+		}
+		a.Tags = make([]analyzer.Tag, 0, len(best))
+		for name, c := range best {
+			a.Tags = append(a.Tags, analyzer.Tag{Name: name, Confidence: c})
+		}
+		sort.Slice(a.Tags, func(i, j int) bool {
+			if a.Tags[i].Confidence != a.Tags[j].Confidence {
+				return a.Tags[i].Confidence > a.Tags[j].Confidence
+			}
+			return a.Tags[i].Name < a.Tags[j].Name
+		})
+	}
+}
+
+// decodeImage returns img's pixels as 8-bit BGR. owned says the caller
+// must close the returned Mat.
+func decodeImage(img analyzer.Image) (gocv.Mat, bool, error) {
+	switch {
+	case img.HasMat():
+		if img.Mat.Type() == gocv.MatTypeCV8UC3 {
+			return img.Mat, false, nil
+		}
+		bgr := gocv.NewMat()
+		switch img.Mat.Channels() {
+		case 1:
+			gocv.CvtColor(img.Mat, &bgr, gocv.ColorGrayToBGR)
+		case 4:
+			gocv.CvtColor(img.Mat, &bgr, gocv.ColorBGRAToBGR)
+		default:
+			bgr.Close()
+			return gocv.Mat{}, false, fmt.Errorf("unsupported image type %v", img.Mat.Type())
+		}
+		return bgr, true, nil
+	case len(img.Bytes) > 0:
+		m, err := gocv.IMDecode(img.Bytes, gocv.IMReadColor)
+		if err != nil || m.Empty() {
+			m.Close()
+			return gocv.Mat{}, false, errors.New("not a readable image (OpenCV could not decode it)")
+		}
+		return m, true, nil
+	case img.URL != "":
+		return gocv.Mat{}, false, errors.New("the local backend does not fetch URLs; download the image or use --backend azure")
+	}
+	return gocv.Mat{}, false, errors.New("empty image")
+}
+
+// Close releases every loaded model.
+func (b *Backend) Close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.yolox != nil {
+		b.yolox.Close()
+	}
+	if b.faces != nil {
+		b.faces.Close()
+	}
+	if b.ocr != nil {
+		b.ocr.Close()
+	}
+	b.yolox, b.faces, b.ocr = nil, nil, nil
+	return nil
+}

@@ -1,0 +1,200 @@
+// Package analyzer defines what Sightline asks of an image analysis backend
+// and the result model every backend fills, so that callers (the commands,
+// the scheduler, the overlay) never care whether Azure or a local model answered.
+package analyzer
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// Feature names are the Azure Image Analysis 4.0 names, which users already
+// script against.
+type Feature string
+
+const (
+	FeatureCaption       Feature = "caption"
+	FeatureDenseCaptions Feature = "denseCaptions"
+	FeatureTags          Feature = "tags"
+	FeatureObjects       Feature = "objects"
+	FeaturePeople        Feature = "people"
+	FeatureSmartCrops    Feature = "smartCrops"
+	FeatureRead          Feature = "read"
+	// FeatureFaces is Sightline's own: local face detection for privacy blur
+	// and the faces overlay.
+	FeatureFaces Feature = "faces"
+)
+
+// AllFeatures lists the seven Image Analysis features in the service's order.
+var AllFeatures = []Feature{FeatureCaption, FeatureDenseCaptions, FeatureTags,
+	FeatureObjects, FeaturePeople, FeatureSmartCrops, FeatureRead}
+
+// Features is a set of requested features.
+type Features []Feature
+
+// Has reports whether f was requested.
+func (fs Features) Has(f Feature) bool {
+	for _, x := range fs {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// String joins the features with commas, as on the command line and in the
+// service's query string.
+func (fs Features) String() string {
+	s := make([]string, len(fs))
+	for i, f := range fs {
+		s[i] = string(f)
+	}
+	return strings.Join(s, ",")
+}
+
+// BoundingBox is an axis-aligned box in source-image pixels.
+type BoundingBox struct {
+	X int `json:"x"`
+	Y int `json:"y"`
+	W int `json:"w"`
+	H int `json:"h"`
+}
+
+// Point is a polygon vertex in source-image pixels.
+type Point struct {
+	X int `json:"x"`
+	Y int `json:"y"`
+}
+
+type Caption struct {
+	Text       string  `json:"text"`
+	Confidence float64 `json:"confidence"`
+}
+
+type DenseCaption struct {
+	Text        string      `json:"text"`
+	Confidence  float64     `json:"confidence"`
+	BoundingBox BoundingBox `json:"bounding_box"`
+}
+
+type Tag struct {
+	Name       string  `json:"name"`
+	Confidence float64 `json:"confidence"`
+}
+
+// Object is a detected object; Name and Confidence are its first tag's.
+type Object struct {
+	Name        string      `json:"name"`
+	Confidence  float64     `json:"confidence"`
+	BoundingBox BoundingBox `json:"bounding_box"`
+}
+
+type Person struct {
+	Confidence  float64     `json:"confidence"`
+	BoundingBox BoundingBox `json:"bounding_box"`
+}
+
+// Face is a detected face (local BlazeFace only).
+type Face struct {
+	Confidence  float64     `json:"confidence"`
+	BoundingBox BoundingBox `json:"bounding_box"`
+}
+
+type SmartCrop struct {
+	AspectRatio float64     `json:"aspect_ratio"`
+	BoundingBox BoundingBox `json:"bounding_box"`
+}
+
+type Word struct {
+	Text            string  `json:"text"`
+	Confidence      float64 `json:"confidence"`
+	BoundingPolygon []Point `json:"bounding_polygon"`
+}
+
+type Line struct {
+	Text            string  `json:"text"`
+	BoundingPolygon []Point `json:"bounding_polygon"`
+	Words           []Word  `json:"words"`
+}
+
+type Block struct {
+	Lines []Line `json:"lines"`
+}
+
+type ReadResult struct {
+	Blocks []Block `json:"blocks"`
+}
+
+type Metadata struct {
+	Width  int `json:"width"`
+	Height int `json:"height"`
+}
+
+// Analysis is the result model of ../shared/docs/interfaces.md. A feature
+// that was not requested is nil and absent from the JSON; one that was
+// requested but found nothing is an empty, non-nil slice and prints as [].
+type Analysis struct {
+	Caption       *Caption       `json:"caption,omitempty"`
+	DenseCaptions []DenseCaption `json:"dense_captions,omitzero"`
+	Tags          []Tag          `json:"tags,omitzero"`
+	Objects       []Object       `json:"objects,omitzero"`
+	People        []Person       `json:"people,omitzero"`
+	Faces         []Face         `json:"faces,omitzero"`
+	SmartCrops    []SmartCrop    `json:"smart_crops,omitzero"`
+	ReadResult    *ReadResult    `json:"read_results,omitempty"`
+	Metadata      Metadata       `json:"metadata"`
+	ModelVersion  string         `json:"model_version"`
+}
+
+// Options are the per-request settings of ../shared/docs/interfaces.md.
+// Zero values mean "the service's default" and are not sent.
+type Options struct {
+	Language             string
+	GenderNeutralCaption bool
+	SmartCropsRatios     []float64
+	ModelVersion         string
+	// Threshold is the minimum confidence of objects, people and tags kept
+	// in the result; a negative value keeps everything the backend returns.
+	Threshold float64
+}
+
+// Request says what to analyse.
+type Request struct {
+	Features Features
+	Options  Options
+}
+
+// Image is one image to analyse in whichever forms the caller has. Mat, when
+// not empty, is BGR pixels owned by the caller; Bytes is an encoded image
+// file; URL is a remote image that cloud backends pass on as a URL.
+type Image struct {
+	Mat   gocv.Mat
+	Bytes []byte
+	URL   string
+}
+
+// Analyzer is an image analysis backend.
+type Analyzer interface {
+	// Analyze runs the requested features on img. Implementations must be
+	// safe for one call at a time; the scheduler never overlaps calls to
+	// the same analyzer.
+	Analyze(ctx context.Context, img Image, req Request) (*Analysis, error)
+	// Supports reports whether the backend can compute f.
+	Supports(f Feature) bool
+	// Name is "local" or "azure", as in the `source` field of results.
+	Name() string
+}
+
+// Timed is an Analysis with where and how fast it was produced.
+type Timed struct {
+	*Analysis
+	Source  string // "local", "azure" or "cache"
+	Latency time.Duration
+}
+
+// HasMat reports whether img carries decoded pixels. A zero gocv.Mat has no
+// C object behind it, and calling Empty on it would crash.
+func (img Image) HasMat() bool { return img.Mat.Ptr() != nil && !img.Mat.Empty() }

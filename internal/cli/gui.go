@@ -1,0 +1,25 @@
+package cli
+
+import (
+	"context"
+	"flag"
+
+	"github.com/sightline/sightline/ui"
+)
+
+func cmdGUI(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("gui", flag.ContinueOnError)
+	var cfg ui.Config
+	fs.StringVar(&cfg.Source, "source", "", "file, rtsp://…, http(s)://… or webcam:N (default: a webcam if one opens, else the demo video)")
+	fs.StringVar(&cfg.Backend, "backend", "auto", "local, azure or auto")
+	fs.Float64Var(&cfg.Threshold, "threshold", 0.25, "confidence threshold drawn")
+	fs.Float64Var(&cfg.FPSLimit, "fps-limit", 0, "analyses per second at most")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	return ui.Run(ctx, cfg)
+}

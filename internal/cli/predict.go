@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"context"
+	"flag"
+
+	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/local"
+)
+
+func cmdPredict(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
+	backend := fs.String("backend", "", "azure or local (default: local with --model, else azure)")
+	detect := fs.Bool("detect", false, "object detection instead of classification")
+	threshold := fs.Float64("threshold", analyzer.DefaultReviewThreshold, "probability the top prediction must exceed")
+	project := fs.String("project", "", "Custom Vision project id (cloud)")
+	published := fs.String("published-name", "", "published iteration name (cloud)")
+	model := fs.String("model", "", "folder of a Custom Vision ONNX export (local)")
+	workers := fs.Int("workers", 4, "inputs predicted in parallel")
+	retries := fs.Int("retries", 3, "retries of a failed cloud call")
+	inputs, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if *backend == "" {
+		*backend = "azure"
+		if *model != "" {
+			*backend = "local"
+		}
+	}
+	var p analyzer.Predictor
+	switch *backend {
+	case "local":
+		if *model == "" {
+			return usagef("--backend local needs --model DIR (a Custom Vision ONNX export)")
+		}
+		cv, err := local.NewCustomVision(*model)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		defer cv.Close()
+		p = cv
+	case "azure":
+		if *project == "" || *published == "" {
+			return usagef("--backend azure needs --project UUID and --published-name NAME")
+		}
+		if p, err = newAzurePredictor(e, *project, *published, *retries); err != nil {
+			return err
+		}
+	default:
+		return usagef("unknown backend %q (azure or local)", *backend)
+	}
+	return batch(ctx, e, inputs, *workers, func(ctx context.Context, _ string, img analyzer.Image) (any, string, error) {
+		preds, err := p.Predict(ctx, img, *detect)
+		if err != nil {
+			return nil, "", err
+		}
+		return analyzer.NewPredictionResult(preds, *threshold), p.Name(), nil
+	})
+}

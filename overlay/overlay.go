@@ -1,0 +1,227 @@
+// Package overlay draws analysis results onto frames: one function of
+// (frame, result, filter) → pixels, shared by the GUI, recordings and
+// snapshots so that all three show the same thing.
+package overlay
+
+import (
+	"fmt"
+	"hash/fnv"
+	"image"
+	"image/color"
+	"strings"
+
+	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/analyzer"
+)
+
+// Filter decides what is drawn. It applies to cached results at draw time,
+// so changing it never needs a new analysis.
+type Filter struct {
+	// Threshold is the minimum confidence drawn normally.
+	Threshold float64
+	// PerClass overrides Threshold for some classes (lower-case names).
+	PerClass map[string]float64
+	// Hidden classes are never drawn (lower-case names).
+	Hidden map[string]bool
+	// Dimmed draws boxes under the threshold faintly instead of hiding them.
+	Dimmed bool
+	// HideObjects, HidePeople, HideFaces, HideDense and HideRead switch off
+	// whole layers; the zero Filter draws everything.
+	HideObjects, HidePeople, HideFaces, HideDense, HideRead bool
+	// BlurFaces pixelates faces (privacy).
+	BlurFaces bool
+}
+
+// ThresholdFor is the confidence a box of class name needs to be drawn.
+func (f Filter) ThresholdFor(name string) float64 {
+	if t, ok := f.PerClass[strings.ToLower(name)]; ok {
+		return t
+	}
+	return f.Threshold
+}
+
+// visibility of one box under the filter.
+type visibility int
+
+const (
+	hidden visibility = iota
+	dimmed
+	shown
+)
+
+func (f Filter) visibility(name string, conf float64) visibility {
+	if f.Hidden[strings.ToLower(name)] {
+		return hidden
+	}
+	if conf >= f.ThresholdFor(name) {
+		return shown
+	}
+	if f.Dimmed {
+		return dimmed
+	}
+	return hidden
+}
+
+// Colours are fixed so a class keeps its colour across runs and machines.
+var (
+	PersonColor = color.RGBA{0, 230, 118, 255}  // people: always this green
+	FaceColor   = color.RGBA{255, 64, 129, 255} // faces: pink
+	TextColor   = color.RGBA{255, 235, 59, 255} // OCR polygons: yellow
+	DenseColor  = color.RGBA{178, 235, 242, 255}
+	palette     = []color.RGBA{
+		{33, 150, 243, 255}, {255, 152, 0, 255}, {156, 39, 176, 255}, {244, 67, 54, 255},
+		{0, 188, 212, 255}, {205, 220, 57, 255}, {121, 85, 72, 255}, {63, 81, 181, 255},
+		{255, 87, 34, 255}, {96, 125, 139, 255}, {233, 30, 99, 255}, {0, 150, 136, 255},
+		{255, 193, 7, 255}, {103, 58, 183, 255}, {139, 195, 74, 255}, {3, 169, 244, 255},
+	}
+)
+
+// ClassColor is the colour of a class: people and faces have their own,
+// other classes hash into a fixed palette.
+func ClassColor(name string) color.RGBA {
+	switch strings.ToLower(name) {
+	case "person", "people":
+		return PersonColor
+	case "face":
+		return FaceColor
+	}
+	h := fnv.New32a()
+	h.Write([]byte(strings.ToLower(name)))
+	return palette[h.Sum32()%uint32(len(palette))]
+}
+
+// Draw paints a's boxes, labels and polygons onto img (8-bit BGR) in place.
+func Draw(img *gocv.Mat, a *analyzer.Analysis, f Filter) {
+	if a == nil || img.Empty() {
+		return
+	}
+	st := newStyle(img.Cols(), img.Rows())
+	if f.BlurFaces {
+		for _, face := range a.Faces {
+			Blur(img, rect(face.BoundingBox))
+		}
+	}
+	if !f.HideDense {
+		for _, d := range a.DenseCaptions {
+			if d.Confidence >= f.Threshold {
+				st.box(img, rect(d.BoundingBox), DenseColor, d.Text, d.Confidence, false)
+			}
+		}
+	}
+	if !f.HideObjects {
+		for _, o := range a.Objects {
+			// People are drawn from the people list when there is one, so a
+			// person is not boxed twice.
+			if a.People != nil && strings.EqualFold(o.Name, "person") {
+				continue
+			}
+			if v := f.visibility(o.Name, o.Confidence); v != hidden {
+				st.box(img, rect(o.BoundingBox), ClassColor(o.Name), o.Name, o.Confidence, v == dimmed)
+			}
+		}
+	}
+	if !f.HidePeople {
+		for _, p := range a.People {
+			if v := f.visibility("person", p.Confidence); v != hidden {
+				st.box(img, rect(p.BoundingBox), PersonColor, "person", p.Confidence, v == dimmed)
+			}
+		}
+	}
+	if !f.HideFaces {
+		for _, face := range a.Faces {
+			if v := f.visibility("face", face.Confidence); v != hidden {
+				st.box(img, rect(face.BoundingBox), FaceColor, "face", face.Confidence, v == dimmed)
+			}
+		}
+	}
+	if !f.HideRead && a.ReadResult != nil {
+		for _, b := range a.ReadResult.Blocks {
+			for _, l := range b.Lines {
+				st.polygon(img, l.BoundingPolygon, TextColor)
+			}
+		}
+	}
+}
+
+// Blur pixelates r in img: coarse enough that a face cannot be recognised.
+func Blur(img *gocv.Mat, r image.Rectangle) {
+	r = r.Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
+	if r.Dx() < 2 || r.Dy() < 2 {
+		return
+	}
+	roi := img.Region(r)
+	defer roi.Close()
+	small := gocv.NewMat()
+	defer small.Close()
+	cells := image.Pt(max(1, r.Dx()/12), max(1, r.Dy()/12))
+	cells = image.Pt(min(cells.X, 8), min(cells.Y, 8))
+	gocv.Resize(roi, &small, cells, 0, 0, gocv.InterpolationArea)
+	gocv.Resize(small, &roi, r.Size(), 0, 0, gocv.InterpolationNearestNeighbor)
+}
+
+func rect(b analyzer.BoundingBox) image.Rectangle { return image.Rect(b.X, b.Y, b.X+b.W, b.Y+b.H) }
+
+// style scales line widths and fonts to the frame so labels stay readable
+// on 480p and 4K alike.
+type style struct {
+	thick     int
+	fontScale float64
+	fontThick int
+}
+
+func newStyle(w, h int) style {
+	s := float64(min(w, h)) / 720
+	return style{
+		thick:     max(2, int(3*s+0.5)),
+		fontScale: max(0.45, 0.7*s),
+		fontThick: max(1, int(1.6*s+0.5)),
+	}
+}
+
+const font = gocv.FontHersheySimplex
+
+func (st style) box(img *gocv.Mat, r image.Rectangle, c color.RGBA, name string, conf float64, dim bool) {
+	if dim {
+		// Dimmed boxes: thin and faded, label without a background.
+		faded := color.RGBA{c.R / 2, c.G / 2, c.B / 2, 255}
+		gocv.Rectangle(img, r, faded, 1)
+		gocv.PutText(img, Label(name, conf), image.Pt(r.Min.X+2, r.Min.Y+int(14*st.fontScale/0.45)), font, st.fontScale*0.8, faded, 1)
+		return
+	}
+	gocv.Rectangle(img, r, c, st.thick)
+	text := Label(name, conf)
+	size := gocv.GetTextSize(text, font, st.fontScale, st.fontThick)
+	pad := 3
+	top := r.Min.Y - size.Y - 2*pad
+	if top < 0 { // no room above the box: put the label inside it
+		top = r.Min.Y
+	}
+	bg := image.Rect(r.Min.X-st.thick/2, top, r.Min.X+size.X+2*pad, top+size.Y+2*pad)
+	gocv.Rectangle(img, bg, c, -1)
+	gocv.PutText(img, text, image.Pt(bg.Min.X+pad, bg.Max.Y-pad), font, st.fontScale, textOn(c), st.fontThick)
+}
+
+func (st style) polygon(img *gocv.Mat, pts []analyzer.Point, c color.RGBA) {
+	if len(pts) < 2 {
+		return
+	}
+	ip := make([]image.Point, len(pts))
+	for i, p := range pts {
+		ip[i] = image.Pt(p.X, p.Y)
+	}
+	pv := gocv.NewPointsVectorFromPoints([][]image.Point{ip})
+	defer pv.Close()
+	gocv.Polylines(img, pv, true, c, max(1, st.thick-1))
+}
+
+// Label is a box's caption: the class name and its confidence, as "person 0.87".
+func Label(name string, conf float64) string { return fmt.Sprintf("%s %.2f", name, conf) }
+
+// textOn picks black or white text for legibility on background c.
+func textOn(c color.RGBA) color.RGBA {
+	if 299*int(c.R)+587*int(c.G)+114*int(c.B) > 140000 {
+		return color.RGBA{0, 0, 0, 255}
+	}
+	return color.RGBA{255, 255, 255, 255}
+}

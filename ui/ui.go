@@ -1,0 +1,50 @@
+// Package ui is Sightline's desktop app: the live view with the overlay,
+// the HUD and the controls.
+package ui
+
+import (
+	"context"
+	"os"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/sightline/sightline/assets"
+)
+
+// Config is what the command line sets.
+type Config struct {
+	Source    string
+	Backend   string
+	Threshold float64
+	FPSLimit  float64
+}
+
+// DemoVideo is the fallback source when no webcam opens.
+const DemoVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+
+// Run shows the main window until it is closed or ctx is cancelled.
+func Run(ctx context.Context, cfg Config) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	a := app.NewWithID("io.github.sightline")
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	w := newMainWindow(a, cfg)
+	go func() {
+		<-ctx.Done()
+		fyne.Do(a.Quit)
+	}()
+	w.start(ctx)
+	w.win.ShowAndRun()
+	cancel()
+	w.stop()
+	return nil
+}
+
+// defaultSource is the first webcam when one opens, else the demo video.
+func defaultSource() string {
+	if _, err := os.Stat("/dev/video0"); err == nil {
+		return "webcam:0"
+	}
+	return DemoVideo
+}

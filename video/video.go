@@ -1,0 +1,155 @@
+// Package video reads frames from webcams, files and network streams and
+// delivers them to the analyzer and the overlay.
+package video
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+// Frame is one decoded picture. Mat is 8-bit BGR and belongs to the frame:
+// whoever holds the frame last calls Release.
+type Frame struct {
+	Seq     int64         // frames read from the source since it opened, from 0, across reconnects
+	PTS     time.Duration // presentation time within the stream
+	Arrived time.Time     // wall-clock time the frame was decoded
+	Mat     gocv.Mat
+}
+
+// Release frees the frame's pixels.
+func (f *Frame) Release() {
+	if f != nil {
+		f.Mat.Close()
+	}
+}
+
+// Info describes an open source.
+type Info struct {
+	URI    string
+	Width  int
+	Height int
+	FPS    float64 // nominal frame rate; 0 when unknown
+	Live   bool    // webcams and network streams: newest frame wins
+}
+
+// State is a source's state, as reported in `status` events.
+type State string
+
+const (
+	StateOpening      State = "opening"
+	StatePlaying      State = "playing"
+	StateStalled      State = "stalled"
+	StateReconnecting State = "reconnecting"
+	StateEOF          State = "eof"
+	StateError        State = "error"
+	StateStopped      State = "stopped"
+)
+
+// Status is a state change with a human-readable detail.
+type Status struct {
+	State  State
+	Detail string
+	At     time.Time
+}
+
+// Stats count what a source did.
+type Stats struct {
+	Read       int64 // frames decoded
+	Dropped    int64 // frames a live source discarded because the consumer was busy
+	Reconnects int64
+}
+
+// Source delivers frames.
+type Source interface {
+	// Next returns the next frame: for files every frame in order, for live
+	// sources the newest one. It returns io.EOF at the end of a file.
+	Next(ctx context.Context) (*Frame, error)
+	Info() Info
+	Stats() Stats
+	Close() error
+}
+
+// Options configure Open.
+type Options struct {
+	// OpenTimeout bounds opening a source that never delivers a frame.
+	OpenTimeout time.Duration
+	// Realtime paces files at their native rate.
+	Realtime bool
+	// OnStatus receives state changes; it must not block.
+	OnStatus func(Status)
+}
+
+// ErrUnsupported is returned for URIs no reader handles.
+var ErrUnsupported = errors.New("unsupported source")
+
+// Kind classifies a source URI.
+type Kind int
+
+const (
+	KindFile Kind = iota
+	KindWebcam
+	KindStream
+)
+
+// Parse classifies uri and normalises it: webcams to their index, file://
+// URLs to paths.
+func Parse(uri string) (Kind, string, error) {
+	switch {
+	case uri == "":
+		return 0, "", fmt.Errorf("%w: empty source", ErrUnsupported)
+	case strings.HasPrefix(uri, "webcam:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(uri, "webcam:"))
+		if err != nil || n < 0 {
+			return 0, "", fmt.Errorf("%w: %q (expected webcam:N with N ≥ 0)", ErrUnsupported, uri)
+		}
+		return KindWebcam, strconv.Itoa(n), nil
+	case strings.HasPrefix(uri, "/dev/video"):
+		n, err := strconv.Atoi(strings.TrimPrefix(uri, "/dev/video"))
+		if err != nil || n < 0 {
+			return 0, "", fmt.Errorf("%w: %q (expected /dev/videoN)", ErrUnsupported, uri)
+		}
+		return KindWebcam, strconv.Itoa(n), nil
+	}
+	if i := strings.Index(uri, "://"); i > 0 {
+		u, err := url.Parse(uri)
+		if err != nil {
+			return 0, "", fmt.Errorf("%w: %q: %v", ErrUnsupported, uri, err)
+		}
+		switch strings.ToLower(u.Scheme) {
+		case "file":
+			return KindFile, u.Path, nil
+		case "rtsp", "rtsps", "http", "https":
+			return KindStream, uri, nil
+		}
+		return 0, "", fmt.Errorf("%w: scheme %q (use a file path, file://, rtsp://, rtsps://, http(s):// or webcam:N)", ErrUnsupported, u.Scheme)
+	}
+	return KindFile, uri, nil
+}
+
+// Open opens any supported source.
+func Open(ctx context.Context, uri string, opts Options) (Source, error) {
+	kind, target, err := Parse(uri)
+	if err != nil {
+		return nil, err
+	}
+	report(opts.OnStatus, StateOpening, uri)
+	switch kind {
+	case KindFile:
+		return openFile(target, opts)
+	default:
+		return nil, fmt.Errorf("%w: %s sources are not supported yet", ErrUnsupported, uri)
+	}
+}
+
+func report(fn func(Status), s State, detail string) {
+	if fn != nil {
+		fn(Status{State: s, Detail: detail, At: time.Now()})
+	}
+}
