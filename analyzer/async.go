@@ -12,8 +12,8 @@ import (
 // Result is a finished analysis with the frame it came from.
 type Result struct {
 	*Analysis
-	Frame    int64     // sequence number of the analysed frame
-	Source   string    // backend that produced it
+	Frame    int64  // sequence number of the analysed frame
+	Source   string // backend that produced it
 	Latency  time.Duration
 	Finished time.Time
 	Err      error

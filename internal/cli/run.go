@@ -140,7 +140,7 @@ func runPipeline(ctx context.Context, f runFlags, a analyzer.Analyzer, req analy
 
 	openCtx, cancelOpen := context.WithTimeout(ctx, f.openTimeout)
 	defer cancelOpen()
-	src, err = video.Open(openCtx, f.source, video.Options{
+	opened, err := video.Open(openCtx, f.source, video.Options{
 		OpenTimeout: f.openTimeout,
 		Realtime:    f.realtime,
 		OnStatus:    func(s video.Status) { ev.status(string(s.State), s.Detail) },
@@ -148,6 +148,7 @@ func runPipeline(ctx context.Context, f runFlags, a analyzer.Analyzer, req analy
 	if err != nil {
 		return err
 	}
+	src = opened
 	live := src.Info().Live
 	for f.maxFrames == 0 || sum.FramesRead < f.maxFrames {
 		frame, err := src.Next(ctx)

@@ -1,0 +1,169 @@
+package overlay
+
+import (
+	"flag"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/analyzer"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden images")
+
+func box(x, y, w, h int) analyzer.BoundingBox { return analyzer.BoundingBox{X: x, Y: y, W: w, H: h} }
+
+// scene is a fixed result with every kind of thing the overlay draws.
+var scene = &analyzer.Analysis{
+	Objects: []analyzer.Object{
+		{Name: "car", Confidence: 0.91, BoundingBox: box(20, 30, 180, 100)},
+		{Name: "dog", Confidence: 0.15, BoundingBox: box(400, 250, 90, 70)},
+		{Name: "person", Confidence: 0.88, BoundingBox: box(260, 60, 80, 220)},
+	},
+	People: []analyzer.Person{{Confidence: 0.88, BoundingBox: box(260, 60, 80, 220)}},
+	Faces:  []analyzer.Face{{Confidence: 0.95, BoundingBox: box(280, 70, 40, 40)}},
+	DenseCaptions: []analyzer.DenseCaption{
+		{Text: "a red car", Confidence: 0.8, BoundingBox: box(15, 25, 190, 110)},
+	},
+	ReadResult: &analyzer.ReadResult{Blocks: []analyzer.Block{{Lines: []analyzer.Line{{
+		Text:            "EXIT",
+		BoundingPolygon: []analyzer.Point{{X: 420, Y: 40}, {X: 560, Y: 50}, {X: 555, Y: 95}, {X: 415, Y: 85}},
+	}}}}},
+}
+
+// testFrame is a deterministic textured frame, so blur shows.
+func testFrame(t *testing.T) gocv.Mat {
+	m := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC3)
+	for y := 0; y < 360; y++ {
+		for x := 0; x < 640; x++ {
+			m.SetUCharAt(y, x*3, uint8(x*255/640))
+			m.SetUCharAt(y, x*3+1, uint8(y*255/360))
+			m.SetUCharAt(y, x*3+2, uint8((x^y)&0xff))
+		}
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func TestDrawGolden(t *testing.T) {
+	tests := []struct {
+		name   string
+		filter Filter
+	}{
+		{"default", Filter{Threshold: 0.25}},
+		{"dimmed", Filter{Threshold: 0.25, Dimmed: true}},
+		{"high-threshold", Filter{Threshold: 0.9}},
+		{"hidden-car", Filter{Threshold: 0.25, Hidden: map[string]bool{"car": true}}},
+		{"per-class", Filter{Threshold: 0.25, PerClass: map[string]float64{"dog": 0.1}}},
+		{"blur", Filter{Threshold: 0.25, BlurFaces: true, HideFaces: true}},
+		{"layers-off", Filter{Threshold: 0.25, HideDense: true, HideRead: true, HideFaces: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			img := testFrame(t)
+			Draw(&img, scene, tt.filter)
+			assertGolden(t, img, filepath.Join("testdata", tt.name+".png"))
+		})
+	}
+}
+
+func assertGolden(t *testing.T, img gocv.Mat, path string) {
+	t.Helper()
+	if *update {
+		if !gocv.IMWrite(path, img) {
+			t.Fatalf("writing %s", path)
+		}
+		return
+	}
+	want := gocv.IMRead(path, gocv.IMReadColor)
+	defer want.Close()
+	if want.Empty() {
+		t.Fatalf("golden %s missing (go test ./overlay -update)", path)
+	}
+	diff := gocv.NewMat()
+	defer diff.Close()
+	gocv.AbsDiff(img, want, &diff)
+	gray := gocv.NewMat()
+	defer gray.Close()
+	gocv.CvtColor(diff, &gray, gocv.ColorBGRToGray)
+	if n := gocv.CountNonZero(gray); n > 0 {
+		out := filepath.Join(t.TempDir(), filepath.Base(path))
+		gocv.IMWrite(out, img)
+		t.Fatalf("%d pixels differ from %s; got %s (go test ./overlay -update to accept)", n, path, out)
+	}
+}
+
+// pixel reads img at (x,y) as RGB.
+func pixel(img gocv.Mat, x, y int) color.RGBA {
+	v := img.GetVecbAt(y, x)
+	return color.RGBA{v[2], v[1], v[0], 255}
+}
+
+func TestDrawColours(t *testing.T) {
+	img := testFrame(t)
+	Draw(&img, scene, Filter{Threshold: 0.25})
+	// Left edges of the boxes carry their class colours.
+	if got := pixel(img, 260, 150); got != PersonColor {
+		t.Errorf("person box edge %v, want %v", got, PersonColor)
+	}
+	if got := pixel(img, 20, 100); got != ClassColor("car") {
+		t.Errorf("car box edge %v, want %v", got, ClassColor("car"))
+	}
+	if got := pixel(img, 400, 300); got == ClassColor("dog") {
+		t.Errorf("dog under the threshold was drawn")
+	}
+}
+
+func TestClassColor(t *testing.T) {
+	if ClassColor("person") != PersonColor || ClassColor("Person") != PersonColor {
+		t.Error("people must have their own colour")
+	}
+	if ClassColor("face") != FaceColor {
+		t.Error("faces must have their own colour")
+	}
+	seen := map[color.RGBA]bool{}
+	for _, name := range []string{"car", "truck", "bicycle", "dog", "cat", "laptop", "chair", "bottle"} {
+		c := ClassColor(name)
+		if c == PersonColor || c == FaceColor {
+			t.Errorf("%s shares the people/face colour", name)
+		}
+		if c != ClassColor(name) {
+			t.Errorf("%s colour not stable", name)
+		}
+		seen[c] = true
+	}
+	if len(seen) < 5 {
+		t.Errorf("8 classes share %d colours", len(seen))
+	}
+}
+
+func TestBlurHidesDetail(t *testing.T) {
+	img := testFrame(t)
+	before := img.Clone()
+	defer before.Close()
+	r := image.Rect(280, 70, 320, 110)
+	Blur(&img, r)
+	roi, orig := img.Region(r), before.Region(r)
+	defer roi.Close()
+	defer orig.Close()
+	if gocv.NormWithMats(roi, orig, gocv.NormL1) == 0 {
+		t.Fatal("blur changed nothing")
+	}
+	// Pixelation: neighbouring pixels inside a cell are equal.
+	if roi.GetVecbAt(0, 0)[0] != roi.GetVecbAt(0, 1)[0] {
+		t.Error("blurred region is not pixelated")
+	}
+	// Outside the region nothing changed.
+	if img.GetVecbAt(10, 10)[0] != before.GetVecbAt(10, 10)[0] {
+		t.Error("blur leaked outside the face")
+	}
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(m.Run())
+}
