@@ -188,13 +188,46 @@ type Analyzer interface {
 	Name() string
 }
 
-// Timed is an Analysis with where and how fast it was produced.
-type Timed struct {
+// Result is a finished analysis with the frame it came from.
+type Result struct {
 	*Analysis
-	Source  string // "local", "azure" or "cache"
-	Latency time.Duration
+	Frame    int64         // sequence number of the analysed frame
+	PTS      time.Duration // its presentation time
+	Source   string        // "local", "azure" or "cache"
+	Latency  time.Duration
+	Finished time.Time
+	Err      error
 }
 
 // HasMat reports whether img carries decoded pixels. A zero gocv.Mat has no
 // C object behind it, and calling Empty on it would crash.
 func (img Image) HasMat() bool { return img.Mat.Ptr() != nil && !img.Mat.Empty() }
+
+// fillFrom sets every feature of a that is still nil from b: merging the
+// newest result first keeps the newest value of each feature.
+func (a *Analysis) fillFrom(b *Analysis) {
+	if a.Caption == nil {
+		a.Caption = b.Caption
+	}
+	if a.DenseCaptions == nil {
+		a.DenseCaptions = b.DenseCaptions
+	}
+	if a.Tags == nil {
+		a.Tags = b.Tags
+	}
+	if a.Objects == nil {
+		a.Objects = b.Objects
+	}
+	if a.People == nil {
+		a.People = b.People
+	}
+	if a.Faces == nil {
+		a.Faces = b.Faces
+	}
+	if a.SmartCrops == nil {
+		a.SmartCrops = b.SmartCrops
+	}
+	if a.ReadResult == nil {
+		a.ReadResult = b.ReadResult
+	}
+}

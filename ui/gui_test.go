@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/overlay"
 )
 
@@ -23,7 +24,9 @@ const guiChildEnv = "SIGHTLINE_TEST_GUI_CHILD"
 
 func TestMain(m *testing.M) {
 	if src := os.Getenv(guiChildEnv); src != "" {
-		if err := Run(context.Background(), Config{Source: src, Backend: "local", Threshold: 0.25}); err != nil {
+		b := local.New(local.Options{})
+		defer b.Close()
+		if err := Run(context.Background(), Config{Source: src, Backend: "local", Threshold: 0.25, Local: b}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

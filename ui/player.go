@@ -15,7 +15,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
-	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
 )
@@ -56,27 +55,32 @@ func (p *player) filter() overlay.Filter {
 func (p *player) run(ctx context.Context) {
 	p.rgba = gocv.NewMat()
 	defer p.rgba.Close()
-	backend := local.New(local.Options{})
-	defer backend.Close()
-	req := analyzer.Request{
-		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags},
-		Options:  analyzer.Options{Threshold: analysisThreshold},
+	features := analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags}
+	if p.cfg.Cloud != nil {
+		features = append(features, analyzer.FeatureCaption)
 	}
-	worker := analyzer.NewAsync(ctx, backend, req, p.cfg.FPSLimit)
-	defer worker.Wait()
+	sched := analyzer.NewScheduler(ctx, analyzer.SchedulerOptions{
+		Local:    p.cfg.Local,
+		Cloud:    p.cfg.Cloud,
+		Mode:     analyzer.Mode(p.cfg.Backend),
+		Features: features,
+		Options:  analyzer.Options{Threshold: analysisThreshold},
+		LocalFPS: p.cfg.FPSLimit,
+	})
+	defer sched.Close()
 	source := p.cfg.Source
 	if source == "" {
 		source = defaultSource()
 	}
 	for ctx.Err() == nil {
-		err := p.play(ctx, source, worker)
+		err := p.play(ctx, source, sched)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil && !errors.Is(err, io.EOF) {
 			slog.Warn("source failed", "source", source, "err", err)
 			p.state = "error: " + err.Error()
-			p.present(nil, nil, nil, 0)
+			p.present(nil, nil, 0)
 			select {
 			case <-ctx.Done():
 			case <-time.After(2 * time.Second):
@@ -86,7 +90,7 @@ func (p *player) run(ctx context.Context) {
 }
 
 // play shows one opening of the source to its end.
-func (p *player) play(ctx context.Context, source string, worker *analyzer.Async) error {
+func (p *player) play(ctx context.Context, source string, sched *analyzer.Scheduler) error {
 	src, err := video.Open(ctx, source, video.Options{
 		Realtime: true,
 		OnStatus: func(s video.Status) {
@@ -107,11 +111,10 @@ func (p *player) play(ctx context.Context, source string, worker *analyzer.Async
 		if err != nil {
 			return err
 		}
-		now := time.Now()
-		worker.Offer(frame.Mat, frame.Seq, now)
+		sched.Offer(frame.Seq, frame.PTS, frame.Mat)
 		if !p.pending.Load() {
-			fps.tick(now)
-			p.present(frame, worker.Latest(), worker.Meter(), fps.value())
+			fps.tick(time.Now())
+			p.present(frame, sched, fps.value())
 		}
 		frame.Release()
 	}
@@ -119,12 +122,13 @@ func (p *player) play(ctx context.Context, source string, worker *analyzer.Async
 
 // present draws the overlay on frame, converts it into the back buffer and
 // swaps it onto the screen through fyne.Do.
-func (p *player) present(frame *video.Frame, res *analyzer.Result, m *analyzer.Meter, fps float64) {
+func (p *player) present(frame *video.Frame, sched *analyzer.Scheduler, fps float64) {
 	var img image.Image
 	hud := "no picture"
 	if frame != nil {
-		if res != nil && res.Analysis != nil {
-			overlay.Draw(&frame.Mat, res.Analysis, p.filter())
+		merged := sched.Merged()
+		if merged.Analysis != nil {
+			overlay.Draw(&frame.Mat, merged.Analysis, p.filter())
 		}
 		gocv.CvtColor(frame.Mat, &p.rgba, gocv.ColorBGRToRGBA)
 		buf := p.bufs[p.back]
@@ -137,7 +141,7 @@ func (p *player) present(frame *video.Frame, res *analyzer.Result, m *analyzer.M
 		}
 		p.back ^= 1
 		img = buf
-		hud = hudText(fps, res, m, time.Now())
+		hud = hudText(fps, merged, sched.Stats())
 	}
 	banner := ""
 	if p.state != "" {
@@ -154,16 +158,17 @@ func (p *player) present(frame *video.Frame, res *analyzer.Result, m *analyzer.M
 	})
 }
 
-func hudText(fps float64, res *analyzer.Result, m *analyzer.Meter, now time.Time) string {
-	s := fmt.Sprintf("display %5.1f fps", fps)
-	if res == nil {
+func hudText(fps float64, m *analyzer.Merged, st analyzer.Stats) string {
+	s := fmt.Sprintf("display %4.1f fps │ %s", fps, m.Active)
+	if m.Analysis == nil {
 		return s + " │ analysing…"
 	}
-	if res.Err != nil {
-		return s + " │ analysis failed: " + res.Err.Error()
+	s += fmt.Sprintf(" │ boxes: %s, %3.0f ms old │ latency %3.0f ms (p95 %3.0f)",
+		m.Source, msf(m.Age), msf(st.Local.LatencyP50), msf(st.Local.LatencyP95))
+	if m.CloudSource != "" {
+		s += fmt.Sprintf(" │ cloud: %s, %.1f s old", m.CloudSource, m.CloudAge.Seconds())
 	}
-	return fmt.Sprintf("%s │ %s │ latency %3.0f ms (p95 %3.0f) │ result age %3.0f ms │ frame %d",
-		s, res.Source, msf(res.Latency), msf(m.Percentile(95)), msf(res.Age(now)), res.Frame)
+	return s
 }
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/assets"
 )
 
@@ -18,6 +19,8 @@ type Config struct {
 	Backend   string
 	Threshold float64
 	FPSLimit  float64
+	// Local and Cloud are the backends; either may be nil.
+	Local, Cloud analyzer.Analyzer
 }
 
 // DemoVideo is the fallback source when no webcam opens.

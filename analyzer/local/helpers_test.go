@@ -1,9 +1,14 @@
 package local
 
 import (
+	"image/color"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
+
+var colorBlack = color.RGBA{}
 
 func writeFile(t testing.TB, path string, data []byte) string {
 	t.Helper()
@@ -13,9 +18,21 @@ func writeFile(t testing.TB, path string, data []byte) string {
 	return path
 }
 
-func absInt(x int) int {
-	if x < 0 {
-		return -x
+// truncatedCopy writes the first third of a model into dir.
+func truncatedCopy(t testing.TB, path, dir string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return x
+	return writeFile(t, filepath.Join(dir, "truncated_"+filepath.Base(path)), b[:len(b)/3])
+}
+
+func containsAll(s string, subs ...string) bool {
+	for _, x := range subs {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
 }

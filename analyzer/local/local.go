@@ -127,7 +127,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 	}
 	if fs.Has(analyzer.FeatureFaces) || fs.Has(analyzer.FeatureSmartCrops) {
 		if b.faces == nil {
-			path, err := deps.Model("blazeface/face_detection_back_256x256_barracuda.onnx")
+			path, err := DefaultFaceModel()
 			if err != nil {
 				return nil, err
 			}
@@ -140,6 +140,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 			return nil, err
 		}
 		a.Faces = faces
+		versions = append(versions, b.faces.ModelVersion())
 	}
 	if fs.Has(analyzer.FeatureSmartCrops) {
 		a.SmartCrops = SmartCrops(mat.Cols(), mat.Rows(), req.Options.SmartCropsRatios, a)
@@ -155,7 +156,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 	}
 	if fs.Has(analyzer.FeatureRead) {
 		if b.ocr == nil {
-			dir, err := deps.Model("ppocr-v4")
+			dir, err := DefaultOCRDir()
 			if err != nil {
 				return nil, err
 			}
@@ -166,6 +167,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 		if a.ReadResult, err = b.ocr.Read(mat); err != nil {
 			return nil, err
 		}
+		versions = append(versions, b.ocr.ModelVersion())
 	}
 	a.ModelVersion = strings.Join(versions, ",")
 	return a, nil

@@ -159,7 +159,7 @@ func TestLetterboxRoundTrip(t *testing.T) {
 		in := rectF{float32(x1) * s, float32(y1) * s, float32(x2) * s, float32(y2) * s}
 		got := in.toSource(s, w, h)
 		want := image.Rect(x1, y1, x2, y2)
-		if absInt(got.Min.X-want.Min.X) > 1 || absInt(got.Min.Y-want.Min.Y) > 1 || absInt(got.Max.X-want.Max.X) > 1 || absInt(got.Max.Y-want.Max.Y) > 1 {
+		if abs(got.Min.X-want.Min.X) > 1 || abs(got.Min.Y-want.Min.Y) > 1 || abs(got.Max.X-want.Max.X) > 1 || abs(got.Max.Y-want.Max.Y) > 1 {
 			t.Fatalf("%dx%d: %v came back as %v", w, h, want, got)
 		}
 		if s*float32(max(w, h)) > 416.01 {

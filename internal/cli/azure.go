@@ -10,16 +10,36 @@ func azureConfigured(e env) bool {
 	return e.getenv("VISION_ENDPOINT") != "" && e.getenv("VISION_KEY") != ""
 }
 
+// azureRetries turns --retries into the client's setting, where 0 would
+// mean "the default".
+func azureRetries(n int) int {
+	if n <= 0 {
+		return azure.NoRetries
+	}
+	return n
+}
+
+// newAzureAnalyzer builds the Image Analysis client from the environment;
+// retries is the number of retries after a failed try (0: none).
 func newAzureAnalyzer(e env, retries int) (analyzer.Analyzer, error) {
 	if !azureConfigured(e) {
 		return nil, usagef("the Azure backend needs VISION_ENDPOINT and VISION_KEY in the environment")
 	}
-	return azure.NewVisionClient(e.getenv("VISION_ENDPOINT"), e.getenv("VISION_KEY"), &azure.VisionOptions{Retries: retries})
+	c, err := azure.NewVisionClient(e.getenv("VISION_ENDPOINT"), e.getenv("VISION_KEY"), &azure.VisionOptions{Retries: azureRetries(retries)})
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return c, nil
 }
 
-func newAzurePredictor(e env, project, published string, retries int) (analyzer.Predictor, error) {
-	if e.getenv("CUSTOM_VISION_PREDICTION_ENDPOINT") == "" || e.getenv("CUSTOM_VISION_PREDICTION_KEY") == "" {
+func newAzurePredictor(e env, project, published string, retries int, noStore bool) (analyzer.Predictor, error) {
+	endpoint, key := e.getenv("CUSTOM_VISION_PREDICTION_ENDPOINT"), e.getenv("CUSTOM_VISION_PREDICTION_KEY")
+	if endpoint == "" || key == "" {
 		return nil, usagef("the Azure backend needs CUSTOM_VISION_PREDICTION_ENDPOINT and CUSTOM_VISION_PREDICTION_KEY in the environment")
 	}
-	return nil, usagef("Custom Vision cloud prediction is not built yet")
+	c, err := azure.NewPredictionClient(endpoint, key, project, published, &azure.PredictionOptions{Retries: azureRetries(retries), NoStore: noStore})
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return c, nil
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/sightline/sightline/analyzer"
-	"github.com/sightline/sightline/video"
 )
 
 // events writes `run --events` JSON lines. Safe for concurrent use; a nil
@@ -67,6 +66,21 @@ type summaryEvent struct {
 	AnalyzedFPS    float64 `json:"analyzed_fps"`
 	LatencyP50     float64 `json:"latency_ms_p50"`
 	LatencyP95     float64 `json:"latency_ms_p95"`
+	// Beyond the contract's fields: how the analyses split, and the cost.
+	Analyses      int64   `json:"analyses"`
+	LocalAnalyses int64   `json:"local_analyses"`
+	LocalErrors   int64   `json:"local_errors"`
+	CloudErrors   int64   `json:"cloud_errors"`
+	CacheHitRate  float64 `json:"cache_hit_rate"`
+	CostUSD       float64 `json:"cost_usd"`
+}
+
+type analysisErrorEvent struct {
+	Type   string  `json:"type"`
+	TMS    float64 `json:"t_ms"`
+	Frame  int64   `json:"frame"`
+	Source string  `json:"source"`
+	Error  string  `json:"error"`
 }
 
 func (e *events) now() float64 { return ms(time.Since(e.start)) }
@@ -92,9 +106,17 @@ func (e *events) backend(name, reason string) {
 	}
 }
 
-func (e *events) analysis(f *video.Frame, source string, latency time.Duration, a *analyzer.Analysis) {
+// analysis writes a result.
+func (e *events) analysis(r *analyzer.Result) {
 	if e != nil && !e.quiet {
-		e.write(analysisEvent{"analysis", e.now(), f.Seq, ms(f.PTS), source, ms(latency), a})
+		e.write(analysisEvent{"analysis", e.now(), r.Frame, ms(r.PTS), r.Source, ms(r.Latency), r.Analysis})
+	}
+}
+
+// analysisError reports a failed analysis; the run goes on.
+func (e *events) analysisError(r *analyzer.Result) {
+	if e != nil && !e.quiet {
+		e.write(analysisErrorEvent{"analysis_error", e.now(), r.Frame, r.Source, oneLine(r.Err.Error())})
 	}
 }
 

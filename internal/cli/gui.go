@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 
+	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/ui"
 )
 
@@ -20,6 +21,21 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
+	}
+	switch cfg.Backend {
+	case "local", "azure", "auto":
+	default:
+		return usagef("unknown backend %q (local, azure or auto)", cfg.Backend)
+	}
+	if cfg.Backend != "local" && azureConfigured(e) {
+		if cfg.Cloud, err = newAzureAnalyzer(e, 0); err != nil {
+			return err
+		}
+	}
+	if cfg.Backend != "azure" {
+		b := local.New(local.Options{})
+		defer b.Close()
+		cfg.Local = b
 	}
 	return ui.Run(ctx, cfg)
 }

@@ -16,6 +16,7 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 	project := fs.String("project", "", "Custom Vision project id (cloud)")
 	published := fs.String("published-name", "", "published iteration name (cloud)")
 	model := fs.String("model", "", "folder of a Custom Vision ONNX export (local)")
+	noStore := fs.Bool("nostore", false, "ask Custom Vision not to keep the images (cloud)")
 	workers := fs.Int("workers", 4, "inputs predicted in parallel")
 	retries := fs.Int("retries", 3, "retries of a failed cloud call")
 	inputs, err := parse(fs, args)
@@ -44,7 +45,7 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 		if *project == "" || *published == "" {
 			return usagef("--backend azure needs --project UUID and --published-name NAME")
 		}
-		if p, err = newAzurePredictor(e, *project, *published, *retries); err != nil {
+		if p, err = newAzurePredictor(e, *project, *published, *retries, *noStore); err != nil {
 			return err
 		}
 	default:

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/video"
 )
 
@@ -21,6 +23,9 @@ type runFlags struct {
 	realtime                          bool
 	out, snapshotDir                  string
 	retries                           int
+	cloudPerMinute                    float64
+	cloudPerDay                       int
+	cacheTTL                          time.Duration
 }
 
 func cmdRun(ctx context.Context, e env, args []string) error {
@@ -38,7 +43,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.events, "events", "", "write JSON events to FILE, or - for stdout")
 	fs.StringVar(&f.out, "out", "", "record the annotated video to FILE.mp4")
 	fs.StringVar(&f.snapshotDir, "snapshot-dir", "", "folder for PNG snapshots")
-	fs.IntVar(&f.retries, "retries", 3, "retries of a failed cloud call")
+	fs.IntVar(&f.retries, "retries", 3, "retries of a failed cloud call (analyze, ocr, predict)")
+	fs.Float64Var(&f.cloudPerMinute, "cloud-per-minute", 20, "cloud calls a minute at most, evenly spaced")
+	fs.IntVar(&f.cloudPerDay, "cloud-per-day", 0, "cloud calls a day at most (0: no daily limit)")
+	fs.DurationVar(&f.cacheTTL, "cache-ttl", time.Minute, "how long a cloud result answers for the same scene")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -49,35 +57,18 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if f.source == "" {
 		return usagef("--source is required")
 	}
-	req := analyzer.Request{Options: analyzer.Options{Threshold: f.threshold}}
-	if req.Features, err = parseFeatures(f.features); err != nil {
+	if _, _, err := video.Parse(f.source); err != nil {
 		return err
 	}
-
-	backend := f.backend
-	reason := "--backend " + f.backend
-	if backend == "auto" {
-		backend, reason = "local", "auto: VISION_ENDPOINT/VISION_KEY not set"
-		if azureConfigured(e) {
-			backend, reason = "azure", "auto: cloud configured"
-		}
+	features, err := parseFeatures(f.features)
+	if err != nil {
+		return err
 	}
-	a, closeFn, err := newAnalyzer(e, backend, f.retries)
+	opts, closeFn, err := schedulerOptions(e, f, features)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
-	if req.Features == nil {
-		req.Features = analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags}
-		if backend == "azure" {
-			req.Features = append(req.Features, analyzer.FeatureCaption)
-		}
-	}
-	for _, ft := range req.Features {
-		if !a.Supports(ft) {
-			return usagef("feature %q is not available with the %s backend", ft, backend)
-		}
-	}
 
 	var evw io.Writer
 	switch f.events {
@@ -104,31 +95,110 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
-	ev.backend(backend, reason)
-	return runPipeline(ctx, f, a, req, ev)
+	return runPipeline(ctx, f, opts, ev)
+}
+
+// schedulerOptions builds the backends --backend asks for.
+func schedulerOptions(e env, f runFlags, features analyzer.Features) (analyzer.SchedulerOptions, func(), error) {
+	o := analyzer.SchedulerOptions{
+		Mode:           analyzer.Mode(f.backend),
+		Options:        analyzer.Options{Threshold: f.threshold},
+		LocalFPS:       f.fpsLimit,
+		CloudPerMinute: f.cloudPerMinute,
+		CloudPerDay:    f.cloudPerDay,
+		CacheTTL:       f.cacheTTL,
+	}
+	if f.cacheTTL == 0 {
+		o.CacheTTL = -1
+	}
+	if f.fpsLimit > 0 {
+		o.CloudPerMinute = min(o.CloudPerMinute, 60*f.fpsLimit)
+	}
+	closeFn := func() {}
+	switch o.Mode {
+	case analyzer.ModeLocal, analyzer.ModeCloud, analyzer.ModeAuto:
+	default:
+		return o, nil, usagef("unknown backend %q (local, azure or auto)", f.backend)
+	}
+	if o.Mode != analyzer.ModeLocal && azureConfigured(e) {
+		// The scheduler retries at its own pace, inside the budget.
+		cloud, err := newAzureAnalyzer(e, 0)
+		if err != nil {
+			return o, nil, err
+		}
+		o.Cloud = cloud
+	} else if o.Mode == analyzer.ModeCloud {
+		return o, nil, usagef("--backend azure needs VISION_ENDPOINT and VISION_KEY in the environment")
+	}
+	if o.Mode != analyzer.ModeCloud {
+		b := local.New(local.Options{})
+		o.Local, closeFn = b, func() { b.Close() }
+	}
+	o.Features = features
+	if o.Features == nil {
+		o.Features = analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags}
+		if o.Cloud != nil {
+			o.Features = append(o.Features, analyzer.FeatureCaption)
+		}
+	}
+	for _, ft := range o.Features {
+		if !(o.Local != nil && o.Local.Supports(ft)) && !(o.Cloud != nil && o.Cloud.Supports(ft)) {
+			closeFn()
+			return o, nil, usagef("feature %q is not available with --backend %s", ft, f.backend)
+		}
+	}
+	return o, closeFn, nil
+}
+
+// streamClock is the time of a file read as fast as possible: its
+// presentation time. Budgets and the cache then behave as they would in
+// real time, and the result does not depend on the machine's speed.
+type streamClock struct {
+	mu    sync.Mutex
+	start time.Time
+	pts   time.Duration
+}
+
+func (c *streamClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.start.Add(c.pts)
+}
+
+func (c *streamClock) set(pts time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pts = max(c.pts, pts)
 }
 
 // runPipeline reads, analyses and reports until the source ends, the limits
 // are reached or ctx is cancelled; the summary is always written last.
-func runPipeline(ctx context.Context, f runFlags, a analyzer.Analyzer, req analyzer.Request, ev *events) (err error) {
+func runPipeline(ctx context.Context, f runFlags, o analyzer.SchedulerOptions, ev *events) (err error) {
 	var (
-		sum      summaryEvent
-		lat      analyzer.Meter
-		lastPTS  = time.Duration(-1)
-		lastWall time.Time
-		src      video.Source
+		sum   summaryEvent
+		lat   analyzer.Meter
+		src   video.Source
+		sched *analyzer.Scheduler
 	)
 	defer func() {
-		elapsed := time.Since(ev.start).Seconds()
+		if sched != nil {
+			sched.Close()
+			st := sched.Stats()
+			sum.FramesAnalyzed, sum.CloudCalls, sum.CacheHits = st.FramesAnalyzed, st.Cloud.Calls, st.Cloud.CacheHits
+			sum.LocalAnalyses, sum.CloudErrors, sum.LocalErrors = st.Local.Calls-st.Local.Errors, st.Cloud.Errors, st.Local.Errors
+			sum.Analyses = sum.LocalAnalyses + sum.CloudCalls + sum.CacheHits
+			sum.CostUSD, sum.CacheHitRate = st.CostUSD, st.HitRate()
+		}
 		if src != nil {
 			st := src.Stats()
 			sum.Reconnects, sum.Dropped = st.Reconnects, st.Dropped
 			src.Close()
 		}
-		if ctx.Err() != nil && !errors.Is(err, io.EOF) {
-			ev.status(string(video.StateStopped), "interrupted")
+		if ctx.Err() != nil {
+			ev.status(string(video.StateStopped), stopReason(ctx, f))
 			err = nil
 		}
+		elapsed := time.Since(ev.start).Seconds()
 		sum.Type, sum.TMS = "summary", ev.now()
 		if elapsed > 0 {
 			sum.ReadFPS = round1(float64(sum.FramesRead) / elapsed)
@@ -138,9 +208,7 @@ func runPipeline(ctx context.Context, f runFlags, a analyzer.Analyzer, req analy
 		ev.summary(sum)
 	}()
 
-	openCtx, cancelOpen := context.WithTimeout(ctx, f.openTimeout)
-	defer cancelOpen()
-	opened, err := video.Open(openCtx, f.source, video.Options{
+	opened, err := video.Open(ctx, f.source, video.Options{
 		OpenTimeout: f.openTimeout,
 		Realtime:    f.realtime,
 		OnStatus:    func(s video.Status) { ev.status(string(s.State), s.Detail) },
@@ -150,6 +218,23 @@ func runPipeline(ctx context.Context, f runFlags, a analyzer.Analyzer, req analy
 	}
 	src = opened
 	live := src.Info().Live
+	var clock *streamClock
+	if !live && !f.realtime {
+		clock = &streamClock{start: time.Now()}
+		o.Clock = clock
+		o.EveryFrame = o.LocalFPS == 0
+	}
+	o.OnResult = func(r *analyzer.Result) {
+		if r.Err != nil {
+			ev.analysisError(r)
+			return
+		}
+		lat.Add(r.Latency)
+		ev.analysis(r)
+	}
+	o.OnBackend = ev.backend
+	sched = analyzer.NewScheduler(ctx, o)
+
 	for f.maxFrames == 0 || sum.FramesRead < f.maxFrames {
 		frame, err := src.Next(ctx)
 		if errors.Is(err, io.EOF) {
@@ -162,48 +247,21 @@ func runPipeline(ctx context.Context, f runFlags, a analyzer.Analyzer, req analy
 			return err
 		}
 		sum.FramesRead++
-		if analysisDue(f.fpsLimit, live || f.realtime, frame, &lastPTS, &lastWall) {
-			t0 := time.Now()
-			res, aerr := a.Analyze(ctx, analyzer.Image{Mat: frame.Mat}, req)
-			d := time.Since(t0)
-			if aerr != nil {
-				ev.status("error", fmt.Sprintf("analysis of frame %d failed: %v", frame.Seq, aerr))
-			} else {
-				lat.Add(d)
-				sum.FramesAnalyzed++
-				if a.Name() != "local" {
-					sum.CloudCalls++
-				}
-				ev.analysis(frame, a.Name(), d, res)
-			}
+		if clock != nil {
+			clock.set(frame.PTS)
 		}
+		sched.Offer(frame.Seq, frame.PTS, frame.Mat)
 		sum.FramesShown++
 		frame.Release()
 	}
 	return nil
 }
 
-// analysisDue applies --fps-limit: by presentation time for files read as
-// fast as possible (so the result does not depend on the machine), by the
-// wall clock for live and real-time sources.
-func analysisDue(limit float64, wall bool, fr *video.Frame, lastPTS *time.Duration, lastWall *time.Time) bool {
-	if limit <= 0 {
-		return true
+func stopReason(ctx context.Context, f runFlags) string {
+	if f.duration > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Sprintf("--duration %v reached", f.duration)
 	}
-	interval := time.Duration(float64(time.Second) / limit)
-	if wall {
-		if !lastWall.IsZero() && fr.Arrived.Sub(*lastWall) < interval {
-			return false
-		}
-		*lastWall = fr.Arrived
-		return true
-	}
-	if *lastPTS >= 0 && fr.PTS-*lastPTS < interval {
-		return false
-	}
-	*lastPTS = fr.PTS
-	return true
+	return "interrupted"
 }
 
 func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }
-

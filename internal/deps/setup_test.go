@@ -56,4 +56,3 @@ func TestModelLookupOrder(t *testing.T) {
 		t.Error("a SIGHTLINE_MODELS that does not exist is accepted")
 	}
 }
-

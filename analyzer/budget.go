@@ -1,0 +1,78 @@
+package analyzer
+
+import "time"
+
+// Budget paces cloud calls: evenly spaced at PerMinute a minute (no burst,
+// not even at start: the first call may go at once, the next one 60/N s
+// later) and at most PerDay in any calendar day. Every attempt, retry or
+// probe takes a token. It is not safe for concurrent use; the scheduler
+// holds its lock.
+type Budget struct {
+	PerMinute float64 // 0: unlimited
+	PerDay    int     // 0: unlimited
+
+	next    time.Time // earliest time of the next call
+	day     time.Time // start of the day counted in used
+	usedDay int
+	// notBefore is set by a 429's Retry-After: nothing goes before it.
+	notBefore time.Time
+}
+
+// NewBudget returns a budget of perMinute calls a minute and perDay a day.
+func NewBudget(perMinute float64, perDay int) *Budget {
+	return &Budget{PerMinute: perMinute, PerDay: perDay}
+}
+
+func (b *Budget) interval() time.Duration {
+	if b.PerMinute <= 0 {
+		return 0
+	}
+	return time.Duration(float64(time.Minute) / b.PerMinute)
+}
+
+// Ready reports whether a call may go at now, without taking the token.
+func (b *Budget) Ready(now time.Time) bool {
+	if now.Before(b.next) || now.Before(b.notBefore) {
+		return false
+	}
+	if b.PerDay > 0 && sameDay(b.day, now) && b.usedDay >= b.PerDay {
+		return false
+	}
+	return true
+}
+
+// Take takes a token at now; it reports false, taking nothing, when the
+// budget does not allow a call yet.
+func (b *Budget) Take(now time.Time) bool {
+	if !b.Ready(now) {
+		return false
+	}
+	if !sameDay(b.day, now) {
+		b.day, b.usedDay = startOfDay(now), 0
+	}
+	b.usedDay++
+	b.next = now.Add(b.interval())
+	return true
+}
+
+// Defer holds every call until t (a Retry-After).
+func (b *Budget) Defer(t time.Time) {
+	if t.After(b.notBefore) {
+		b.notBefore = t
+	}
+}
+
+// UsedToday is the number of calls taken today.
+func (b *Budget) UsedToday(now time.Time) int {
+	if !sameDay(b.day, now) {
+		return 0
+	}
+	return b.usedDay
+}
+
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, t.Location())
+}
+
+func sameDay(a, b time.Time) bool { return !a.IsZero() && startOfDay(a).Equal(startOfDay(b)) }

@@ -1,0 +1,394 @@
+package local
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/analyzer"
+)
+
+// Custom Vision exports come in two shapes, told apart by their outputs:
+//   - classifiers: `classLabel` (string) and `loss` (a sequence holding one
+//     map label→probability), or a newer single float tensor [N, classes];
+//   - object detectors: `detected_boxes` [1,N,4] (x1,y1,x2,y2 as fractions),
+//     `detected_classes` [1,N] and `detected_scores` [1,N].
+const (
+	cvDetBoxes   = "detected_boxes"
+	cvDetClasses = "detected_classes"
+	cvDetScores  = "detected_scores"
+)
+
+// CustomVision runs a Custom Vision ONNX export with ONNX Runtime. It is
+// safe for concurrent use; calls are serialised because the input tensor is
+// shared.
+type CustomVision struct {
+	mu        sync.Mutex
+	modelPath string
+	labels    []string
+	detector  bool
+	w, h      int
+	bgr       bool
+	scale     float32 // pixel value multiplier (1, 1/255 or 2/255)
+	offset    float32 // added after scaling (0 or -1)
+	outNames  []string
+	probsOut  bool // classifier with a plain probability tensor
+	sess      *ort.DynamicAdvancedSession
+	input     *ort.Tensor[float32]
+	version   string
+}
+
+// NewCustomVision loads model.onnx and labels.txt from dir. The input size
+// comes from the model's input dimensions, and the colour order and pixel
+// range from its metadata, as Microsoft's export samples read them.
+func NewCustomVision(dir string) (*CustomVision, error) {
+	modelPath := filepath.Join(dir, "model.onnx")
+	labelsPath := filepath.Join(dir, "labels.txt")
+	labels, err := readLabels(labelsPath)
+	if err != nil {
+		return nil, err
+	}
+	ins, outs, err := modelInfo(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	c := &CustomVision{modelPath: modelPath, labels: labels}
+	if len(ins) != 1 || ins[0].OrtValueType != ort.ONNXTypeTensor ||
+		ins[0].DataType != ort.TensorElementDataTypeFloat || len(ins[0].Dimensions) != 4 ||
+		ins[0].Dimensions[1] != 3 || ins[0].Dimensions[2] <= 0 || ins[0].Dimensions[3] <= 0 {
+		return nil, fmt.Errorf("model %s: expected one float image input [N,3,H,W] with fixed H and W, got %v", modelPath, ioString(ins))
+	}
+	c.h, c.w = int(ins[0].Dimensions[2]), int(ins[0].Dimensions[3])
+
+	names := map[string]ort.InputOutputInfo{}
+	for _, o := range outs {
+		names[o.Name] = o
+	}
+	switch {
+	case has(names, cvDetBoxes) && has(names, cvDetClasses) && has(names, cvDetScores):
+		c.detector = true
+		c.outNames = []string{cvDetBoxes, cvDetClasses, cvDetScores}
+	case has(names, "loss") && names["loss"].OrtValueType == ort.ONNXTypeSequence:
+		c.outNames = []string{"loss"}
+	case len(outs) == 1 && outs[0].OrtValueType == ort.ONNXTypeTensor &&
+		outs[0].DataType == ort.TensorElementDataTypeFloat && len(outs[0].Dimensions) == 2:
+		if n := outs[0].Dimensions[1]; n > 0 && int(n) != len(labels) {
+			return nil, fmt.Errorf("labels %s has %d labels but model %s outputs %d class probabilities", labelsPath, len(labels), modelPath, n)
+		}
+		c.outNames = []string{outs[0].Name}
+		c.probsOut = true
+	default:
+		return nil, fmt.Errorf("model %s: expected Custom Vision outputs (classLabel and loss, or %s, %s and %s), got %v",
+			modelPath, cvDetBoxes, cvDetClasses, cvDetScores, ioString(outs))
+	}
+	if err := c.readMetadata(); err != nil {
+		return nil, err
+	}
+	if c.version, err = modelVersion(modelPath); err != nil {
+		return nil, err
+	}
+	opts, err := sessionOptions(0)
+	if err != nil {
+		return nil, err
+	}
+	defer opts.Destroy()
+	c.sess, err = ort.NewDynamicAdvancedSession(modelPath, []string{ins[0].Name}, c.outNames, opts)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", modelPath, err)
+	}
+	c.input, err = ort.NewEmptyTensor[float32](ort.NewShape(1, 3, int64(c.h), int64(c.w)))
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	if !c.detector && !c.probsOut {
+		// The loss map's keys are the model's own class names; check the
+		// labels file against them once, on a blank image, so a mismatched
+		// export fails at load time rather than on the first image.
+		probs, err := c.runClassifier()
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("model %s: %w", modelPath, err)
+		}
+		if len(probs) != len(labels) {
+			c.Close()
+			return nil, fmt.Errorf("labels %s has %d labels but model %s has %d classes", labelsPath, len(labels), modelPath, len(probs))
+		}
+		for _, p := range probs {
+			if !contains(labels, p.Tag) {
+				c.Close()
+				return nil, fmt.Errorf("labels %s lacks the model's class %q", labelsPath, p.Tag)
+			}
+		}
+	}
+	return c, nil
+}
+
+// readMetadata picks the colour order and pixel range. Like the Windows ML
+// image conventions Custom Vision exports follow, Image.BitmapPixelFormat is
+// Bgr8 or Rgb8 and Image.NominalPixelRange defaults to 0–255 when absent
+// (the compact exports carry only Bgr8 and expect 0–255, which the sample
+// model confirms: it misclassifies its own test images when fed 0–1).
+func (c *CustomVision) readMetadata() error {
+	c.bgr, c.scale, c.offset = false, 1, 0
+	md, err := ort.GetModelMetadata(c.modelPath)
+	if err != nil {
+		return fmt.Errorf("model %s: reading metadata: %w", c.modelPath, err)
+	}
+	defer md.Destroy()
+	if v, ok, _ := md.LookupCustomMetadataMap("Image.BitmapPixelFormat"); ok && v == "Bgr8" {
+		c.bgr = true
+	}
+	if v, ok, _ := md.LookupCustomMetadataMap("Image.NominalPixelRange"); ok {
+		switch v {
+		case "Normalized_0_1":
+			c.scale = 1.0 / 255
+		case "Normalized_1_1":
+			c.scale, c.offset = 2.0/255, -1
+		}
+	}
+	return nil
+}
+
+// Predict classifies img, or detects objects in it when detect is set.
+// Predictions are sorted by probability, highest first.
+func (c *CustomVision) Predict(ctx context.Context, img analyzer.Image, detect bool) ([]analyzer.Prediction, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if detect != c.detector {
+		if c.detector {
+			return nil, fmt.Errorf("model %s is an object detector: use --detect", c.modelPath)
+		}
+		return nil, fmt.Errorf("model %s is a classifier and cannot detect objects: drop --detect", c.modelPath)
+	}
+	m, owned, err := decodeImage(img)
+	if err != nil {
+		return nil, err
+	}
+	if owned {
+		defer m.Close()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.fillInput(m)
+	var preds []analyzer.Prediction
+	if c.detector {
+		preds, err = c.runDetector()
+	} else {
+		preds, err = c.runClassifier()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", c.modelPath, err)
+	}
+	sort.SliceStable(preds, func(i, j int) bool { return preds[i].Probability > preds[j].Probability })
+	return preds, nil
+}
+
+// fillInput resizes m to the model's size (stretching, as the samples'
+// PIL resize does) and writes it planar in the model's colour order and range.
+func (c *CustomVision) fillInput(m gocv.Mat) {
+	r := gocv.NewMat()
+	defer r.Close()
+	interp := gocv.InterpolationArea // anti-aliased like PIL when shrinking
+	if m.Cols() < c.w || m.Rows() < c.h {
+		interp = gocv.InterpolationCubic
+	}
+	gocv.Resize(m, &r, image.Pt(c.w, c.h), 0, 0, interp)
+	px, _ := r.DataPtrUint8()
+	dst := c.input.GetData()
+	plane := c.w * c.h
+	// Mat pixels are BGR; channel k of the tensor takes Mat channel order[k].
+	order := [3]int{2, 1, 0}
+	if c.bgr {
+		order = [3]int{0, 1, 2}
+	}
+	for i := 0; i < plane; i++ {
+		for k := 0; k < 3; k++ {
+			dst[k*plane+i] = float32(px[i*3+order[k]])*c.scale + c.offset
+		}
+	}
+}
+
+func (c *CustomVision) runClassifier() ([]analyzer.Prediction, error) {
+	outs := []ort.Value{nil}
+	if err := c.sess.Run([]ort.Value{c.input}, outs); err != nil {
+		return nil, err
+	}
+	defer outs[0].Destroy()
+	if c.probsOut {
+		t, ok := outs[0].(*ort.Tensor[float32])
+		if !ok {
+			return nil, fmt.Errorf("expected float probabilities, got %T", outs[0])
+		}
+		data := t.GetData()
+		if len(data) < len(c.labels) {
+			return nil, fmt.Errorf("expected %d probabilities, got %d", len(c.labels), len(data))
+		}
+		preds := make([]analyzer.Prediction, len(c.labels))
+		for i, l := range c.labels {
+			preds[i] = analyzer.Prediction{Tag: l, Probability: float64(data[i])}
+		}
+		return preds, nil
+	}
+	seq, ok := outs[0].(*ort.Sequence)
+	if !ok {
+		return nil, fmt.Errorf("expected loss to be a sequence, got %T", outs[0])
+	}
+	vals, _ := seq.GetValues()
+	if len(vals) != 1 {
+		return nil, fmt.Errorf("expected one map in loss, got %d", len(vals))
+	}
+	mp, ok := vals[0].(*ort.Map)
+	if !ok {
+		return nil, fmt.Errorf("expected loss to hold a map, got %T", vals[0])
+	}
+	kv, vv, _ := mp.GetKeysAndValues()
+	keys, ok1 := kv.(*ort.StringTensor)
+	values, ok2 := vv.(*ort.Tensor[float32])
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("expected loss to map strings to floats, got %T→%T", kv, vv)
+	}
+	names, err := keys.GetContents()
+	if err != nil {
+		return nil, err
+	}
+	probs := values.GetData()
+	if len(names) != len(probs) {
+		return nil, fmt.Errorf("loss map has %d keys but %d values", len(names), len(probs))
+	}
+	preds := make([]analyzer.Prediction, len(names))
+	for i, n := range names {
+		preds[i] = analyzer.Prediction{Tag: n, Probability: float64(probs[i])}
+	}
+	return preds, nil
+}
+
+func (c *CustomVision) runDetector() ([]analyzer.Prediction, error) {
+	outs := []ort.Value{nil, nil, nil}
+	if err := c.sess.Run([]ort.Value{c.input}, outs); err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, o := range outs {
+			o.Destroy()
+		}
+	}()
+	boxes, ok := outs[0].(*ort.Tensor[float32])
+	scores, ok2 := outs[2].(*ort.Tensor[float32])
+	if !ok || !ok2 {
+		return nil, fmt.Errorf("expected float %s and %s, got %T and %T", cvDetBoxes, cvDetScores, outs[0], outs[2])
+	}
+	classes, err := intValues(outs[1])
+	if err != nil {
+		return nil, err
+	}
+	b, s := boxes.GetData(), scores.GetData()
+	n := len(s)
+	if len(classes) != n || len(b) != 4*n {
+		return nil, fmt.Errorf("inconsistent detections: %d boxes, %d classes, %d scores", len(b)/4, len(classes), n)
+	}
+	preds := make([]analyzer.Prediction, 0, n)
+	for i := 0; i < n; i++ {
+		k := classes[i]
+		if k < 0 || k >= int64(len(c.labels)) {
+			return nil, fmt.Errorf("class %d is outside the %d labels of labels.txt", k, len(c.labels))
+		}
+		x1, y1 := clamp01(float64(b[4*i])), clamp01(float64(b[4*i+1]))
+		x2, y2 := clamp01(float64(b[4*i+2])), clamp01(float64(b[4*i+3]))
+		preds = append(preds, analyzer.Prediction{
+			Tag: c.labels[k], Probability: float64(s[i]),
+			BoundingBox: &analyzer.RelativeBox{Left: x1, Top: y1, Width: x2 - x1, Height: y2 - y1},
+		})
+	}
+	return preds, nil
+}
+
+// Name implements analyzer.Predictor.
+func (c *CustomVision) Name() string { return "local" }
+
+// Labels returns the class names of labels.txt, in file order.
+func (c *CustomVision) Labels() []string { return append([]string(nil), c.labels...) }
+
+// IsDetector reports whether the export is an object detector.
+func (c *CustomVision) IsDetector() bool { return c.detector }
+
+// ModelVersion is the model's file name and short sha256.
+func (c *CustomVision) ModelVersion() string { return c.version }
+
+// Close releases the session.
+func (c *CustomVision) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sess != nil {
+		c.sess.Destroy()
+		c.sess = nil
+	}
+	if c.input != nil {
+		c.input.Destroy()
+		c.input = nil
+	}
+	return nil
+}
+
+func intValues(v ort.Value) ([]int64, error) {
+	switch t := v.(type) {
+	case *ort.Tensor[int64]:
+		return t.GetData(), nil
+	case *ort.Tensor[int32]:
+		out := make([]int64, len(t.GetData()))
+		for i, x := range t.GetData() {
+			out[i] = int64(x)
+		}
+		return out, nil
+	case *ort.Tensor[float32]:
+		out := make([]int64, len(t.GetData()))
+		for i, x := range t.GetData() {
+			out[i] = int64(x)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("expected integer %s, got %T", cvDetClasses, v)
+}
+
+// readLabels reads labels.txt (splitLabels: one name per line).
+func readLabels(path string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("labels %s: %w", path, err)
+	}
+	labels := splitLabels(string(b))
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("labels %s: no labels (expected one class name per line)", path)
+	}
+	return labels, nil
+}
+
+func has(m map[string]ort.InputOutputInfo, k string) bool { _, ok := m[k]; return ok }
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func clamp01(x float64) float64 { return min(max(x, 0), 1) }
+
+func ioString(infos []ort.InputOutputInfo) string {
+	s := make([]string, len(infos))
+	for i, x := range infos {
+		s[i] = x.String()
+	}
+	return "[" + strings.Join(s, "; ") + "]"
+}

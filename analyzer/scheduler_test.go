@@ -1,0 +1,271 @@
+package analyzer_test
+
+import (
+	"context"
+	"image"
+	"sync"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/azure"
+	"github.com/sightline/sightline/analyzer/azure/azuretest"
+	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/overlay"
+)
+
+const demoVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+
+// fakeClock is advanced by the test, never by sleeping.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// frames reads the first n frames of the demo video.
+func frames(t testing.TB, n int) []gocv.Mat {
+	t.Helper()
+	cap, err := gocv.VideoCaptureFile(demoVideo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cap.Close()
+	var out []gocv.Mat
+	for range n {
+		m := gocv.NewMat()
+		if !cap.Read(&m) || m.Empty() {
+			m.Close()
+			t.Fatalf("demo video has fewer than %d frames", n)
+		}
+		out = append(out, m)
+	}
+	t.Cleanup(func() {
+		for _, m := range out {
+			m.Close()
+		}
+	})
+	return out
+}
+
+// otherScene is a frame of the same size showing something else.
+func otherScene(t testing.TB, like gocv.Mat) gocv.Mat {
+	src := gocv.IMRead("/usr/share/doc/opencv-doc/examples/data/messi5.jpg", gocv.IMReadColor)
+	defer src.Close()
+	m := gocv.NewMat()
+	gocv.Resize(src, &m, image.Pt(like.Cols(), like.Rows()), 0, 0, gocv.InterpolationLinear)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func cloudClient(t testing.TB, srv *azuretest.Server) *azure.VisionClient {
+	t.Helper()
+	c, err := azure.NewVisionClient(srv.URL, srv.Key, &azure.VisionOptions{Retries: azure.NoRetries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// recorder collects what the scheduler reports.
+type recorder struct {
+	mu       sync.Mutex
+	results  []*analyzer.Result
+	backends []string
+	reasons  []string
+}
+
+func (r *recorder) result(res *analyzer.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.results = append(r.results, res)
+}
+
+func (r *recorder) backend(b, why string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.backends = append(r.backends, b)
+	r.reasons = append(r.reasons, why)
+}
+
+func (r *recorder) count(source string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, x := range r.results {
+		if x.Source == source && x.Err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// play offers frame(i) at fps for d of simulated time, waiting for each
+// offer's analyses so the run is deterministic.
+func play(s *analyzer.Scheduler, clock *fakeClock, fps float64, d time.Duration, frame func(i int) gocv.Mat) {
+	step := time.Duration(float64(time.Second) / fps)
+	for i := 0; time.Duration(i)*step < d; i++ {
+		s.Offer(int64(i), time.Duration(i)*step, frame(i))
+		s.Wait()
+		clock.advance(step)
+	}
+}
+
+func TestStaticSceneCostsOneCallPerTTL(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	var rec recorder
+	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
+		Cloud: cloudClient(t, srv), Mode: analyzer.ModeCloud,
+		Features: analyzer.Features{analyzer.FeatureCaption, analyzer.FeatureTags},
+		CacheTTL: time.Minute, Clock: clock, OnResult: rec.result, OnBackend: rec.backend,
+	})
+	defer s.Close()
+	still := frames(t, 1)[0]
+	play(s, clock, 30, 10*time.Minute, func(int) gocv.Mat { return still })
+
+	st := s.Stats()
+	if st.Cloud.Calls > 10 || st.Cloud.Calls < 9 {
+		t.Errorf("%d cloud calls for a still scene over 10 min with a 1 min TTL, want 10", st.Cloud.Calls)
+	}
+	if srv.Count() != int(st.Cloud.Calls) {
+		t.Errorf("server saw %d requests, scheduler counted %d", srv.Count(), st.Cloud.Calls)
+	}
+	// The rest of the cloud's turns (every 3 s at 20/min) came from the cache.
+	if st.Cloud.CacheHits < 180 || rec.count(analyzer.SourceCache) != int(st.Cloud.CacheHits) {
+		t.Errorf("%d cache hits (%d reported), want ~190", st.Cloud.CacheHits, rec.count(analyzer.SourceCache))
+	}
+	if st.Cloud.Errors != 0 {
+		t.Errorf("%d errors", st.Cloud.Errors)
+	}
+}
+
+func TestSceneChangeTriggersCall(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
+		Cloud: cloudClient(t, srv), Mode: analyzer.ModeCloud,
+		Features: analyzer.Features{analyzer.FeatureCaption},
+		CacheTTL: 10 * time.Minute, Clock: clock,
+	})
+	defer s.Close()
+	still := frames(t, 1)[0]
+	other := otherScene(t, still)
+	play(s, clock, 30, 30*time.Second, func(int) gocv.Mat { return still })
+	if n := s.Stats().Cloud.Calls; n != 1 {
+		t.Fatalf("%d calls for 30 s of a still scene, want 1", n)
+	}
+	// The scene changes: a call within one cloud interval (3 s at 20/min).
+	play(s, clock, 30, 3*time.Second, func(int) gocv.Mat { return other })
+	if n := s.Stats().Cloud.Calls; n != 2 {
+		t.Fatalf("%d calls after the scene changed, want 2", n)
+	}
+	// Back to the first scene: still cached.
+	play(s, clock, 30, 30*time.Second, func(int) gocv.Mat { return still })
+	if n := s.Stats().Cloud.Calls; n != 2 {
+		t.Errorf("%d calls after returning to a cached scene, want 2", n)
+	}
+}
+
+func TestCloudThrottledSwitchesToLocalAndBack(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	srv.Enqueue(azuretest.Throttled("10"), azuretest.Throttled("10"), azuretest.Throttled("10"))
+	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	var rec recorder
+	b := local.New(local.Options{})
+	defer b.Close()
+	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
+		Local: b, Cloud: cloudClient(t, srv), Mode: analyzer.ModeAuto,
+		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags, analyzer.FeatureCaption},
+		LocalFPS: 2, Clock: clock, OnResult: rec.result, OnBackend: rec.backend,
+	})
+	defer s.Close()
+	fs := frames(t, 30)
+	frame := func(i int) gocv.Mat { return fs[i%len(fs)] }
+
+	play(s, clock, 30, time.Second, frame)
+	if got := rec.backends; len(got) < 2 || got[0] != "azure" || got[1] != "local" {
+		t.Fatalf("backends %v, want azure then local after the 429", got)
+	}
+	// Local analysis goes on while the cloud is throttled, and local takes
+	// over the tags.
+	play(s, clock, 30, 20*time.Second, frame)
+	if m := s.Merged(); m.Active != "local" || m.Tags == nil || len(m.People) == 0 {
+		t.Errorf("while throttled: active %s, tags %v, people %d", m.Active, m.Tags, len(m.People))
+	}
+	play(s, clock, 30, 2*time.Minute, frame)
+	if got := rec.backends; len(got) != 3 || got[2] != "azure" {
+		t.Fatalf("backends %v (reasons %q), want a switch back to azure", got, rec.reasons)
+	}
+	st := s.Stats()
+	if st.Cloud.Errors != 3 || srv.Count() != int(st.Cloud.Calls) {
+		t.Errorf("cloud errors %d, calls %d, server saw %d", st.Cloud.Errors, st.Cloud.Calls, srv.Count())
+	}
+	if rec.count(analyzer.SourceLocal) < 250 {
+		t.Errorf("%d local analyses in 141 s at 2/s", rec.count(analyzer.SourceLocal))
+	}
+	// Retry-After was honoured: the attempts after each 429 came ≥ 10 s later.
+	var attempts []time.Time
+	for _, r := range rec.results {
+		if r.Source == analyzer.SourceCloud {
+			attempts = append(attempts, r.Finished)
+		}
+	}
+	for i := 1; i < 4 && i < len(attempts); i++ {
+		if gap := attempts[i].Sub(attempts[i-1]); gap < 10*time.Second {
+			t.Errorf("attempt %d came %v after a 429 asking for 10 s", i, gap)
+		}
+	}
+	m := s.Merged()
+	if m.Caption == nil || len(m.People) == 0 || m.CloudSource == "" {
+		t.Errorf("merged result after recovery: caption %v, people %d, cloud %q", m.Caption, len(m.People), m.CloudSource)
+	}
+}
+
+// Moving the threshold re-filters the cached result: nothing is analysed.
+func TestFilterChangeCausesNoAnalysis(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	b := local.New(local.Options{})
+	defer b.Close()
+	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
+		Local: b, Mode: analyzer.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople},
+		Options: analyzer.Options{Threshold: 0.05}, Clock: clock,
+	})
+	defer s.Close()
+	f := frames(t, 1)[0]
+	s.Offer(0, 0, f)
+	s.Wait()
+	before := s.Stats()
+	drawn := func(threshold float64) int {
+		img := f.Clone()
+		defer img.Close()
+		overlay.Draw(&img, s.Merged().Analysis, overlay.Filter{Threshold: threshold})
+		diff := gocv.NewMat()
+		defer diff.Close()
+		gocv.AbsDiff(img, f, &diff)
+		gray := gocv.NewMat()
+		defer gray.Close()
+		gocv.CvtColor(diff, &gray, gocv.ColorBGRToGray)
+		return gocv.CountNonZero(gray)
+	}
+	low, high := drawn(0.1), drawn(0.8)
+	if low <= high {
+		t.Errorf("threshold 0.1 drew %d pixels, 0.8 drew %d", low, high)
+	}
+	if after := s.Stats(); after.Local.Calls != before.Local.Calls || after.FramesOffered != before.FramesOffered {
+		t.Errorf("redrawing analysed again: %+v → %+v", before, after)
+	}
+}
