@@ -51,9 +51,11 @@ type SchedulerOptions struct {
 	// CacheTTL is how long a cloud result answers for identical and
 	// near-identical frames (default 60 s; negative disables the cache).
 	CacheTTL time.Duration
-	// EveryFrame makes Offer wait for the local backend so that it
-	// analyses every frame (headless files).
-	EveryFrame bool
+	// WaitForLocal makes Offer wait for a busy local backend when a local
+	// analysis is due, instead of skipping the frame: headless files then
+	// analyse every frame (or every frame the fps limit allows), whatever
+	// the machine's speed.
+	WaitForLocal bool
 	// PricePer1000 is the cloud's price per 1,000 transactions, for the
 	// cost estimate (default: S1 list price, 1.00 USD).
 	PricePer1000 float64
@@ -278,16 +280,15 @@ func (s *Scheduler) Offer(seq int64, pts time.Duration, frame gocv.Mat) {
 	analysed := false
 
 	if lf := s.localFeatures(); len(lf) > 0 {
-		if s.opts.EveryFrame {
-			for s.localBusy && s.ctx.Err() == nil {
-				s.cond.Wait()
-			}
-		}
 		minGap := time.Duration(0)
 		if s.opts.LocalFPS > 0 {
 			minGap = time.Duration(float64(time.Second) / s.opts.LocalFPS)
 		}
-		if !s.localBusy && (s.lastLocal.IsZero() || now.Sub(s.lastLocal) >= minGap) {
+		due := s.lastLocal.IsZero() || now.Sub(s.lastLocal) >= minGap
+		for due && s.opts.WaitForLocal && s.localBusy && s.ctx.Err() == nil {
+			s.cond.Wait()
+		}
+		if due && !s.localBusy {
 			s.localBusy, s.lastLocal = true, now
 			s.run(s.opts.Local, SourceLocal, seq, pts, take(), Request{Features: lf, Options: s.opts.Options})
 			analysed = true

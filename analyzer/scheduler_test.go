@@ -269,3 +269,47 @@ func TestFilterChangeCausesNoAnalysis(t *testing.T) {
 		t.Errorf("redrawing analysed again: %+v → %+v", before, after)
 	}
 }
+
+// BenchmarkCloudCallsOnDemoVideo plays the demo video at its native rate
+// (10 fps, simulated clock) through the auto scheduler with the loopback
+// Azure service, and reports what the cloud cost against a naive caller
+// that sends every frame.
+//
+//	go test ./analyzer -run X -bench CloudCalls -benchtime 1x
+func BenchmarkCloudCallsOnDemoVideo(b *testing.B) {
+	for b.Loop() {
+		srv := azuretest.New(b, azuretest.Lenient())
+		clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+		loc := local.New(local.Options{})
+		s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
+			Local: loc, Cloud: cloudClient(b, srv), Mode: analyzer.ModeAuto,
+			Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags, analyzer.FeatureCaption},
+			LocalFPS: 1, Clock: clock,
+		})
+		cap, err := gocv.VideoCaptureFile(demoVideo)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fps := cap.Get(gocv.VideoCaptureFPS)
+		step := time.Duration(float64(time.Second) / fps)
+		m := gocv.NewMat()
+		frames := 0
+		for cap.Read(&m) && !m.Empty() {
+			s.Offer(int64(frames), time.Duration(frames)*step, m)
+			s.Wait()
+			clock.advance(step)
+			frames++
+		}
+		m.Close()
+		cap.Close()
+		s.Close()
+		loc.Close()
+		st := s.Stats()
+		minutes := float64(frames) / fps / 60
+		b.ReportMetric(float64(st.Cloud.Calls), "cloud_calls")
+		b.ReportMetric(float64(st.Cloud.Calls)/minutes, "calls/min")
+		b.ReportMetric(st.HitRate(), "cache_hit_rate")
+		b.ReportMetric(float64(frames), "naive_calls")
+		b.ReportMetric(float64(frames)/float64(st.Cloud.Calls), "naive/ours")
+	}
+}

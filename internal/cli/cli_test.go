@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sightline/sightline/analyzer/azure/azuretest"
 )
 
 const (
@@ -282,5 +284,47 @@ func TestVersion(t *testing.T) {
 	l := jsonLines(t, out)
 	if code != 0 || len(l) != 1 || l[0]["version"] == nil || l[0]["opencv"] == nil {
 		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+func TestRunAutoWithLoopbackAzure(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	environ := map[string]string{"VISION_ENDPOINT": srv.URL, "VISION_KEY": srv.Key}
+	code, out, stderr := runCLI(t, environ, "run", "--source", demoVideo, "--backend", "auto", "--events", "-", "--max-frames", "200", "--cache-ttl", "5s")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := jsonLines(t, out)
+	if first := lines[0]; first["type"] != "backend" || first["backend"] != "azure" {
+		t.Errorf("first event %v, want backend azure", first)
+	}
+	sources := map[string]int{}
+	for _, l := range lines {
+		if l["type"] == "analysis" {
+			sources[l["source"].(string)]++
+			if l["source"] != "local" {
+				if _, ok := l["data"].(map[string]any)["caption"]; !ok {
+					t.Errorf("cloud result without the caption: %v", l)
+				}
+			}
+		}
+	}
+	sum := lines[len(lines)-1]
+	n := func(k string) int { return int(sum[k].(float64)) }
+	if !(n("frames_read") >= n("frames_shown") && n("frames_shown") >= n("frames_analyzed")) {
+		t.Errorf("frames read %d ≥ shown %d ≥ analysed %d does not hold", n("frames_read"), n("frames_shown"), n("frames_analyzed"))
+	}
+	if n("cloud_calls")+n("cache_hits")+n("local_analyses") != n("analyses") {
+		t.Errorf("cloud %d + cache %d + local %d ≠ analyses %d", n("cloud_calls"), n("cache_hits"), n("local_analyses"), n("analyses"))
+	}
+	if sources["azure"] != n("cloud_calls") || sources["cache"] != n("cache_hits") || sources["local"] != n("local_analyses") {
+		t.Errorf("events by source %v disagree with the summary %v", sources, sum)
+	}
+	// 200 frames at 10 fps are 20 s of video: at 20 calls a minute, ≤ 7 calls.
+	if c := n("cloud_calls"); c < 1 || c > 7 || srv.Count() != c {
+		t.Errorf("%d cloud calls (server saw %d), want 1–7 for 20 s at 20/min", c, srv.Count())
+	}
+	if n("local_analyses") != 200 {
+		t.Errorf("%d local analyses, want every frame", n("local_analyses"))
 	}
 }

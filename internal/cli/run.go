@@ -57,7 +57,8 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if f.source == "" {
 		return usagef("--source is required")
 	}
-	if _, _, err := video.Parse(f.source); err != nil {
+	kind, _, err := video.Parse(f.source)
+	if err != nil {
 		return err
 	}
 	features, err := parseFeatures(f.features)
@@ -95,7 +96,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
-	return runPipeline(ctx, f, opts, ev)
+	return runPipeline(ctx, f, kind != video.KindFile, opts, ev)
 }
 
 // schedulerOptions builds the backends --backend asks for.
@@ -173,7 +174,7 @@ func (c *streamClock) set(pts time.Duration) {
 
 // runPipeline reads, analyses and reports until the source ends, the limits
 // are reached or ctx is cancelled; the summary is always written last.
-func runPipeline(ctx context.Context, f runFlags, o analyzer.SchedulerOptions, ev *events) (err error) {
+func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.SchedulerOptions, ev *events) (err error) {
 	var (
 		sum   summaryEvent
 		lat   analyzer.Meter
@@ -208,21 +209,11 @@ func runPipeline(ctx context.Context, f runFlags, o analyzer.SchedulerOptions, e
 		ev.summary(sum)
 	}()
 
-	opened, err := video.Open(ctx, f.source, video.Options{
-		OpenTimeout: f.openTimeout,
-		Realtime:    f.realtime,
-		OnStatus:    func(s video.Status) { ev.status(string(s.State), s.Detail) },
-	})
-	if err != nil {
-		return err
-	}
-	src = opened
-	live := src.Info().Live
 	var clock *streamClock
 	if !live && !f.realtime {
 		clock = &streamClock{start: time.Now()}
 		o.Clock = clock
-		o.EveryFrame = o.LocalFPS == 0
+		o.WaitForLocal = true
 	}
 	o.OnResult = func(r *analyzer.Result) {
 		if r.Err != nil {
@@ -234,6 +225,16 @@ func runPipeline(ctx context.Context, f runFlags, o analyzer.SchedulerOptions, e
 	}
 	o.OnBackend = ev.backend
 	sched = analyzer.NewScheduler(ctx, o)
+
+	opened, err := video.Open(ctx, f.source, video.Options{
+		OpenTimeout: f.openTimeout,
+		Realtime:    f.realtime,
+		OnStatus:    func(s video.Status) { ev.status(string(s.State), s.Detail) },
+	})
+	if err != nil {
+		return err
+	}
+	src = opened
 
 	for f.maxFrames == 0 || sum.FramesRead < f.maxFrames {
 		frame, err := src.Next(ctx)
