@@ -157,7 +157,8 @@ type Options struct {
 	SmartCropsRatios     []float64
 	ModelVersion         string
 	// Threshold is the minimum confidence of objects, people and tags kept
-	// in the result; a negative value keeps everything the backend returns.
+	// in the result. Zero means the backend's default: 0.25 for local
+	// models, unfiltered for the cloud.
 	Threshold float64
 }
 
