@@ -44,7 +44,8 @@ unit: setup
 test: lint unit
 
 bench: build
-	bin/sightline bench
+	bin/sightline bench --json bench.json
+
 
 clean:
 	rm -rf bin

@@ -195,6 +195,7 @@ type Result struct {
 	Frame    int64         // sequence number of the analysed frame
 	PTS      time.Duration // its presentation time
 	Source   string        // "local", "azure" or "cache"
+	Started  time.Time     // when the analysis began (wall clock)
 	Latency  time.Duration
 	Finished time.Time
 	Err      error

@@ -401,8 +401,8 @@ func (s *Scheduler) cloudFailedLocked(err error, now time.Time) {
 // crashing model never takes the pipeline down.
 func (s *Scheduler) analyze(a Analyzer, source string, seq int64, pts time.Duration, img *sharedMat, req Request) (r *Result) {
 	defer img.release()
-	r = &Result{Frame: seq, PTS: pts, Source: source}
 	start := time.Now()
+	r = &Result{Frame: seq, PTS: pts, Source: source, Started: start}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {

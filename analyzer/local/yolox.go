@@ -29,9 +29,9 @@ type Detection struct {
 }
 
 // YOLOX runs any YOLOX-format ONNX detector (input [1,3,H,W] BGR 0–255,
-// output [1,N,5+classes]). One session, one input and one output tensor
-// are created and reused for every frame; Detect is not safe for
-// concurrent use.
+// output [1,N,5+classes]) on ONNX Runtime, or on OpenCV DNN for
+// comparison. One session, one input and one output tensor are created and
+// reused for every frame; Detect is not safe for concurrent use.
 type YOLOX struct {
 	path    string
 	version string
@@ -41,10 +41,8 @@ type YOLOX struct {
 	rows    int
 	stride  int // values per output row: 5 + classes
 
-	session *ort.AdvancedSession
-	input   *ort.Tensor[float32]
-	output  *ort.Tensor[float32]
-	lb      *letterbox
+	engine engine
+	lb     *letterbox
 	// grid holds each output row's cell (x, y) and stride, precomputed.
 	grid []gridCell
 	// cands is reused between frames so steady-state decoding allocates nothing.
@@ -92,24 +90,8 @@ func NewYOLOX(path string) (*YOLOX, error) {
 	if y.version, err = modelVersion(path); err != nil {
 		return nil, err
 	}
-	if y.input, err = ort.NewEmptyTensor[float32](ort.NewShape(1, 3, int64(y.inH), int64(y.inW))); err != nil {
+	if y.engine, err = newORTEngine(path, ins[0].Name, outs[0].Name, ort.NewShape(1, 3, int64(y.inH), int64(y.inW)), ort.NewShape(1, int64(y.rows), int64(y.stride))); err != nil {
 		return nil, err
-	}
-	if y.output, err = ort.NewEmptyTensor[float32](ort.NewShape(1, int64(y.rows), int64(y.stride))); err != nil {
-		y.Close()
-		return nil, err
-	}
-	opts, err := sessionOptions(0)
-	if err != nil {
-		y.Close()
-		return nil, err
-	}
-	defer opts.Destroy()
-	y.session, err = ort.NewAdvancedSession(path, []string{ins[0].Name}, []string{outs[0].Name},
-		[]ort.Value{y.input}, []ort.Value{y.output}, opts)
-	if err != nil {
-		y.Close()
-		return nil, fmt.Errorf("model %s: creating session: %w", path, err)
 	}
 	y.lb = newLetterbox(y.inW, y.inH)
 	return y, nil
@@ -147,11 +129,12 @@ func (y *YOLOX) Detect(img gocv.Mat, threshold float32, dst []Detection) ([]Dete
 	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
 		return dst, fmt.Errorf("yolox: expected a non-empty 8-bit BGR image, got %dx%d type %v", img.Cols(), img.Rows(), img.Type())
 	}
-	scale := y.lb.fill(img, y.input.GetData())
-	if err := y.session.Run(); err != nil {
+	scale := y.lb.fill(img, y.engine.input())
+	out, err := y.engine.run()
+	if err != nil {
 		return dst, fmt.Errorf("yolox: inference: %w", err)
 	}
-	dets := nms(y.decode(threshold), yoloxNMS, true)
+	dets := nms(y.decode(out, threshold), yoloxNMS, true)
 	for _, d := range dets {
 		r := d.box.toSource(scale, img.Cols(), img.Rows())
 		if r.Empty() {
@@ -168,8 +151,7 @@ func (y *YOLOX) Detect(img gocv.Mat, threshold float32, dst []Detection) ([]Dete
 // decode turns the raw output into candidates (one per box and class scoring
 // at least threshold), as YOLOX's demo_postprocess and class-aware
 // multiclass_nms do, in model-input pixels.
-func (y *YOLOX) decode(threshold float32) []detection {
-	out := y.output.GetData()
+func (y *YOLOX) decode(out []float32, threshold float32) []detection {
 	y.cands = y.cands[:0]
 	nc := y.stride - 5
 	for i, g := range y.grid {
@@ -192,16 +174,17 @@ func (y *YOLOX) decode(threshold float32) []detection {
 	return y.cands
 }
 
+// Infer runs the model alone on the input tensor as it is, without pre-
+// or post-processing: the limit a pipeline around it can approach.
+func (y *YOLOX) Infer() error {
+	_, err := y.engine.run()
+	return err
+}
+
 // Close releases the session, tensors and buffers.
 func (y *YOLOX) Close() error {
-	if y.session != nil {
-		y.session.Destroy()
-	}
-	if y.input != nil {
-		y.input.Destroy()
-	}
-	if y.output != nil {
-		y.output.Destroy()
+	if y.engine != nil {
+		y.engine.close()
 	}
 	if y.lb != nil {
 		y.lb.Close()

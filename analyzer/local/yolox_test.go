@@ -2,6 +2,7 @@ package local
 
 import (
 	"image"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/deps"
 )
 
 const (
@@ -244,5 +246,71 @@ func BenchmarkYOLOXDetect(b *testing.B) {
 		if dets, err = y.Detect(frame, DefaultThreshold, dets[:0]); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// OpenCV DNN runs the same model with the same pre- and post-processing:
+// its detections match ONNX Runtime's, which keeps the comparison honest.
+func TestYOLOXOnDNNMatchesORT(t *testing.T) {
+	y := newTestYOLOX(t)
+	path, _ := deps.Model("yolox-nano/yolox_nano.onnx")
+	d, err := NewYOLOXOnDNN(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	img := readImage(t, azureImages+"azure-ai-vision-sdk_laptop-on-kitchen-table.jpg")
+	want, err := y.Detect(img, DefaultThreshold, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Detect(img, DefaultThreshold, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("DNN found %v, ORT %v", got, want)
+	}
+	for i := range got {
+		if got[i].Name != want[i].Name || boxIoU(got[i].Box, want[i].Box) < 0.98 || math.Abs(got[i].Confidence-want[i].Confidence) > 0.01 {
+			t.Errorf("DNN %+v, ORT %+v", got[i], want[i])
+		}
+	}
+}
+
+// BenchmarkYOLOXEngines compares the engines on identical work: ORT alone
+// on a pre-made tensor (the limit), and the full detection on ORT and on
+// OpenCV DNN.
+func BenchmarkYOLOXEngines(b *testing.B) {
+	path, err := deps.Model("yolox-nano/yolox_nano.onnx")
+	if err != nil {
+		b.Fatal(err)
+	}
+	img := readImage(b, azureImages+"azure-ai-vision-sdk_sample.jpg")
+	for _, tc := range []struct {
+		name string
+		open func(string) (*YOLOX, error)
+	}{{"ort", NewYOLOX}, {"dnn", NewYOLOXOnDNN}} {
+		y, err := tc.open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name+"/detect", func(b *testing.B) {
+			dets := make([]Detection, 0, 64)
+			b.ReportAllocs()
+			for b.Loop() {
+				if dets, err = y.Detect(img, DefaultThreshold, dets[:0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(tc.name+"/infer-only", func(b *testing.B) {
+			for b.Loop() {
+				if err := y.Infer(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		y.Close()
 	}
 }

@@ -64,6 +64,7 @@ func run(ctx context.Context, e env, args []string) int {
 		"analyze": cmdAnalyze,
 		"ocr":     cmdOCR,
 		"predict": cmdPredict,
+		"bench":   cmdBench,
 		"version": cmdVersion,
 	}
 	fn, ok := commands[cmd]

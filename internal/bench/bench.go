@@ -1,0 +1,375 @@
+// Package bench measures Sightline side by side on this machine: decoders,
+// inference engines, the whole local pipeline against ONNX Runtime alone,
+// frame latency and memory. Every figure is a median and p95 over repeated
+// runs in one process, and comparisons are ratios of figures measured
+// together, because a shared machine's absolute speed drifts.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/overlay"
+	"github.com/sightline/sightline/video"
+)
+
+// Config says what to measure.
+type Config struct {
+	Source  string // a video file
+	Frames  int    // frames per run
+	Repeats int    // runs per figure
+	Model   string // YOLOX model; the default YOLOX-nano when empty
+}
+
+// Figure is one measured quantity.
+type Figure struct {
+	Name   string  `json:"name"`
+	Unit   string  `json:"unit"`
+	Median float64 `json:"median"`
+	P95    float64 `json:"p95"`
+	Runs   int     `json:"runs"`
+}
+
+// Ratio compares two figures measured in the same run.
+type Ratio struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"` // of the medians
+	Goal  string  `json:"goal,omitempty"`
+	Met   *bool   `json:"met,omitempty"`
+}
+
+// Report is what `sightline bench` prints and writes as JSON.
+type Report struct {
+	Machine string    `json:"machine"`
+	Source  string    `json:"source"`
+	Frames  int       `json:"frames"`
+	Date    time.Time `json:"date"`
+	Figures []Figure  `json:"figures"`
+	Ratios  []Ratio   `json:"ratios"`
+}
+
+func (r *Report) figure(name, unit string, runs []float64) Figure {
+	f := Figure{Name: name, Unit: unit, Median: percentile(runs, 50), P95: percentile(runs, 95), Runs: len(runs)}
+	r.Figures = append(r.Figures, f)
+	return f
+}
+
+func (r *Report) ratio(name string, value float64, goal float64, goalText string) {
+	x := Ratio{Name: name, Value: value}
+	if goalText != "" {
+		met := value >= goal
+		x.Goal, x.Met = goalText, &met
+	}
+	r.Ratios = append(r.Ratios, x)
+}
+
+// percentile of xs (0–100), nearest rank.
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	i := int(p/100*float64(len(s))+0.5) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+// Run measures everything and returns the report.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
+	if cfg.Frames <= 0 {
+		cfg.Frames = 300
+	}
+	if cfg.Repeats <= 0 {
+		cfg.Repeats = 5
+	}
+	if cfg.Model == "" {
+		var err error
+		if cfg.Model, err = deps.Model("yolox-nano/yolox_nano.onnx"); err != nil {
+			return nil, err
+		}
+	}
+	rep := &Report{Machine: machine(), Source: cfg.Source, Frames: cfg.Frames, Date: time.Now().UTC()}
+	step := func(name string) { fmt.Fprintf(progress, "bench: %s…\n", name) }
+
+	// 1. Decoders.
+	step("decoding with go-astiav and GoCV")
+	var av, cv []float64
+	for range cfg.Repeats {
+		for _, d := range []struct {
+			backend video.Backend
+			runs    *[]float64
+		}{{video.BackendAstiav, &av}, {video.BackendGoCV, &cv}} {
+			fps, err := decodeFPS(ctx, cfg.Source, cfg.Frames, d.backend)
+			if err != nil {
+				return nil, err
+			}
+			*d.runs = append(*d.runs, fps)
+		}
+	}
+	fa := rep.figure("decode go-astiav", "fps", av)
+	fc := rep.figure("decode GoCV", "fps", cv)
+	rep.ratio("decode go-astiav / GoCV", fa.Median/fc.Median, 0, "")
+
+	// 2 and 3. Engines and the pipeline.
+	step("YOLOX on ONNX Runtime alone, on OpenCV DNN, and the full pipeline")
+	ort, err := local.NewYOLOX(cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	defer ort.Close()
+	dnn, err := local.NewYOLOXOnDNN(cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	defer dnn.Close()
+	frame, err := firstFrame(ctx, cfg.Source)
+	if err != nil {
+		return nil, err
+	}
+	defer frame.Close()
+	var ortAlone, ortDetect, dnnDetect, pipe, allocs []float64
+	var ageAnalysed, ageShown []float64
+	for range cfg.Repeats {
+		ortAlone = append(ortAlone, rate(cfg.Frames, func() error { return ort.Infer() }))
+		ortDetect = append(ortDetect, detectFPS(ort, frame, cfg.Frames))
+		dnnDetect = append(dnnDetect, detectFPS(dnn, frame, max(20, cfg.Frames/5)))
+		fps, perFrame, err := pipelineFPS(ctx, cfg.Source, cfg.Frames)
+		if err != nil {
+			return nil, err
+		}
+		pipe, allocs = append(pipe, fps), append(allocs, perFrame)
+	}
+	fo := rep.figure("YOLOX-nano ONNX Runtime alone (pre-made tensor)", "fps", ortAlone)
+	fd := rep.figure("YOLOX-nano detect on ONNX Runtime", "fps", ortDetect)
+	fn := rep.figure("YOLOX-nano detect on OpenCV DNN (same pre/post)", "fps", dnnDetect)
+	fp := rep.figure("full local pipeline, headless (decode+detect+overlay)", "fps", pipe)
+	rep.figure("Go allocations per frame, full pipeline", "allocs", allocs)
+	rep.ratio("pipeline / ONNX Runtime alone", fp.Median/fo.Median, 0.95, "≥ 0.95")
+	rep.ratio("ONNX Runtime / OpenCV DNN", fd.Median/fn.Median, 1.5, "≥ 1.5")
+
+	// 5. Newest-frame latency on a live-paced source.
+	step("frame ages on a source paced at its native rate")
+	latFrames := min(cfg.Frames, 150)
+	if err := frameAges(ctx, cfg.Source, latFrames, &ageAnalysed, &ageShown); err != nil {
+		return nil, err
+	}
+	rep.figure("age of the frame being analysed", "ms", ageAnalysed)
+	rep.figure("age of the frame being shown", "ms", ageShown)
+
+	// 6. Memory.
+	rep.figure("peak RSS", "MiB", []float64{peakRSS()})
+	return rep, nil
+}
+
+func rate(n int, fn func() error) float64 {
+	start := time.Now()
+	for range n {
+		if fn() != nil {
+			return 0
+		}
+	}
+	return float64(n) / time.Since(start).Seconds()
+}
+
+func detectFPS(y *local.YOLOX, frame gocv.Mat, n int) float64 {
+	dets := make([]local.Detection, 0, 64)
+	return rate(n, func() (err error) {
+		dets, err = y.Detect(frame, local.DefaultThreshold, dets[:0])
+		return err
+	})
+}
+
+func firstFrame(ctx context.Context, uri string) (gocv.Mat, error) {
+	src, err := video.Open(ctx, uri, video.Options{})
+	if err != nil {
+		return gocv.Mat{}, err
+	}
+	defer src.Close()
+	f, err := src.Next(ctx)
+	if err != nil {
+		return gocv.Mat{}, err
+	}
+	m := f.Mat.Clone()
+	f.Release()
+	return m, nil
+}
+
+// decodeFPS decodes up to n frames as fast as possible, reopening the file
+// when it is shorter.
+func decodeFPS(ctx context.Context, uri string, n int, backend video.Backend) (float64, error) {
+	start := time.Now()
+	done := 0
+	for done < n {
+		src, err := video.Open(ctx, uri, video.Options{Backend: backend})
+		if err != nil {
+			return 0, err
+		}
+		for done < n {
+			f, err := src.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				src.Close()
+				return 0, err
+			}
+			f.Release()
+			done++
+		}
+		src.Close()
+	}
+	return float64(done) / time.Since(start).Seconds(), nil
+}
+
+// pipelineFPS runs what `sightline run --backend local` does on a file, with
+// the overlay drawn on every frame, and counts Go allocations per frame.
+func pipelineFPS(ctx context.Context, uri string, n int) (fps, allocsPerFrame float64, err error) {
+	b := local.New(local.Options{})
+	defer b.Close()
+	s := analyzer.NewScheduler(ctx, analyzer.SchedulerOptions{
+		Local: b, Mode: analyzer.ModeLocal, WaitForLocal: true,
+		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople},
+	})
+	defer s.Close()
+	filter := overlay.Filter{Threshold: local.DefaultThreshold}
+	var ms runtime.MemStats
+	var mallocs uint64
+	start := time.Now()
+	done := 0
+	for done < n {
+		src, err := video.Open(ctx, uri, video.Options{})
+		if err != nil {
+			return 0, 0, err
+		}
+		for done < n {
+			f, err := src.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				src.Close()
+				return 0, 0, err
+			}
+			if done == 10 { // steady state: models loaded, buffers sized
+				runtime.ReadMemStats(&ms)
+				mallocs = ms.Mallocs
+			}
+			s.Offer(f.Seq, f.PTS, f.Mat)
+			if m := s.Merged(); m.Analysis != nil {
+				overlay.Draw(&f.Mat, m.Analysis, filter)
+			}
+			f.Release()
+			done++
+		}
+		src.Close()
+	}
+	s.Wait()
+	elapsed := time.Since(start)
+	runtime.ReadMemStats(&ms)
+	return float64(done) / elapsed.Seconds(), float64(ms.Mallocs-mallocs) / float64(max(1, done-10)), nil
+}
+
+// frameAges plays the file at its native rate, as a live source, with local
+// detection on, and records how old each analysed and each shown frame is.
+func frameAges(ctx context.Context, uri string, n int, analysed, shown *[]float64) error {
+	var mu sync.Mutex
+	arrived := map[int64]time.Time{}
+	b := local.New(local.Options{})
+	defer b.Close()
+	s := analyzer.NewScheduler(ctx, analyzer.SchedulerOptions{
+		Local: b, Mode: analyzer.ModeLocal,
+		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople},
+		OnResult: func(r *analyzer.Result) {
+			mu.Lock()
+			defer mu.Unlock()
+			if t, ok := arrived[r.Frame]; ok && r.Err == nil {
+				*analysed = append(*analysed, float64(r.Started.Sub(t))/float64(time.Millisecond))
+			}
+		},
+	})
+	defer s.Close()
+	src, err := video.Open(ctx, uri, video.Options{Realtime: true})
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	filter := overlay.Filter{Threshold: local.DefaultThreshold}
+	for range n {
+		f, err := src.Next(ctx)
+		if err != nil {
+			break
+		}
+		mu.Lock()
+		arrived[f.Seq] = f.Arrived
+		mu.Unlock()
+		s.Offer(f.Seq, f.PTS, f.Mat)
+		if m := s.Merged(); m.Analysis != nil {
+			overlay.Draw(&f.Mat, m.Analysis, filter)
+		}
+		*shown = append(*shown, float64(time.Since(f.Arrived))/float64(time.Millisecond))
+		f.Release()
+	}
+	s.Wait()
+	return nil
+}
+
+// peakRSS is the process's peak resident set size in MiB.
+func peakRSS() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			var kb float64
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:")), "%f", &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// machine describes where the figures were measured.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "model name") {
+				model = strings.TrimSpace(strings.SplitN(l, ":", 2)[1])
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores, %s/%s", model, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+}
+
+// Print writes the report as a table.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "Sightline bench — %s\nsource %s, %d frames a run\n\n", r.Machine, r.Source, r.Frames)
+	fmt.Fprintf(w, "| %-58s | %10s | %10s | %-6s |\n", "figure", "median", "p95", "unit")
+	fmt.Fprintf(w, "|%s|%s|%s|%s|\n", strings.Repeat("-", 60), strings.Repeat("-", 12), strings.Repeat("-", 12), strings.Repeat("-", 8))
+	for _, f := range r.Figures {
+		fmt.Fprintf(w, "| %-58s | %10.1f | %10.1f | %-6s |\n", f.Name, f.Median, f.P95, f.Unit)
+	}
+	fmt.Fprintln(w)
+	for _, x := range r.Ratios {
+		goal := ""
+		if x.Met != nil {
+			goal = " (goal " + x.Goal + ": " + map[bool]string{true: "met", false: "NOT met"}[*x.Met] + ")"
+		}
+		fmt.Fprintf(w, "%-40s %6.2f×%s\n", x.Name, x.Value, goal)
+	}
+}
