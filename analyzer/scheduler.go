@@ -56,6 +56,10 @@ type SchedulerOptions struct {
 	// analyse every frame (or every frame the fps limit allows), whatever
 	// the machine's speed.
 	WaitForLocal bool
+	// Privacy, when set, blurs the faces it finds in every frame before the
+	// frame goes to the cloud; a frame whose faces cannot be looked for is
+	// not sent.
+	Privacy FaceFinder
 	// PricePer1000 is the cloud's price per 1,000 transactions, for the
 	// cost estimate (default: S1 list price, 1.00 USD).
 	PricePer1000 float64
@@ -312,7 +316,16 @@ func (s *Scheduler) Offer(seq int64, pts time.Duration, frame gocv.Mat) {
 			s.cloudBusy = true
 			s.stats.Cloud.Calls++
 			s.stats.CostUSD += float64(len(cf)) * s.opts.PricePer1000 / 1000
-			s.runCloud(seq, pts, take(), Request{Features: cf, Options: s.opts.Options}, fp)
+			var img *sharedMat
+			if s.opts.Privacy != nil {
+				// The cloud gets its own copy to blur: the local analysis
+				// must still see the faces it is asked to find.
+				img = &sharedMat{m: frame.Clone()}
+				img.refs.Add(1)
+			} else {
+				img = take()
+			}
+			s.runCloud(seq, pts, img, Request{Features: cf, Options: s.opts.Options}, fp)
 			analysed = true
 		}
 	}
@@ -352,7 +365,16 @@ func (s *Scheduler) runCloud(seq int64, pts time.Duration, img *sharedMat, req R
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		r := s.analyze(s.opts.Cloud, SourceCloud, seq, pts, img, req)
+		var r *Result
+		if s.opts.Privacy != nil {
+			if _, err := BlurFaces(&img.m, s.opts.Privacy); err != nil {
+				img.release()
+				r = &Result{Frame: seq, PTS: pts, Source: SourceCloud, Err: err, Finished: s.clock.Now()}
+			}
+		}
+		if r == nil {
+			r = s.analyze(s.opts.Cloud, SourceCloud, seq, pts, img, req)
+		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.cloudBusy = false

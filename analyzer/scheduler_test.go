@@ -313,3 +313,53 @@ func BenchmarkCloudCallsOnDemoVideo(b *testing.B) {
 		b.ReportMetric(float64(frames)/float64(st.Cloud.Calls), "naive/ours")
 	}
 }
+
+// With privacy on, what reaches the cloud has its faces pixelated.
+func TestPrivacyBlursFacesBeforeUpload(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	b := local.New(local.Options{})
+	defer b.Close()
+	img := gocv.IMRead("../../shared/azure/images/azure-ai-vision-sdk_sample.jpg", gocv.IMReadColor)
+	defer img.Close()
+	faces, err := b.Faces(img)
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("faces in the sample: %v %v", faces, err)
+	}
+	face := faces[0].BoundingBox
+	for _, privacy := range []bool{false, true} {
+		opts := analyzer.SchedulerOptions{Cloud: cloudClient(t, srv), Mode: analyzer.ModeCloud,
+			Features: analyzer.Features{analyzer.FeatureCaption}, CacheTTL: -1}
+		if privacy {
+			opts.Privacy = b
+		}
+		s := analyzer.NewScheduler(context.Background(), opts)
+		s.Offer(0, 0, img)
+		s.Wait()
+		s.Close()
+		sent, err := gocv.IMDecode(srv.Last().Image, gocv.IMReadColor)
+		if err != nil || sent.Empty() {
+			t.Fatalf("uploaded image unreadable: %v", err)
+		}
+		// Detail inside the face: the sum of differences between
+		// neighbouring pixels, which pixelation flattens.
+		detail := func(m gocv.Mat) float64 {
+			roi := m.Region(image.Rect(face.X, face.Y, face.X+face.W, face.Y+face.H))
+			defer roi.Close()
+			dx := gocv.NewMat()
+			defer dx.Close()
+			gocv.Sobel(roi, &dx, gocv.MatTypeCV16S, 1, 0, 1, 1, 0, gocv.BorderDefault)
+			abs := gocv.NewMat()
+			defer abs.Close()
+			gocv.ConvertScaleAbs(dx, &abs, 1, 0)
+			return abs.Mean().Val1
+		}
+		got, orig := detail(sent), detail(img)
+		sent.Close()
+		if privacy && got > orig/2 {
+			t.Errorf("privacy on: face detail %.1f uploaded vs %.1f original: not blurred", got, orig)
+		}
+		if !privacy && got < orig/2 {
+			t.Errorf("privacy off: face detail %.1f uploaded vs %.1f original", got, orig)
+		}
+	}
+}

@@ -2,54 +2,215 @@ package video
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"gocv.io/x/gocv"
 )
 
-// fileSource reads a video file with OpenCV, every frame in order.
-type fileSource struct {
-	cap   *gocv.VideoCapture
-	info  Info
-	opts  Options
-	stats Stats
-	start time.Time
-	eof   bool
+// pacer holds frames back to their presentation time (files with
+// Realtime).
+type pacer struct {
+	on      bool
+	started bool
+	start   time.Time
+	pts0    time.Duration
 }
 
-func openFile(path string, opts Options) (*fileSource, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		report(opts.OnStatus, StateError, err.Error())
-		return nil, fmt.Errorf("opening %s: %w", path, err)
+func (p *pacer) wait(ctx context.Context, pts time.Duration) error {
+	if !p.on {
+		return nil
 	}
-	if st.IsDir() {
-		return nil, fmt.Errorf("opening %s: is a directory", path)
+	now := time.Now()
+	if !p.started {
+		p.started, p.start, p.pts0 = true, now, pts
+		return nil
+	}
+	wait := p.start.Add(pts - p.pts0).Sub(now)
+	if wait <= 0 {
+		return nil
+	}
+	if wait > time.Second {
+		// A timestamp jump: resynchronise rather than freeze.
+		p.start, p.pts0 = now, pts
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// checkFile turns a missing or unreadable path into a clear error before
+// a decoder gets to guess.
+func checkFile(path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("opening %s: no such file", path)
+	case err != nil:
+		return fmt.Errorf("opening %s: %w", path, err)
+	case st.IsDir():
+		return fmt.Errorf("opening %s: is a directory", path)
+	}
+	return nil
+}
+
+// avFile reads a file through FFmpeg: every frame in order, on the caller's
+// goroutine.
+type avFile struct {
+	in      *avInput
+	info    Info
+	opts    Options
+	pool    *matPool
+	dmg     damage
+	cancel  context.CancelFunc
+	pace    pacer
+	pending *Frame
+	seq     int64
+	read    atomic.Int64
+	done    bool
+}
+
+func openAVFile(ctx context.Context, path string, opts Options) (*avFile, error) {
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
+	life, cancel := context.WithCancel(context.Background())
+	s := &avFile{opts: opts, pool: &matPool{}, cancel: cancel, pace: pacer{on: opts.Realtime}}
+	in, err := openAV(life, ctx, path, time.Now().Add(opts.OpenTimeout), avConfig{readTimeout: opts.ReadTimeout}, s.pool, &s.dmg)
+	if err != nil {
+		cancel()
+		s.pool.close()
+		return nil, fmt.Errorf("%w (not a video FFmpeg can read?)", err)
+	}
+	s.in, s.info = in, in.info()
+	// Open's ctx bounds the first decode too.
+	stop := context.AfterFunc(ctx, func() { in.abort.Store(true) })
+	f, err := s.decode()
+	stop()
+	if err != nil {
+		s.Close()
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%s: no frame could be decoded", path)
+		}
+		return nil, err
+	}
+	s.pending = f
+	report(opts.OnStatus, StatePlaying, path)
+	return s, nil
+}
+
+func (s *avFile) decode() (*Frame, error) {
+	m, pts, err := s.in.read()
+	if err != nil {
+		return nil, err
+	}
+	f := &Frame{Seq: s.seq, PTS: pts, Arrived: time.Now(), Mat: m, pool: s.pool}
+	s.seq++
+	s.read.Add(1)
+	return f, nil
+}
+
+func (s *avFile) Info() Info   { return s.info }
+func (s *avFile) Stats() Stats { return Stats{Read: s.read.Load()} }
+
+func (s *avFile) Next(ctx context.Context) (*Frame, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.done {
+		return nil, io.EOF
+	}
+	f := s.pending
+	s.pending = nil
+	if f == nil {
+		var err error
+		if f, err = s.decode(); err != nil {
+			if errors.Is(err, io.EOF) {
+				s.done = true
+				report(s.opts.OnStatus, StateEOF, s.endDetail())
+			}
+			return nil, err
+		}
+	}
+	if d, ok := s.dmg.due(f.Arrived); ok {
+		report(s.opts.OnStatus, StatePlaying, d)
+	}
+	if err := s.pace.wait(ctx, f.PTS); err != nil {
+		f.Release()
+		return nil, err
+	}
+	return f, nil
+}
+
+// endDetail describes how the file ended, naming any damage.
+func (s *avFile) endDetail() string {
+	n := s.read.Load()
+	d := fmt.Sprintf("%d frames", n)
+	if want := s.in.expectedFrames(); want > 0 && n < want*98/100 {
+		d += fmt.Sprintf(" of %d announced: file truncated or damaged", want)
+	}
+	if e := s.dmg.count(); e > 0 {
+		d += fmt.Sprintf(", %d decode error(s)", e)
+	}
+	return d
+}
+
+func (s *avFile) Close() error {
+	s.pending.Release()
+	s.pending = nil
+	s.cancel()
+	if s.in != nil {
+		s.in.close()
+		s.in = nil
+	}
+	s.pool.close()
+	return nil
+}
+
+// goCVFile reads a file with OpenCV's VideoCapture, every frame in order
+// (BackendGoCV, kept to compare decoders).
+type goCVFile struct {
+	cap  *gocv.VideoCapture
+	info Info
+	opts Options
+	pace pacer
+	read atomic.Int64
+	eof  bool
+}
+
+func openGoCVFile(path string, opts Options) (*goCVFile, error) {
+	if err := checkFile(path); err != nil {
+		return nil, err
 	}
 	c, err := gocv.OpenVideoCaptureWithAPI(path, gocv.VideoCaptureFFmpeg)
 	if err != nil || !c.IsOpened() {
 		if c != nil {
 			c.Close()
 		}
-		report(opts.OnStatus, StateError, "not a readable video")
-		return nil, fmt.Errorf("opening %s: not a video file FFmpeg can read", path)
+		return nil, fmt.Errorf("opening %s: not a video file OpenCV can read", path)
 	}
-	s := &fileSource{cap: c, opts: opts, info: Info{
+	return &goCVFile{cap: c, opts: opts, pace: pacer{on: opts.Realtime}, info: Info{
 		URI:    path,
 		Width:  int(c.Get(gocv.VideoCaptureFrameWidth)),
 		Height: int(c.Get(gocv.VideoCaptureFrameHeight)),
 		FPS:    c.Get(gocv.VideoCaptureFPS),
-	}}
-	return s, nil
+	}}, nil
 }
 
-func (s *fileSource) Info() Info   { return s.info }
-func (s *fileSource) Stats() Stats { return s.stats }
+func (s *goCVFile) Info() Info   { return s.info }
+func (s *goCVFile) Stats() Stats { return Stats{Read: s.read.Load()} }
 
-func (s *fileSource) Next(ctx context.Context) (*Frame, error) {
+func (s *goCVFile) Next(ctx context.Context) (*Frame, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -60,32 +221,23 @@ func (s *fileSource) Next(ctx context.Context) (*Frame, error) {
 	if !s.cap.Read(&m) || m.Empty() {
 		m.Close()
 		s.eof = true
-		if s.stats.Read == 0 {
-			report(s.opts.OnStatus, StateError, "no frame could be decoded")
+		n := s.read.Load()
+		if n == 0 {
 			return nil, fmt.Errorf("%s: no frame could be decoded", s.info.URI)
 		}
-		report(s.opts.OnStatus, StateEOF, fmt.Sprintf("%d frames", s.stats.Read))
+		report(s.opts.OnStatus, StateEOF, fmt.Sprintf("%d frames", n))
 		return nil, io.EOF
 	}
-	f := &Frame{Seq: s.stats.Read, Mat: m, Arrived: time.Now()}
+	f := &Frame{Seq: s.read.Load(), Mat: m, Arrived: time.Now()}
 	f.PTS = time.Duration(s.cap.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))
-	if s.stats.Read == 0 {
-		s.start = f.Arrived
+	if s.read.Add(1) == 1 {
 		report(s.opts.OnStatus, StatePlaying, s.info.URI)
 	}
-	s.stats.Read++
-	if s.opts.Realtime && s.info.FPS > 0 {
-		due := s.start.Add(time.Duration(float64(f.Seq) / s.info.FPS * float64(time.Second)))
-		if wait := time.Until(due); wait > 0 {
-			select {
-			case <-time.After(wait):
-			case <-ctx.Done():
-				m.Close()
-				return nil, ctx.Err()
-			}
-		}
+	if err := s.pace.wait(ctx, f.PTS); err != nil {
+		f.Release()
+		return nil, err
 	}
 	return f, nil
 }
 
-func (s *fileSource) Close() error { return s.cap.Close() }
+func (s *goCVFile) Close() error { return s.cap.Close() }

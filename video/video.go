@@ -21,13 +21,22 @@ type Frame struct {
 	PTS     time.Duration // presentation time within the stream
 	Arrived time.Time     // wall-clock time the frame was decoded
 	Mat     gocv.Mat
+
+	pool *matPool // where Release returns Mat; nil: Release closes it
 }
 
-// Release frees the frame's pixels.
+// Release frees the frame's pixels (or returns them to the source's pool).
+// Releasing twice is harmless.
 func (f *Frame) Release() {
-	if f != nil {
+	if f == nil || f.Mat.Ptr() == nil {
+		return
+	}
+	if f.pool != nil {
+		f.pool.put(f.Mat)
+	} else {
 		f.Mat.Close()
 	}
+	f.Mat, f.pool = gocv.Mat{}, nil
 }
 
 // Info describes an open source.
@@ -76,14 +85,53 @@ type Source interface {
 	Close() error
 }
 
-// Options configure Open.
+// Backend selects the decoder of files.
+type Backend int
+
+const (
+	BackendAuto   Backend = iota // go-astiav (FFmpeg) for files and streams, GoCV for webcams
+	BackendAstiav                // FFmpeg through go-astiav
+	BackendGoCV                  // OpenCV's VideoCapture (files only; kept for comparison)
+)
+
+// Options configure Open. The zero value is ready to use.
 type Options struct {
-	// OpenTimeout bounds opening a source that never delivers a frame.
+	// OpenTimeout bounds opening a source that never delivers a frame;
+	// default 20 s.
 	OpenTimeout time.Duration
+	// ReadTimeout is how long a live read may block before the connection
+	// is dropped and reopened; default 5 s.
+	ReadTimeout time.Duration
 	// Realtime paces files at their native rate.
 	Realtime bool
-	// OnStatus receives state changes; it must not block.
+	// OnStatus receives state changes; it must not block. Live sources
+	// call it from their reader goroutine.
 	OnStatus func(Status)
+	// Backend chooses the file decoder.
+	Backend Backend
+	// Transport is the RTSP transport, "tcp" (default) or "udp".
+	Transport string
+	// Buffered turns the low-delay demuxer and decoder options off, leaving
+	// FFmpeg's defaults (kept to measure what the options buy).
+	Buffered bool
+	// Backoff spaces reconnect attempts.
+	Backoff Backoff
+	// Clock drives backoff and the open deadline; default the real clock.
+	Clock Clock
+}
+
+func (o Options) withDefaults() Options {
+	if o.OpenTimeout <= 0 {
+		o.OpenTimeout = 20 * time.Second
+	}
+	if o.ReadTimeout <= 0 {
+		o.ReadTimeout = 5 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	o.Backoff = o.Backoff.withDefaults()
+	return o
 }
 
 // ErrUnsupported is returned for URIs no reader handles.
@@ -133,19 +181,38 @@ func Parse(uri string) (Kind, string, error) {
 	return KindFile, uri, nil
 }
 
-// Open opens any supported source.
+// Open opens any supported source and returns once it has decoded its
+// first frame, or with an error: a source that delivers no frame within
+// opts.OpenTimeout (or before ctx ends) fails. ctx bounds only the opening;
+// Close stops the source.
 func Open(ctx context.Context, uri string, opts Options) (Source, error) {
 	kind, target, err := Parse(uri)
 	if err != nil {
+		report(opts.OnStatus, StateError, err.Error())
 		return nil, err
 	}
-	report(opts.OnStatus, StateOpening, uri)
-	switch kind {
-	case KindFile:
-		return openFile(target, opts)
-	default:
-		return nil, fmt.Errorf("%w: %s sources are not supported yet", ErrUnsupported, uri)
+	opts = opts.withDefaults()
+	if opts.Transport != "" && opts.Transport != "tcp" && opts.Transport != "udp" {
+		return nil, fmt.Errorf("%w: RTSP transport %q (use tcp or udp)", ErrUnsupported, opts.Transport)
 	}
+	report(opts.OnStatus, StateOpening, uri)
+	var src Source
+	switch {
+	case kind == KindFile && opts.Backend == BackendGoCV:
+		src, err = openGoCVFile(target, opts)
+	case kind == KindFile:
+		src, err = openAVFile(ctx, target, opts)
+	case kind == KindWebcam:
+		n, _ := strconv.Atoi(target)
+		src, err = openLive(ctx, uri, opts, webcamDialer(n))
+	default:
+		src, err = openLive(ctx, uri, opts, streamDialer(uri, opts))
+	}
+	if err != nil {
+		report(opts.OnStatus, StateError, err.Error())
+		return nil, err
+	}
+	return src, nil
 }
 
 func report(fn func(Status), s State, detail string) {

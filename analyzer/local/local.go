@@ -126,16 +126,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 		versions = append(versions, y.Version())
 	}
 	if fs.Has(analyzer.FeatureFaces) || fs.Has(analyzer.FeatureSmartCrops) {
-		if b.faces == nil {
-			path, err := DefaultFaceModel()
-			if err != nil {
-				return nil, err
-			}
-			if b.faces, err = NewFaceDetector(path); err != nil {
-				return nil, err
-			}
-		}
-		faces, err := b.faces.Detect(mat)
+		faces, err := b.detectFaces(mat)
 		if err != nil {
 			return nil, err
 		}
@@ -171,6 +162,34 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 	}
 	a.ModelVersion = strings.Join(versions, ",")
 	return a, nil
+}
+
+// Faces implements analyzer.FaceFinder, for privacy blurring.
+func (b *Backend) Faces(img gocv.Mat) ([]analyzer.Face, error) {
+	mat, owned, err := decodeImage(analyzer.Image{Mat: img})
+	if err != nil {
+		return nil, err
+	}
+	if owned {
+		defer mat.Close()
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.detectFaces(mat)
+}
+
+// detectFaces runs BlazeFace, loading it on first use.
+func (b *Backend) detectFaces(mat gocv.Mat) ([]analyzer.Face, error) {
+	if b.faces == nil {
+		path, err := DefaultFaceModel()
+		if err != nil {
+			return nil, err
+		}
+		if b.faces, err = NewFaceDetector(path); err != nil {
+			return nil, err
+		}
+	}
+	return b.faces.Detect(mat)
 }
 
 // fillDetections turns detections into objects, people and tags. Smart

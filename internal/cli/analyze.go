@@ -19,6 +19,7 @@ func cmdAnalyze(ctx context.Context, e env, args []string) error {
 	modelVersion := fs.String("model-version", "", "service model version")
 	workers := fs.Int("workers", 4, "inputs analysed in parallel")
 	retries := fs.Int("retries", 3, "retries of a failed cloud call")
+	privacy := fs.Bool("privacy", false, "blur faces before an image leaves the machine")
 	inputs, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -33,7 +34,7 @@ func cmdAnalyze(ctx context.Context, e env, args []string) error {
 	if req.Options.SmartCropsRatios, err = parseRatios(*ratios); err != nil {
 		return err
 	}
-	a, closeFn, err := newAnalyzer(e, *backend, *retries)
+	a, closeFn, err := newAnalyzer(e, *backend, *retries, *privacy)
 	if err != nil {
 		return err
 	}
@@ -62,11 +63,12 @@ func cmdOCR(ctx context.Context, e env, args []string) error {
 	language := fs.String("language", "", "language code of the text")
 	workers := fs.Int("workers", 4, "inputs read in parallel")
 	retries := fs.Int("retries", 3, "retries of a failed cloud call")
+	privacy := fs.Bool("privacy", false, "blur faces before an image leaves the machine")
 	inputs, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	a, closeFn, err := newAnalyzer(e, *backend, *retries)
+	a, closeFn, err := newAnalyzer(e, *backend, *retries, *privacy)
 	if err != nil {
 		return err
 	}

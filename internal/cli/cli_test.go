@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
+	"github.com/sightline/sightline/video"
 )
 
 const (
@@ -326,5 +327,91 @@ func TestRunAutoWithLoopbackAzure(t *testing.T) {
 	}
 	if n("local_analyses") != 200 {
 		t.Errorf("%d local analyses, want every frame", n("local_analyses"))
+	}
+}
+
+// countFrames decodes a video to its end and returns its frame count.
+func countFrames(t *testing.T, path string) int {
+	t.Helper()
+	src, err := video.Open(context.Background(), path, video.Options{})
+	if err != nil {
+		t.Fatalf("%s does not open: %v", path, err)
+	}
+	defer src.Close()
+	n := 0
+	for {
+		f, err := src.Next(context.Background())
+		if err != nil {
+			return n
+		}
+		f.Release()
+		n++
+	}
+}
+
+func TestRunRecordsAndSnapshots(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "annotated.mp4")
+	snaps := filepath.Join(dir, "snaps")
+	code, stdout, stderr := runCLI(t, nil, "run", "--source", demoVideo, "--backend", "local", "--max-frames", "30",
+		"--out", out, "--snapshot-dir", snaps, "--snapshot-every", "1s", "--events", "-")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if n := countFrames(t, out); n != 30 {
+		t.Errorf("recording has %d frames, want 30", n)
+	}
+	files, _ := filepath.Glob(filepath.Join(snaps, "*.png"))
+	events := 0
+	for _, l := range jsonLines(t, stdout) {
+		if l["type"] == "snapshot" {
+			events++
+		}
+	}
+	// 30 frames at 10 fps: snapshots at 0, 1 and 2 s of video.
+	if len(files) != 6 || events != 3 {
+		t.Errorf("%d snapshot files and %d events, want 6 (clean + annotated) and 3", len(files), events)
+	}
+}
+
+// A run stopped part-way (--duration here, Ctrl-C alike) still leaves a
+// playable recording and ends its events with the summary.
+func TestRunInterruptedRecordingPlays(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "cut.mp4")
+	code, stdout, stderr := runCLI(t, nil, "run", "--source", demoVideo, "--backend", "local", "--realtime",
+		"--duration", "1500ms", "--out", out, "--events", "-")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := jsonLines(t, stdout)
+	if last := lines[len(lines)-1]; last["type"] != "summary" {
+		t.Errorf("last event %v", last)
+	}
+	stopped := false
+	for _, l := range lines {
+		stopped = stopped || l["state"] == "stopped"
+	}
+	if !stopped {
+		t.Error("no stopped status")
+	}
+	if n := countFrames(t, out); n < 10 {
+		t.Errorf("interrupted recording has %d frames", n)
+	}
+}
+
+func TestAnalyzePrivacyRefusesURLs(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	environ := map[string]string{"VISION_ENDPOINT": srv.URL, "VISION_KEY": srv.Key}
+	code, out, _ := runCLI(t, environ, "analyze", "--privacy", "--features", "caption",
+		azureImages+"azure-ai-vision-sdk_sample.jpg", "https://example.com/face.jpg")
+	lines := jsonLines(t, out)
+	if code != exitFailed || len(lines) != 2 || lines[0]["success"] != true || lines[1]["success"] != false {
+		t.Fatalf("exit %d, lines %v", code, lines)
+	}
+	if !strings.Contains(lines[1]["error"].(string), "URL") {
+		t.Errorf("error %v", lines[1]["error"])
+	}
+	if srv.Count() != 1 {
+		t.Errorf("server saw %d requests, want 1 (the URL must not be sent)", srv.Count())
 	}
 }

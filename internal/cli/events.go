@@ -121,3 +121,18 @@ func (e *events) analysisError(r *analyzer.Result) {
 }
 
 func (e *events) summary(s summaryEvent) { e.write(s) }
+
+type snapshotEvent struct {
+	Type  string  `json:"type"`
+	TMS   float64 `json:"t_ms"`
+	Frame int64   `json:"frame"`
+	Path  string  `json:"path"`
+}
+
+// snapshot reports a saved snapshot (the annotated picture's path; the
+// clean one lies beside it).
+func (e *events) snapshot(frame int64, path string) {
+	if e != nil && !e.quiet {
+		e.write(snapshotEvent{"snapshot", e.now(), frame, path})
+	}
+}

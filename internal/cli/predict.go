@@ -17,6 +17,7 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 	published := fs.String("published-name", "", "published iteration name (cloud)")
 	model := fs.String("model", "", "folder of a Custom Vision ONNX export (local)")
 	noStore := fs.Bool("nostore", false, "ask Custom Vision not to keep the images (cloud)")
+	privacy := fs.Bool("privacy", false, "blur faces before an image leaves the machine")
 	workers := fs.Int("workers", 4, "inputs predicted in parallel")
 	retries := fs.Int("retries", 3, "retries of a failed cloud call")
 	inputs, err := parse(fs, args)
@@ -47,6 +48,11 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 		}
 		if p, err = newAzurePredictor(e, *project, *published, *retries, *noStore); err != nil {
 			return err
+		}
+		if *privacy {
+			b := local.New(local.Options{})
+			defer b.Close()
+			p = privatePredictor{p, b}
 		}
 	default:
 		return usagef("unknown backend %q (azure or local)", *backend)

@@ -7,11 +7,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"sync"
+	"syscall"
 	"time"
+
+	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
 )
 
@@ -26,6 +31,8 @@ type runFlags struct {
 	cloudPerMinute                    float64
 	cloudPerDay                       int
 	cacheTTL                          time.Duration
+	privacy                           bool
+	snapshotEvery                     time.Duration
 }
 
 func cmdRun(ctx context.Context, e env, args []string) error {
@@ -42,11 +49,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	fs.DurationVar(&f.openTimeout, "open-timeout", 20*time.Second, "give up on a source that delivers no frame for this long")
 	fs.StringVar(&f.events, "events", "", "write JSON events to FILE, or - for stdout")
 	fs.StringVar(&f.out, "out", "", "record the annotated video to FILE.mp4")
-	fs.StringVar(&f.snapshotDir, "snapshot-dir", "", "folder for PNG snapshots")
+	fs.StringVar(&f.snapshotDir, "snapshot-dir", "", "folder for PNG snapshots (clean and annotated), taken on SIGUSR1 and every --snapshot-every")
+	fs.DurationVar(&f.snapshotEvery, "snapshot-every", 0, "with --snapshot-dir: a snapshot this often (video time for files)")
 	fs.IntVar(&f.retries, "retries", 3, "retries of a failed cloud call (analyze, ocr, predict)")
 	fs.Float64Var(&f.cloudPerMinute, "cloud-per-minute", 20, "cloud calls a minute at most, evenly spaced")
 	fs.IntVar(&f.cloudPerDay, "cloud-per-day", 0, "cloud calls a day at most (0: no daily limit)")
 	fs.DurationVar(&f.cacheTTL, "cache-ttl", time.Minute, "how long a cloud result answers for the same scene")
+	fs.BoolVar(&f.privacy, "privacy", false, "blur faces before frames leave the machine, and in recordings and snapshots")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -96,7 +105,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, f.duration)
 		defer cancel()
 	}
-	return runPipeline(ctx, f, kind != video.KindFile, opts, ev)
+	snapshots := make(chan os.Signal, 1)
+	signal.Notify(snapshots, syscall.SIGUSR1)
+	defer signal.Stop(snapshots)
+	return runPipeline(ctx, f, kind != video.KindFile, opts, ev, snapshots)
 }
 
 // schedulerOptions builds the backends --backend asks for.
@@ -131,9 +143,15 @@ func schedulerOptions(e env, f runFlags, features analyzer.Features) (analyzer.S
 	} else if o.Mode == analyzer.ModeCloud {
 		return o, nil, usagef("--backend azure needs VISION_ENDPOINT and VISION_KEY in the environment")
 	}
-	if o.Mode != analyzer.ModeCloud {
+	if o.Mode != analyzer.ModeCloud || f.privacy {
 		b := local.New(local.Options{})
-		o.Local, closeFn = b, func() { b.Close() }
+		closeFn = func() { b.Close() }
+		if o.Mode != analyzer.ModeCloud {
+			o.Local = b
+		}
+		if f.privacy {
+			o.Privacy = b
+		}
 	}
 	o.Features = features
 	if o.Features == nil {
@@ -141,6 +159,10 @@ func schedulerOptions(e env, f runFlags, features analyzer.Features) (analyzer.S
 		if o.Cloud != nil {
 			o.Features = append(o.Features, analyzer.FeatureCaption)
 		}
+	}
+	if f.privacy && o.Local != nil && !o.Features.Has(analyzer.FeatureFaces) {
+		// Recordings and snapshots blur the faces the local model finds.
+		o.Features = append(o.Features, analyzer.FeatureFaces)
 	}
 	for _, ft := range o.Features {
 		if !(o.Local != nil && o.Local.Supports(ft)) && !(o.Cloud != nil && o.Cloud.Supports(ft)) {
@@ -174,14 +196,20 @@ func (c *streamClock) set(pts time.Duration) {
 
 // runPipeline reads, analyses and reports until the source ends, the limits
 // are reached or ctx is cancelled; the summary is always written last.
-func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.SchedulerOptions, ev *events) (err error) {
+func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.SchedulerOptions, ev *events, snapshotReq <-chan os.Signal) (err error) {
 	var (
 		sum   summaryEvent
 		lat   analyzer.Meter
 		src   video.Source
 		sched *analyzer.Scheduler
+		out   *output
 	)
 	defer func() {
+		if out != nil {
+			if cerr := out.close(); cerr != nil {
+				ev.status(string(video.StateError), cerr.Error())
+			}
+		}
 		if sched != nil {
 			sched.Close()
 			st := sched.Stats()
@@ -235,6 +263,9 @@ func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.Schedule
 		return err
 	}
 	src = opened
+	if f.out != "" || f.snapshotDir != "" {
+		out = &output{flags: f, filter: overlay.Filter{Threshold: thresholdOrDefault(f.threshold), BlurFaces: f.privacy}, ev: ev, fps: src.Info().FPS}
+	}
 
 	for f.maxFrames == 0 || sum.FramesRead < f.maxFrames {
 		frame, err := src.Next(ctx)
@@ -252,10 +283,86 @@ func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.Schedule
 			clock.set(frame.PTS)
 		}
 		sched.Offer(frame.Seq, frame.PTS, frame.Mat)
+		if out != nil {
+			snap := false
+			select {
+			case <-snapshotReq:
+				snap = true
+			default:
+			}
+			out.frame(frame, sched.Merged(), snap)
+		}
 		sum.FramesShown++
 		frame.Release()
 	}
 	return nil
+}
+
+// output writes what run shows: the annotated recording and snapshots.
+type output struct {
+	flags    runFlags
+	filter   overlay.Filter
+	ev       *events
+	fps      float64
+	rec      *video.Recorder
+	failed   bool // the recording failed once: reported, not retried
+	lastSnap time.Duration
+	snapped  bool
+}
+
+func (o *output) frame(fr *video.Frame, m *analyzer.Merged, snapRequested bool) {
+	periodic := o.flags.snapshotEvery > 0 && (!o.snapped || fr.PTS-o.lastSnap >= o.flags.snapshotEvery)
+	snap := o.flags.snapshotDir != "" && (snapRequested || periodic)
+	var clean gocv.Mat
+	if snap {
+		clean = fr.Mat.Clone()
+		defer clean.Close()
+		if o.filter.BlurFaces && m.Analysis != nil {
+			overlay.Draw(&clean, &analyzer.Analysis{Faces: m.Faces}, overlay.Filter{BlurFaces: true, HideFaces: true})
+		}
+	}
+	if m.Analysis != nil {
+		overlay.Draw(&fr.Mat, m.Analysis, o.filter)
+	}
+	if snap {
+		o.snapped, o.lastSnap = true, fr.PTS
+		if _, annotated, err := video.SaveSnapshot(o.flags.snapshotDir, fr.Seq, clean, fr.Mat); err != nil {
+			o.ev.status(string(video.StateError), err.Error())
+		} else {
+			o.ev.snapshot(fr.Seq, annotated)
+		}
+	}
+	if o.flags.out == "" || o.failed {
+		return
+	}
+	if o.rec == nil {
+		rec, err := video.NewRecorder(o.flags.out, fr.Mat.Cols(), fr.Mat.Rows(), o.fps)
+		if err != nil {
+			o.failed = true
+			o.ev.status(string(video.StateError), "recording: "+err.Error())
+			return
+		}
+		o.rec = rec
+	}
+	if err := o.rec.Write(fr.Mat, fr.PTS); err != nil {
+		o.failed = true
+		o.ev.status(string(video.StateError), "recording: "+err.Error())
+	}
+}
+
+// close finalises the recording so that it plays, also after Ctrl-C.
+func (o *output) close() error {
+	if o.rec == nil {
+		return nil
+	}
+	return o.rec.Close()
+}
+
+func thresholdOrDefault(t float64) float64 {
+	if t <= 0 {
+		return local.DefaultThreshold
+	}
+	return t
 }
 
 func stopReason(ctx context.Context, f runFlags) string {

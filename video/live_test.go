@@ -1,0 +1,345 @@
+package video
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+)
+
+func TestRTSP(t *testing.T) {
+	file := liveFile(t)
+	for _, transport := range []string{"tcp", "udp"} {
+		t.Run(transport, func(t *testing.T) {
+			checkLeaks(t)
+			srv := startRTSP(t, freePort(t), file, false)
+			log := newStatusLog()
+			src, err := Open(context.Background(), srv.url(), Options{Transport: transport, OpenTimeout: 10 * time.Second, OnStatus: log.add})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in := src.Info(); in.Width != 640 || in.Height != 360 || in.FPS != 25 || !in.Live {
+				t.Errorf("Info = %+v", in)
+			}
+			seqs := readN(t, src, 25, 10*time.Second)
+			if !slices.IsSorted(seqs) || slices.Compact(slices.Clone(seqs)) == nil || len(slices.Compact(slices.Clone(seqs))) != len(seqs) {
+				t.Errorf("Seq not increasing: %v", seqs)
+			}
+			start := time.Now()
+			src.Close()
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("Close took %v", d)
+			}
+			if !log.has(StatePlaying, "") {
+				t.Errorf("statuses:%s", log)
+			}
+			if _, err := src.Next(context.Background()); !errors.Is(err, ErrClosed) {
+				t.Errorf("Next after Close = %v", err)
+			}
+		})
+	}
+}
+
+// TestRTSPReconnect freezes the server (stalled), kills it (reconnecting)
+// and restarts it: frames resume and Seq goes on counting.
+func TestRTSPReconnect(t *testing.T) {
+	file := liveFile(t)
+	tests := []struct {
+		transport string
+		// holdFrozen keeps the server frozen past the read timeout, so the
+		// interrupt callback must end the blocked read.
+		holdFrozen bool
+	}{
+		{"tcp", true},
+		{"udp", false},
+	}
+	for _, tt := range tests {
+		transport := tt.transport
+		t.Run(transport, func(t *testing.T) {
+			checkLeaks(t)
+			srv := startRTSP(t, freePort(t), file, false)
+			log := newStatusLog()
+			src, err := Open(context.Background(), srv.url(), Options{
+				Transport: transport, OpenTimeout: 3 * time.Second, ReadTimeout: 1500 * time.Millisecond,
+				Backoff: Backoff{Initial: 100 * time.Millisecond, Max: 500 * time.Millisecond}, OnStatus: log.add,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			before := readN(t, src, 10, 5*time.Second)
+
+			srv.signal(syscall.SIGSTOP) // frozen: the connection stays up, no frame comes
+			log.waitFor(t, StateStalled, 3*time.Second)
+			if tt.holdFrozen {
+				log.waitFor(t, StateReconnecting, 3*time.Second)
+				if !log.has(StateReconnecting, "timed out") {
+					t.Errorf("the frozen read did not time out:%s", log)
+				}
+			}
+			srv.signal(syscall.SIGCONT)
+			srv.kill()
+			log.waitFor(t, StateReconnecting, 5*time.Second)
+			time.Sleep(300 * time.Millisecond) // a few refused attempts
+			srv.start(false)
+
+			after := readN(t, src, 10, 10*time.Second)
+			if after[0] <= before[len(before)-1] {
+				t.Errorf("Seq restarted: before %v, after %v", before, after)
+			}
+			if st := src.Stats(); st.Reconnects < 1 {
+				t.Errorf("Stats = %+v, want a reconnect", st)
+			}
+			start := time.Now()
+			src.Close()
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("Close took %v", d)
+			}
+			t.Logf("statuses:%s", log)
+		})
+	}
+}
+
+// TestSlowConsumer: a consumer slower than the stream gets the newest frame,
+// never one queued behind others.
+func TestSlowConsumer(t *testing.T) {
+	checkLeaks(t)
+	srv := startRTSP(t, freePort(t), liveFile(t), false)
+	src, err := Open(context.Background(), srv.url(), Options{OpenTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	const interval = 40 * time.Millisecond // 25 fps
+	var ages []time.Duration
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 20 {
+		time.Sleep(130 * time.Millisecond) // busy analysing
+		f, err := src.Next(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ages = append(ages, time.Since(f.Arrived))
+		f.Release()
+	}
+	sort.Slice(ages, func(i, j int) bool { return ages[i] < ages[j] })
+	st := src.Stats()
+	t.Logf("age of delivered frames: p50 %v, max %v; stats %+v", ages[len(ages)/2], ages[len(ages)-1], st)
+	// A frame is at most one interval old when the next replaces it;
+	// the bound adds generous room for a loaded 2-core machine.
+	if max := ages[len(ages)-1]; max > interval+60*time.Millisecond {
+		t.Errorf("a delivered frame was %v old, want ≤ %v", max, interval+60*time.Millisecond)
+	}
+	if st.Dropped < 20 {
+		t.Errorf("Dropped = %d, want the frames the consumer missed", st.Dropped)
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	const ms = time.Millisecond
+	tests := []struct {
+		name string
+		b    Backoff
+		want []time.Duration
+	}{
+		{"no jitter", Backoff{Initial: 100 * ms, Max: time.Second, Jitter: -1},
+			[]time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, time.Second, time.Second}},
+		{"full jitter at its top", Backoff{Initial: 100 * ms, Max: time.Second, Jitter: 1, Rand: func() float64 { return 0 }},
+			[]time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, time.Second}},
+		{"half jitter at its bottom", Backoff{Initial: 100 * ms, Max: time.Second, Jitter: 0.5, Rand: func() float64 { return 1 }},
+			[]time.Duration{50 * ms, 100 * ms, 200 * ms, 400 * ms, 500 * ms}},
+		{"defaults", Backoff{Rand: func() float64 { return 0 }},
+			[]time.Duration{250 * ms, 500 * ms, time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for n, want := range tt.want {
+				if got := tt.b.Delay(n); got != want {
+					t.Errorf("Delay(%d) = %v, want %v", n, got, want)
+				}
+			}
+			if got := tt.b.Delay(1000); got > tt.b.withDefaults().Max {
+				t.Errorf("Delay(1000) = %v, above the cap", got)
+			}
+		})
+	}
+	// Real jitter stays within [d/2, d] and varies.
+	seen := map[time.Duration]bool{}
+	for range 50 {
+		d := Backoff{Initial: 100 * ms, Max: time.Second}.Delay(3)
+		if d < 400*ms || d > 800*ms {
+			t.Fatalf("jittered Delay(3) = %v, want 400..800 ms", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 10 {
+		t.Errorf("jitter too regular: %d distinct delays in 50", len(seen))
+	}
+}
+
+// fakeClock is a Clock whose time moves only when the test says.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []fakeTimer
+	waits  chan time.Duration // each NewTimer's duration
+}
+
+type fakeTimer struct {
+	at time.Time
+	c  chan time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Unix(1_000_000, 0), waits: make(chan time.Duration, 100)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	c.timers = append(c.timers, fakeTimer{c.now.Add(d), ch})
+	c.waits <- d
+	return ch, func() bool { return true }
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+			continue
+		}
+		t.c <- c.now
+	}
+	c.timers = kept
+}
+
+// nextWait returns the duration of the reader's next timer.
+func (c *fakeClock) nextWait(t *testing.T) time.Duration {
+	t.Helper()
+	select {
+	case d := <-c.waits:
+		return d
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader set no timer")
+		return 0
+	}
+}
+
+// fakeConn yields n small pictures, then fails.
+type fakeConn struct {
+	pool *matPool
+	n    int
+}
+
+func (c *fakeConn) info() Info { return Info{Width: 4, Height: 2, FPS: 25} }
+func (c *fakeConn) close()     {}
+func (c *fakeConn) read() (gocv.Mat, time.Duration, error) {
+	if c.n == 0 {
+		return gocv.Mat{}, 0, errors.New("connection reset")
+	}
+	c.n--
+	return c.pool.get(2, 4), 0, nil
+}
+
+// TestReconnectBackoffFakeClock drives the reconnect loop with an injected
+// clock: the waits follow the backoff, the opening gives up at its
+// deadline, and after playing the source retries for ever; nothing sleeps.
+func TestReconnectBackoffFakeClock(t *testing.T) {
+	checkLeaks(t)
+	const ms = time.Millisecond
+	b := Backoff{Initial: 100 * ms, Max: 800 * ms, Jitter: 0.5, Rand: func() float64 { return 0.5 }}
+	want := func(n int) time.Duration { return b.Delay(n) } // 75, 150, 300, 600, 600…
+
+	t.Run("open gives up at its deadline", func(t *testing.T) {
+		clock := newFakeClock()
+		dials := 0
+		dial := func(context.Context, time.Time, *matPool, *damage) (conn, error) {
+			dials++
+			return nil, fmt.Errorf("connection refused")
+		}
+		errc := make(chan error, 1)
+		go func() {
+			_, err := openLive(context.Background(), "rtsp://x", Options{OpenTimeout: time.Second, Backoff: b, Clock: clock}.withDefaults(), dial)
+			errc <- err
+		}()
+		var total time.Duration
+		for n := 0; ; n++ {
+			d := clock.nextWait(t)
+			if exp := min(want(n), time.Second-total); d != exp {
+				t.Fatalf("wait %d = %v, want %v", n, d, exp)
+			}
+			clock.Advance(d)
+			if total += d; total >= time.Second {
+				break
+			}
+		}
+		err := <-errc
+		if err == nil || dials != 5 { // waits 75+150+300+475 ms
+			t.Fatalf("err = %v after %d dials, want a failure after 5", err, dials)
+		}
+		t.Log(err)
+	})
+
+	t.Run("reconnects for ever after playing", func(t *testing.T) {
+		clock := newFakeClock()
+		var mu sync.Mutex
+		dials := 0
+		dial := func(_ context.Context, _ time.Time, pool *matPool, _ *damage) (conn, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			dials++
+			switch {
+			case dials == 1, dials == 8:
+				return &fakeConn{pool: pool, n: 3}, nil
+			}
+			return nil, fmt.Errorf("connection refused")
+		}
+		log := newStatusLog()
+		src, err := openLive(context.Background(), "rtsp://x", Options{OpenTimeout: time.Second, Backoff: b, Clock: clock, OnStatus: log.add}.withDefaults(), dial)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer src.Close()
+		// Far past the open deadline: dials 2..7 fail, dial 8 plays again.
+		for n := 0; n < 7; n++ {
+			if d := clock.nextWait(t); d != want(n) {
+				t.Fatalf("wait %d = %v, want %v", n, d, want(n))
+			}
+			clock.Advance(time.Hour)
+		}
+		// The connection of dial 8 played, so the backoff starts over.
+		if d := clock.nextWait(t); d != want(0) {
+			t.Fatalf("wait after replaying = %v, want %v", d, want(0))
+		}
+		if st := src.Stats(); st.Read != 6 || st.Reconnects != 1 {
+			t.Errorf("Stats = %+v, want 6 read and 1 reconnect", st)
+		}
+		f, err := src.Next(context.Background())
+		if err != nil || f.Seq != 5 {
+			t.Fatalf("Next = %v, %v; want the newest, Seq 5", f, err)
+		}
+		f.Release()
+		if !log.has(StateReconnecting, "attempt 7") {
+			t.Errorf("statuses:%s", log)
+		}
+	})
+}
