@@ -21,10 +21,21 @@ type pacer struct {
 	pts0    time.Duration
 }
 
-func (p *pacer) wait(ctx context.Context, pts time.Duration) error {
+// release holds f back to its presentation time and stamps its arrival
+// then: a paced file stands in for a live source, whose frames arrive
+// when they are due, not when they were decoded ahead.
+func (p *pacer) release(ctx context.Context, f *Frame) error {
 	if !p.on {
 		return nil
 	}
+	if err := p.wait(ctx, f.PTS); err != nil {
+		return err
+	}
+	f.Arrived = time.Now()
+	return nil
+}
+
+func (p *pacer) wait(ctx context.Context, pts time.Duration) error {
 	now := time.Now()
 	if !p.started {
 		p.started, p.start, p.pts0 = true, now, pts
@@ -145,7 +156,7 @@ func (s *avFile) Next(ctx context.Context) (*Frame, error) {
 	if d, ok := s.dmg.due(f.Arrived); ok {
 		report(s.opts.OnStatus, StatePlaying, d)
 	}
-	if err := s.pace.wait(ctx, f.PTS); err != nil {
+	if err := s.pace.release(ctx, f); err != nil {
 		f.Release()
 		return nil, err
 	}
@@ -233,7 +244,7 @@ func (s *goCVFile) Next(ctx context.Context) (*Frame, error) {
 	if s.read.Add(1) == 1 {
 		report(s.opts.OnStatus, StatePlaying, s.info.URI)
 	}
-	if err := s.pace.wait(ctx, f.PTS); err != nil {
+	if err := s.pace.release(ctx, f); err != nil {
 		f.Release()
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/color"
 	"io"
 	"os"
 	"runtime"
@@ -169,9 +171,81 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	rep.figure("age of the frame being analysed", "ms", ageAnalysed)
 	rep.figure("age of the frame being shown", "ms", ageShown)
 
+	// Per-model latency, for the local analyzers' figures.
+	step("each local model's latency")
+	if err := modelLatencies(ctx, rep, frame, cfg.Repeats*4); err != nil {
+		return nil, err
+	}
+
 	// 6. Memory.
 	rep.figure("peak RSS", "MiB", []float64{peakRSS()})
 	return rep, nil
+}
+
+// modelLatencies times each local model on its kind of input: a video
+// frame for detection and faces, a 1280×720 frame of 20 text lines for OCR,
+// the Custom Vision sample export when the models folder has it.
+func modelLatencies(ctx context.Context, rep *Report, frame gocv.Mat, n int) error {
+	b := local.New(local.Options{})
+	defer b.Close()
+	text := textFrame()
+	defer text.Close()
+	cases := []struct {
+		name string
+		img  gocv.Mat
+		fs   analyzer.Features
+	}{
+		{"YOLOX-nano objects+people, one frame", frame, analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople}},
+		{"BlazeFace faces, one frame", frame, analyzer.Features{analyzer.FeatureFaces}},
+		{"PP-OCRv4 read, 1280×720 frame with 20 lines", text, analyzer.Features{analyzer.FeatureRead}},
+	}
+	for _, c := range cases {
+		req := analyzer.Request{Features: c.fs}
+		if _, err := b.Analyze(ctx, analyzer.Image{Mat: c.img}, req); err != nil { // load the model
+			return fmt.Errorf("%s: %w", c.name, err)
+		}
+		runs := n
+		if c.fs.Has(analyzer.FeatureRead) {
+			runs = max(3, n/10) // seconds a call
+		}
+		var ms []float64
+		for range runs {
+			t := time.Now()
+			if _, err := b.Analyze(ctx, analyzer.Image{Mat: c.img}, req); err != nil {
+				return err
+			}
+			ms = append(ms, float64(time.Since(t))/float64(time.Millisecond))
+		}
+		rep.figure(c.name, "ms", ms)
+	}
+	if dir, err := deps.Model("customvision-classifier-sample"); err == nil {
+		cv, err := local.NewCustomVision(dir)
+		if err != nil {
+			return err
+		}
+		defer cv.Close()
+		var ms []float64
+		for range n {
+			t := time.Now()
+			if _, err := cv.Predict(ctx, analyzer.Image{Mat: frame}, false); err != nil {
+				return err
+			}
+			ms = append(ms, float64(time.Since(t))/float64(time.Millisecond))
+		}
+		rep.figure("Custom Vision export (sample classifier)", "ms", ms)
+	}
+	return nil
+}
+
+// textFrame renders 20 lines of text on a 1280×720 frame, like a label or
+// a document held to the camera.
+func textFrame() gocv.Mat {
+	m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(245, 245, 245, 0), 720, 1280, gocv.MatTypeCV8UC3)
+	for i := range 20 {
+		line := fmt.Sprintf("Line %02d: invoice 4711-%03d total amount %d.%02d EUR paid", i+1, i*7, 100+i*13, i*3%100)
+		gocv.PutText(&m, line, image.Pt(40, 32+i*34), gocv.FontHersheySimplex, 0.9, color.RGBA{20, 20, 20, 255}, 2)
+	}
+	return m
 }
 
 func rate(n int, fn func() error) float64 {
