@@ -18,7 +18,7 @@ LDFLAGS := -X github.com/sightline/sightline/internal/deps.Dir=$(CURDIR)/deps \
 STATICCHECK := $(CURDIR)/deps/bin/staticcheck
 GOFILES = $(shell git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all setup build run test lint unit bench clean
+.PHONY: all setup build run test lint unit bench soak clean
 
 all: build
 
@@ -49,3 +49,7 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# Not part of CI: 30 minutes of a restarted RTSP stream (SOAK_DURATION=2m for a short one).
+soak: setup
+	scripts/soak.sh

@@ -33,6 +33,7 @@ type runFlags struct {
 	cacheTTL                          time.Duration
 	privacy                           bool
 	snapshotEvery                     time.Duration
+	healthEvery                       time.Duration
 }
 
 func cmdRun(ctx context.Context, e env, args []string) error {
@@ -55,6 +56,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	fs.Float64Var(&f.cloudPerMinute, "cloud-per-minute", 20, "cloud calls a minute at most, evenly spaced")
 	fs.IntVar(&f.cloudPerDay, "cloud-per-day", 0, "cloud calls a day at most (0: no daily limit)")
 	fs.DurationVar(&f.cacheTTL, "cache-ttl", time.Minute, "how long a cloud result answers for the same scene")
+	fs.DurationVar(&f.healthEvery, "health-every", 0, "write a health event (memory, goroutines, open Mats) this often")
 	fs.BoolVar(&f.privacy, "privacy", false, "blur faces before frames leave the machine, and in recordings and snapshots")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -223,6 +225,9 @@ func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.Schedule
 			sum.Reconnects, sum.Dropped = st.Reconnects, st.Dropped
 			src.Close()
 		}
+		if f.healthEvery > 0 {
+			ev.health(sum.FramesRead, sum.Reconnects)
+		}
 		if ctx.Err() != nil {
 			ev.status(string(video.StateStopped), stopReason(ctx, f))
 			err = nil
@@ -267,7 +272,17 @@ func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.Schedule
 		out = &output{flags: f, filter: overlay.Filter{Threshold: thresholdOrDefault(f.threshold), BlurFaces: f.privacy}, ev: ev, fps: src.Info().FPS}
 	}
 
+	healthTick, stopHealth := healthTicker(f.healthEvery)
+	defer stopHealth()
+	if f.healthEvery > 0 {
+		ev.health(0, 0)
+	}
 	for f.maxFrames == 0 || sum.FramesRead < f.maxFrames {
+		select {
+		case <-healthTick:
+			ev.health(sum.FramesRead, src.Stats().Reconnects)
+		default:
+		}
 		frame, err := src.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			return nil

@@ -1,0 +1,6 @@
+//go:build !matprofile
+
+package cli
+
+// openMats is unknown without -tags matprofile.
+func openMats() (int, bool) { return 0, false }
