@@ -281,13 +281,12 @@ func firstFrame(ctx context.Context, uri string) (gocv.Mat, error) {
 	return m, nil
 }
 
-// decodeFPS decodes up to n frames as fast as possible, reopening the file
-// when it is shorter.
-func decodeFPS(ctx context.Context, uri string, n int, backend video.Backend) (float64, error) {
+// eachFrame hands n frames of uri to fn as fast as they decode, reopening
+// the file when it is shorter, and returns the elapsed time.
+func eachFrame(ctx context.Context, uri string, n int, opts video.Options, fn func(i int, f *video.Frame)) (time.Duration, error) {
 	start := time.Now()
-	done := 0
-	for done < n {
-		src, err := video.Open(ctx, uri, video.Options{Backend: backend})
+	for done := 0; done < n; {
+		src, err := video.Open(ctx, uri, opts)
 		if err != nil {
 			return 0, err
 		}
@@ -300,12 +299,19 @@ func decodeFPS(ctx context.Context, uri string, n int, backend video.Backend) (f
 				src.Close()
 				return 0, err
 			}
+			fn(done, f)
 			f.Release()
 			done++
 		}
 		src.Close()
 	}
-	return float64(done) / time.Since(start).Seconds(), nil
+	return time.Since(start), nil
+}
+
+// decodeFPS decodes n frames as fast as possible.
+func decodeFPS(ctx context.Context, uri string, n int, backend video.Backend) (float64, error) {
+	elapsed, err := eachFrame(ctx, uri, n, video.Options{Backend: backend}, func(int, *video.Frame) {})
+	return float64(n) / elapsed.Seconds(), err
 }
 
 // pipelineFPS runs what `sightline run --backend local` does on a file, with
@@ -321,39 +327,23 @@ func pipelineFPS(ctx context.Context, uri string, n int) (fps, allocsPerFrame fl
 	filter := overlay.Filter{Threshold: local.DefaultThreshold}
 	var ms runtime.MemStats
 	var mallocs uint64
-	start := time.Now()
-	done := 0
-	for done < n {
-		src, err := video.Open(ctx, uri, video.Options{})
-		if err != nil {
-			return 0, 0, err
+	const warmup = 10 // steady state: models loaded, buffers sized
+	elapsed, err := eachFrame(ctx, uri, n, video.Options{}, func(i int, f *video.Frame) {
+		if i == warmup {
+			runtime.ReadMemStats(&ms)
+			mallocs = ms.Mallocs
 		}
-		for done < n {
-			f, err := src.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				src.Close()
-				return 0, 0, err
-			}
-			if done == 10 { // steady state: models loaded, buffers sized
-				runtime.ReadMemStats(&ms)
-				mallocs = ms.Mallocs
-			}
-			s.Offer(f.Seq, f.PTS, f.Mat)
-			if m := s.Merged(); m.Analysis != nil {
-				overlay.Draw(&f.Mat, m.Analysis, filter)
-			}
-			f.Release()
-			done++
+		s.Offer(f.Seq, f.PTS, f.Mat)
+		if m := s.Merged(); m.Analysis != nil {
+			overlay.Draw(&f.Mat, m.Analysis, filter)
 		}
-		src.Close()
+	})
+	if err != nil {
+		return 0, 0, err
 	}
 	s.Wait()
-	elapsed := time.Since(start)
 	runtime.ReadMemStats(&ms)
-	return float64(done) / elapsed.Seconds(), float64(ms.Mallocs-mallocs) / float64(max(1, done-10)), nil
+	return float64(n) / elapsed.Seconds(), float64(ms.Mallocs-mallocs) / float64(max(1, n-warmup)), nil
 }
 
 // frameAges plays the file at its native rate, as a live source, with local
