@@ -31,6 +31,20 @@ type Filter struct {
 	HideObjects, HidePeople, HideFaces, HideDense, HideRead bool
 	// BlurFaces pixelates faces (privacy).
 	BlurFaces bool
+	// Highlight lists keywords (case-insensitive): OCR lines containing one
+	// are filled in HighlightColor so they stand out on a busy document.
+	Highlight []string
+}
+
+// Highlighted reports whether an OCR line contains one of f's keywords.
+func (f Filter) Highlighted(text string) bool {
+	lower := strings.ToLower(text)
+	for _, k := range f.Highlight {
+		if k = strings.ToLower(strings.TrimSpace(k)); k != "" && strings.Contains(lower, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // ThresholdFor is the confidence a box of class name needs to be drawn.
@@ -69,7 +83,9 @@ var (
 	FaceColor   = color.RGBA{255, 64, 129, 255} // faces: pink
 	TextColor   = color.RGBA{255, 235, 59, 255} // OCR polygons: yellow
 	DenseColor  = color.RGBA{178, 235, 242, 255}
-	palette     = []color.RGBA{
+	// HighlightColor fills OCR lines that contain a keyword: orange.
+	HighlightColor = color.RGBA{255, 145, 0, 255}
+	palette        = []color.RGBA{
 		{33, 150, 243, 255}, {255, 152, 0, 255}, {156, 39, 176, 255}, {244, 67, 54, 255},
 		{0, 188, 212, 255}, {205, 220, 57, 255}, {121, 85, 72, 255}, {63, 81, 181, 255},
 		{255, 87, 34, 255}, {96, 125, 139, 255}, {233, 30, 99, 255}, {0, 150, 136, 255},
@@ -99,7 +115,7 @@ func Draw(img *gocv.Mat, a *analyzer.Analysis, f Filter) {
 	st := newStyle(img.Cols(), img.Rows())
 	if f.BlurFaces {
 		for _, face := range a.Faces {
-			Blur(img, rect(face.BoundingBox))
+			analyzer.Pixelate(img, rect(face.BoundingBox))
 		}
 	}
 	if !f.HideDense {
@@ -138,26 +154,15 @@ func Draw(img *gocv.Mat, a *analyzer.Analysis, f Filter) {
 	if !f.HideRead && a.ReadResult != nil {
 		for _, b := range a.ReadResult.Blocks {
 			for _, l := range b.Lines {
+				if f.Highlighted(l.Text) {
+					st.fill(img, l.BoundingPolygon, HighlightColor)
+					st.polygon(img, l.BoundingPolygon, HighlightColor)
+					continue
+				}
 				st.polygon(img, l.BoundingPolygon, TextColor)
 			}
 		}
 	}
-}
-
-// Blur pixelates r in img: coarse enough that a face cannot be recognised.
-func Blur(img *gocv.Mat, r image.Rectangle) {
-	r = r.Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
-	if r.Dx() < 2 || r.Dy() < 2 {
-		return
-	}
-	roi := img.Region(r)
-	defer roi.Close()
-	small := gocv.NewMat()
-	defer small.Close()
-	cells := image.Pt(max(1, r.Dx()/12), max(1, r.Dy()/12))
-	cells = image.Pt(min(cells.X, 8), min(cells.Y, 8))
-	gocv.Resize(roi, &small, cells, 0, 0, gocv.InterpolationArea)
-	gocv.Resize(small, &roi, r.Size(), 0, 0, gocv.InterpolationNearestNeighbor)
 }
 
 func rect(b analyzer.BoundingBox) image.Rectangle { return image.Rect(b.X, b.Y, b.X+b.W, b.Y+b.H) }
@@ -213,6 +218,34 @@ func (st style) polygon(img *gocv.Mat, pts []analyzer.Point, c color.RGBA) {
 	pv := gocv.NewPointsVectorFromPoints([][]image.Point{ip})
 	defer pv.Close()
 	gocv.Polylines(img, pv, true, c, max(1, st.thick-1))
+}
+
+// fill shades the inside of a polygon with c at 40 % so the text under it
+// stays legible.
+func (st style) fill(img *gocv.Mat, pts []analyzer.Point, c color.RGBA) {
+	if len(pts) < 3 {
+		return
+	}
+	r := image.Rectangle{Min: image.Pt(pts[0].X, pts[0].Y), Max: image.Pt(pts[0].X, pts[0].Y)}
+	for _, p := range pts[1:] {
+		r = r.Union(image.Rect(p.X, p.Y, p.X+1, p.Y+1))
+	}
+	r = r.Intersect(image.Rect(0, 0, img.Cols(), img.Rows()))
+	if r.Dx() < 1 || r.Dy() < 1 {
+		return
+	}
+	roi := img.Region(r)
+	defer roi.Close()
+	shade := roi.Clone()
+	defer shade.Close()
+	ip := make([]image.Point, len(pts))
+	for i, p := range pts {
+		ip[i] = image.Pt(p.X-r.Min.X, p.Y-r.Min.Y)
+	}
+	pv := gocv.NewPointsVectorFromPoints([][]image.Point{ip})
+	defer pv.Close()
+	gocv.FillPoly(&shade, pv, c)
+	gocv.AddWeighted(shade, 0.4, roi, 0.6, 0, &roi)
 }
 
 // Label is a box's caption: the class name and its confidence, as "person 0.87".

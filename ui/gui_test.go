@@ -10,10 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/overlay"
 )
@@ -24,8 +29,12 @@ const guiChildEnv = "SIGHTLINE_TEST_GUI_CHILD"
 
 func TestMain(m *testing.M) {
 	if src := os.Getenv(guiChildEnv); src != "" {
+		testHook = scenarios[os.Getenv(guiScenarioEnv)]
 		b := local.New(local.Options{})
 		defer b.Close()
+		if m := os.Getenv("SIGHTLINE_MEASURE_SOURCE"); m != "" {
+			src = m
+		}
 		if err := Run(context.Background(), Config{Source: src, Backend: "local", Threshold: 0.25, Local: b}); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -66,7 +75,8 @@ func xDisplay(t *testing.T) string {
 // screenshot grabs the whole X screen as a PNG with ImageMagick.
 func screenshot(t *testing.T, display, path string) image.Image {
 	t.Helper()
-	cmd := exec.Command("import", "-window", "root", path)
+	// The window is 1280×800 at the top left of a 1280×900 screen.
+	cmd := exec.Command("import", "-window", "root", "-crop", "1280x800+0+0", "+repage", path)
 	cmd.Env = append(os.Environ(), "DISPLAY="+display)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("import: %v: %s", err, out)
@@ -100,23 +110,25 @@ func countColour(img image.Image, c color.RGBA) int {
 
 func near(a, b uint8) bool { return a >= b-8 && a <= b+8 || (b < 8 && a < 16) || (b > 247 && a > 239) }
 
-// The real app under X plays the demo video with people boxed in their
-// colour. The screenshot is kept for a person to look at.
-func TestAppShowsBoxesOnDemoVideo(t *testing.T) {
+// startApp runs the real app on the demo video under X with a scenario
+// hook and returns its log file and a channel that reports its exit.
+func startApp(t *testing.T, display, scenario string) (logPath string, exited chan error) {
+	t.Helper()
 	if _, err := os.Stat(DemoVideo); err != nil {
 		t.Fatalf("demo video missing (scripts/setup.sh installs opencv-doc): %v", err)
 	}
-	display := xDisplay(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), guiChildEnv+"="+DemoVideo, "DISPLAY="+display)
-	logs, _ := os.Create(filepath.Join(t.TempDir(), "app.log"))
+	cmd.Env = append(os.Environ(), guiChildEnv+"="+DemoVideo, guiScenarioEnv+"="+scenario, "DISPLAY="+display,
+		"XDG_CONFIG_HOME="+t.TempDir()) // the child's preferences stay out of the user's
+	logPath = filepath.Join(t.TempDir(), "app.log")
+	logs, _ := os.Create(logPath)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
+	exited = make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	defer func() {
+	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
@@ -124,28 +136,184 @@ func TestAppShowsBoxesOnDemoVideo(t *testing.T) {
 			cmd.Process.Kill()
 			t.Error("the app did not stop within 5 s of SIGINT")
 		}
-	}()
+		logs.Close()
+	})
+	return logPath, exited
+}
 
-	out := os.Getenv("SIGHTLINE_SCREENSHOT")
-	if out == "" {
-		out = filepath.Join(t.TempDir(), "gui.png")
+// screenshotPath is where a screenshot is kept: $SIGHTLINE_SCREENSHOT_DIR
+// (make screenshots sets docs/), else the test's temporary folder.
+func screenshotPath(t *testing.T, name string) string {
+	if dir := os.Getenv("SIGHTLINE_SCREENSHOT_DIR"); dir != "" {
+		return filepath.Join(dir, name)
 	}
+	return filepath.Join(t.TempDir(), name)
+}
+
+// The real app under X plays the demo video with people boxed in their
+// colour, the HUD above and the panels beside. The screenshot is kept for
+// a person to look at.
+func TestAppShowsBoxesOnDemoVideo(t *testing.T) {
+	display := xDisplay(t)
+	logPath, exited := startApp(t, display, "")
+	out := screenshotPath(t, "screenshot-gui.png")
 	deadline := time.Now().Add(40 * time.Second)
 	for {
 		select {
 		case err := <-exited:
-			b, _ := os.ReadFile(logs.Name())
+			b, _ := os.ReadFile(logPath)
 			t.Fatalf("the app exited: %v\n%s", err, b)
 		case <-time.After(2 * time.Second):
 		}
 		img := screenshot(t, display, out)
 		people := countColour(img, overlay.PersonColor)
-		if people > 500 {
-			t.Logf("screenshot %s: %d pixels in the people colour", out, people)
+		// The HUD's dark strip and the LIVE chip show the HUD is up.
+		hud := countColour(img, color.RGBA{0x16, 0x1a, 0x21, 255})
+		if people > 500 && hud > 5000 {
+			t.Logf("screenshot %s: %d pixels in the people colour, %d of the HUD", out, people, hud)
 			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no people boxes on screen after 40 s (%d pixels in the people colour); see %s", people, out)
 		}
 	}
+}
+
+// guiScenarioEnv picks what the child app does besides playing.
+const guiScenarioEnv = "SIGHTLINE_TEST_GUI_SCENARIO"
+
+// ocrTestImage is a real document-like image with known text.
+const ocrTestImage = "/usr/share/doc/opencv-doc/examples/data/imageTextN.png"
+
+// scenarios drive the child app from inside, as a user would.
+var scenarios = map[string]func(*mainWindow){
+	// ocr reads a text image in the OCR panel with the local backend.
+	"ocr": func(w *mainWindow) {
+		waitFirstFrame(w)
+		m := gocv.IMRead(ocrTestImage, gocv.IMReadColor)
+		if m.Empty() {
+			fmt.Println("SCENARIO cannot read", ocrTestImage)
+			return
+		}
+		res, err := w.panel.Analyze(context.Background(), analyzer.Image{Mat: m}, analyzer.Request{Features: analyzer.Features{analyzer.FeatureRead}})
+		if err != nil {
+			m.Close()
+			fmt.Println("SCENARIO read failed:", err)
+			return
+		}
+		fyne.Do(func() {
+			w.tabs.SelectIndex(1)
+			w.ocr.show(m, res.ReadResult, "local", filepath.Base(ocrTestImage))
+			w.ocr.keywords.SetText("total, amount, invoice, projects")
+			w.ocr.list.Select(0)
+			fmt.Println("SCENARIO ocr shown")
+		})
+	},
+	// meters prints the display and source frame counts and the CPU time of
+	// the UI (main) thread and the whole process once a second.
+	"meters": func(w *mainWindow) {
+		waitFirstFrame(w)
+		fmt.Printf("FIRST_FRAME %d\n", time.Now().UnixMilli())
+		for range time.Tick(time.Second) {
+			fmt.Printf("METER %d %d %d %d %d\n", time.Now().UnixMilli(), w.p.framesRead.Load(), w.p.framesShown.Load(),
+				cpuTicks(fmt.Sprintf("/proc/self/task/%d/stat", os.Getpid())), cpuTicks("/proc/self/stat"))
+		}
+	},
+}
+
+func waitFirstFrame(w *mainWindow) {
+	for w.p.framesShown.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// cpuTicks is utime+stime of a /proc stat file, in clock ticks.
+func cpuTicks(path string) int64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return u + s
+}
+
+// The OCR panel of the real app shows a read document: polygons on the
+// picture (yellow, keyword lines orange) beside the list of lines.
+func TestAppOCRPanel(t *testing.T) {
+	display := xDisplay(t)
+	logPath, exited := startApp(t, display, "ocr")
+	out := screenshotPath(t, "screenshot-ocr.png")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("the app exited: %v\n%s", err, b)
+		case <-time.After(2 * time.Second):
+		}
+		b, _ := os.ReadFile(logPath)
+		if strings.Contains(string(b), "SCENARIO ocr shown") {
+			time.Sleep(1500 * time.Millisecond) // a frame or two to paint
+			img := screenshot(t, display, out)
+			if n := countColour(img, overlay.TextColor) + countColour(img, overlay.HighlightColor); n < 200 {
+				t.Fatalf("no OCR polygons on screen (%d pixels in the text colour); see %s", n, out)
+			}
+			t.Logf("screenshot %s", out)
+			return
+		}
+		if strings.Contains(string(b), "SCENARIO") || time.Now().After(deadline) {
+			t.Fatalf("the OCR scenario did not finish:\n%s", b)
+		}
+	}
+}
+
+// TestMeasureDisplayRate reports displayed fps / source fps, the UI
+// thread's CPU use and the time to the first frame. It takes half a minute,
+// so it runs only with SIGHTLINE_MEASURE=1 (SIGHTLINE_MEASURE_SOURCE picks
+// another video).
+func TestMeasureDisplayRate(t *testing.T) {
+	if os.Getenv("SIGHTLINE_MEASURE") == "" {
+		t.Skip("set SIGHTLINE_MEASURE=1 to measure")
+	}
+	display := xDisplay(t)
+	start := time.Now()
+	logPath, exited := startApp(t, display, "meters")
+	var lines []string
+	deadline := time.Now().Add(60 * time.Second)
+	for len(lines) < 25 {
+		select {
+		case err := <-exited:
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("the app exited: %v\n%s", err, b)
+		case <-time.After(time.Second):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no meters within 60 s")
+		}
+		b, _ := os.ReadFile(logPath)
+		lines = nil
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "FIRST_FRAME ") {
+				ms, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
+				t.Logf("launch to first frame on screen: %d ms", ms-start.UnixMilli())
+			}
+			if strings.HasPrefix(l, "METER ") {
+				lines = append(lines, l)
+			}
+		}
+	}
+	// Skip the first 5 s (models loading), measure the last 20 s.
+	parse := func(l string) (ms, read, shown, ui, all int64) {
+		fmt.Sscanf(l, "METER %d %d %d %d %d", &ms, &read, &shown, &ui, &all)
+		return
+	}
+	a0, r0, s0, u0, p0 := parse(lines[5])
+	a1, r1, s1, u1, p1 := parse(lines[len(lines)-1])
+	secs := float64(a1-a0) / 1000
+	const hz = 100 // USER_HZ
+	t.Logf("over %.1f s: source %.2f fps, shown %.2f fps, ratio %.3f; UI thread CPU %.0f%%, process CPU %.0f%%",
+		secs, float64(r1-r0)/secs, float64(s1-s0)/secs, float64(s1-s0)/float64(r1-r0),
+		100*float64(u1-u0)/hz/secs, 100*float64(p1-p0)/hz/secs)
 }

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/app"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/assets"
 )
 
@@ -32,17 +33,37 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancel()
 	a := app.NewWithID("io.github.sightline")
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
-	w := newMainWindow(a, cfg)
+	// A saved model folder applies when the environment names none; the
+	// models load lazily, after this.
+	if dir := a.Preferences().String("modelDir"); dir != "" && os.Getenv("SIGHTLINE_MODELS") == "" {
+		os.Setenv("SIGHTLINE_MODELS", dir)
+	}
+	d := deps{keys: newKeyStore(osKeyring{}, os.Getenv)}
+	if cfg.Local != nil {
+		// The OCR panel reads with its own local backend so that a
+		// seconds-long read never holds up the live boxes.
+		pl := local.New(local.Options{})
+		defer pl.Close()
+		d.panelLocal = pl
+	}
+	w := newMainWindow(ctx, a, cfg, d)
 	go func() {
 		<-ctx.Done()
 		fyne.Do(a.Quit)
 	}()
 	w.start(ctx)
+	if testHook != nil {
+		go testHook(w)
+	}
 	w.win.ShowAndRun()
 	cancel()
 	w.stop()
 	return nil
 }
+
+// testHook, when set (by the GUI test's child process), runs once the
+// window starts, on its own goroutine.
+var testHook func(*mainWindow)
 
 // defaultSource is the first webcam when one opens, else the demo video.
 func defaultSource() string {

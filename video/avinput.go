@@ -133,6 +133,12 @@ func (c avConfig) demuxerOptions(uri string) map[string]string {
 	} else {
 		o["rw_timeout"] = us
 	}
+	if strings.HasPrefix(uri, "https:") || strings.HasPrefix(uri, "rtsps:") {
+		// FFmpeg does not verify certificates unless asked: a camera or
+		// server that cannot prove who it is must not play.
+		o["tls_verify"] = "1"
+		o["ca_file"] = "/etc/ssl/certs/ca-certificates.crt"
+	}
 	if !c.buffered {
 		// Not fflags=nobuffer: it drops the packets read while probing,
 		// so playing starts a keyframe later, and on this FFmpeg (5.1) it

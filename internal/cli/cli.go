@@ -72,6 +72,10 @@ func run(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "sightline: unknown command %q (commands: gui, run, analyze, ocr, predict, bench, version)\n", cmd)
 		return exitUsage
 	}
+	if err := refuseKeyFlags(args); err != nil {
+		fmt.Fprintf(e.stderr, "sightline %s: %s\n", cmd, err)
+		return exitUsage
+	}
 	if err := deps.CheckEnv(); err != nil {
 		fmt.Fprintf(e.stderr, "sightline: %v\n", err)
 		return exitUsage
@@ -150,7 +154,8 @@ func parseRatios(s string) ([]float64, error) {
 	var out []float64
 	for _, p := range strings.Split(s, ",") {
 		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || v < 0.75 || v > 1.8 {
+		if err != nil || !(v >= 0.75 && v <= 1.8) { // NaN fails both
+
 			return nil, usagef("aspect ratio %q must be a number between 0.75 and 1.8", p)
 		}
 		out = append(out, v)

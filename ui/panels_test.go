@@ -1,0 +1,454 @@
+package ui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/overlay"
+	"github.com/sightline/sightline/video"
+	"github.com/zalando/go-keyring"
+)
+
+// fixedAnalyzer answers every request with the same analysis.
+type fixedAnalyzer struct {
+	name string
+	a    analyzer.Analysis
+}
+
+func (f *fixedAnalyzer) Analyze(context.Context, analyzer.Image, analyzer.Request) (*analyzer.Analysis, error) {
+	a := f.a
+	return &a, nil
+}
+func (f *fixedAnalyzer) Supports(analyzer.Feature) bool { return true }
+func (f *fixedAnalyzer) Name() string                   { return f.name }
+
+func box(x, y, w, h int) analyzer.BoundingBox { return analyzer.BoundingBox{X: x, Y: y, W: w, H: h} }
+
+// scene: a confident person and a doubtful car.
+var sceneAnalysis = analyzer.Analysis{
+	Objects: []analyzer.Object{
+		{Name: "car", Confidence: 0.40, BoundingBox: box(40, 40, 200, 120)},
+		{Name: "person", Confidence: 0.90, BoundingBox: box(360, 60, 100, 240)},
+	},
+	People:   []analyzer.Person{{Confidence: 0.90, BoundingBox: box(360, 60, 100, 240)}},
+	Tags:     []analyzer.Tag{{Name: "outdoor", Confidence: 0.93}, {Name: "car", Confidence: 0.40}},
+	Metadata: analyzer.Metadata{Width: 640, Height: 360},
+}
+
+// livePlayer is a player with a scheduler that has analysed one grey frame,
+// drawing synchronously into *shown.
+func livePlayer(t *testing.T, cfg Config) (*player, *image.RGBA) {
+	t.Helper()
+	p := newPlayer(cfg)
+	shown := image.NewRGBA(image.Rect(0, 0, 1, 1))
+	p.show = func(img *image.RGBA) { *shown = *img }
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); p.close() })
+	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 360, 640, gocv.MatTypeCV8UC3)
+	defer frame.Close()
+	s := p.ensureScheduler(ctx)
+	s.Offer(0, 0, frame)
+	s.Wait()
+	p.last = frame.Clone()
+	return p, shown
+}
+
+func countRGBA(img *image.RGBA, c color.RGBA) int {
+	n := 0
+	for i := 0; i+3 < len(img.Pix); i += 4 {
+		if img.Pix[i] == c.R && img.Pix[i+1] == c.G && img.Pix[i+2] == c.B {
+			n++
+		}
+	}
+	return n
+}
+
+// The threshold slider changes which boxes are drawn at once, from the
+// result already there: no new analysis.
+func TestThresholdSliderRedrawsWithoutAnalysis(t *testing.T) {
+	test.NewTempApp(t)
+	p, shown := livePlayer(t, Config{Local: &fixedAnalyzer{name: "local", a: sceneAnalysis}, Backend: "local", Threshold: 0.25})
+	c := newControls(test.NewWindow(nil), p, nil)
+	before := p.Scheduler().Stats()
+	car := overlay.ClassColor("car")
+
+	tests := []struct {
+		threshold   float64
+		dimmed      bool
+		carDrawn    bool
+		personDrawn bool
+	}{
+		{0.25, false, true, true},
+		{0.50, false, false, true},
+		{0.95, false, false, false},
+		{0.50, true, false, true}, // dimmed: the car is drawn faded, not in its colour
+		{0.30, false, true, true},
+	}
+	for _, tt := range tests {
+		c.thresh.SetValue(tt.threshold)
+		c.dimmed.SetChecked(tt.dimmed)
+		p.presentLast(p.Scheduler())
+		if got := countRGBA(shown, car) > 100; got != tt.carDrawn {
+			t.Errorf("threshold %.2f dimmed %v: car drawn %v, want %v", tt.threshold, tt.dimmed, got, tt.carDrawn)
+		}
+		if got := countRGBA(shown, overlay.PersonColor) > 100; got != tt.personDrawn {
+			t.Errorf("threshold %.2f: person drawn %v, want %v", tt.threshold, got, tt.personDrawn)
+		}
+		if got := c.threshText.Text; got != thresholdText(tt.threshold) {
+			t.Errorf("label %q", got)
+		}
+	}
+	if after := p.Scheduler().Stats(); after.Local.Calls != before.Local.Calls || after.FramesOffered != before.FramesOffered {
+		t.Errorf("moving the slider ran analyses: %+v → %+v", before, after)
+	}
+}
+
+// Unticking a class in the class filter hides it; a per-class threshold
+// overrides the global one.
+func TestClassFilterAndPerClassThreshold(t *testing.T) {
+	test.NewTempApp(t)
+	p, shown := livePlayer(t, Config{Local: &fixedAnalyzer{name: "local", a: sceneAnalysis}, Backend: "local", Threshold: 0.25})
+	c := newControls(test.NewWindow(nil), p, nil)
+	c.setClasses(seenClasses(&sceneAnalysis))
+	car := overlay.ClassColor("car")
+
+	c.classChecks["car"].SetChecked(false)
+	p.presentLast(p.Scheduler())
+	if countRGBA(shown, car) > 0 {
+		t.Error("car drawn after unticking it")
+	}
+	c.classChecks["car"].SetChecked(true)
+	c.classSel.SetSelected("car")
+	c.classSl.SetValue(0.6)
+	p.presentLast(p.Scheduler())
+	if countRGBA(shown, car) > 0 {
+		t.Error("car 0.40 drawn under its own threshold 0.60")
+	}
+	if got := p.Filter().ThresholdFor("person"); got != 0.25 {
+		t.Errorf("person threshold %v changed with the car's", got)
+	}
+}
+
+// The backend switch reaches the running scheduler.
+func TestBackendSwitchReachesScheduler(t *testing.T) {
+	test.NewTempApp(t)
+	p, _ := livePlayer(t, Config{
+		Local: &fixedAnalyzer{name: "local", a: sceneAnalysis}, Cloud: &fixedAnalyzer{name: "azure", a: sceneAnalysis},
+		Backend: "auto", Threshold: 0.25,
+	})
+	c := newControls(test.NewWindow(nil), p, nil)
+	for _, tt := range []struct{ choice, active string }{
+		{"Local", analyzer.SourceLocal}, {"Azure", analyzer.SourceCloud}, {"Auto", analyzer.SourceCloud}, {"Local", analyzer.SourceLocal},
+	} {
+		c.backend.SetSelected(tt.choice)
+		if got := p.Scheduler().Merged().Active; got != tt.active {
+			t.Errorf("%s: active backend %q, want %q", tt.choice, got, tt.active)
+		}
+	}
+}
+
+// Enabling a layer the scheduler does not compute restarts it with the
+// feature; disabling one only hides it.
+func TestLayerToggleRestartsSchedulerOnlyWhenNeeded(t *testing.T) {
+	test.NewTempApp(t)
+	p, _ := livePlayer(t, Config{Local: &fixedAnalyzer{name: "local", a: sceneAnalysis}, Backend: "local", Threshold: 0.25})
+	c := newControls(test.NewWindow(nil), p, nil)
+	first := p.Scheduler()
+	c.layerChecks["People"].SetChecked(false)
+	if !p.Filter().HidePeople || p.ensureScheduler(context.Background()) != first {
+		t.Error("hiding people should only change the filter")
+	}
+	c.layerChecks["Faces"].SetChecked(true)
+	if !p.Features().Has(analyzer.FeatureFaces) {
+		t.Fatal("faces not requested")
+	}
+	if p.ensureScheduler(context.Background()) == first {
+		t.Error("the scheduler was not restarted for faces")
+	}
+}
+
+// fixedFrame is a snapshotSource with one image.
+type fixedFrame struct{ m gocv.Mat }
+
+func (f fixedFrame) Frame(r image.Rectangle) (gocv.Mat, int64, bool) {
+	return cropClone(f.m, r), 7, true
+}
+
+func readImage(t *testing.T, path string) gocv.Mat {
+	t.Helper()
+	m := gocv.IMRead(path, gocv.IMReadColor)
+	if m.Empty() {
+		t.Fatalf("cannot read %s", path)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The OCR panel reads a real document with the local backend and lists its
+// lines; keywords highlight lines; the JSON export is the `ocr` shape.
+func TestOCRPanelListsLinesOfRealRead(t *testing.T) {
+	test.NewTempApp(t)
+	b := local.New(local.Options{})
+	defer b.Close()
+	win := test.NewWindow(nil)
+	pick := func(string) (analyzer.Analyzer, error) { return b, nil }
+	o := newOCRPanel(context.Background(), win, fixedFrame{readImage(t, ocrTestImage)}, pick, defaultKeywords, false)
+	defer o.close()
+	win.SetContent(o.content)
+	win.Resize(fyne.NewSize(420, 700))
+
+	o.read()
+	waitFor(t, "the OCR read", func() bool {
+		var busy bool
+		fyne.DoAndWait(func() { busy = o.busy })
+		return !busy
+	})
+	if n := o.list.Length(); n < 10 {
+		t.Fatalf("%d lines listed, want the page's 13 or so; status %q", n, o.status.Text)
+	}
+	first := o.result.StructuredData[0].Text
+	if !strings.Contains(first, "technical details") {
+		t.Errorf("first line %q", first)
+	}
+	if !strings.Contains(o.status.Text, "lines") || o.input != "frame 7" {
+		t.Errorf("status %q, input %q", o.status.Text, o.input)
+	}
+	o.keywords.SetText("courses")
+	if !o.filter().Highlighted(o.result.StructuredData[1].Text) {
+		t.Errorf("line %q not highlighted for “courses”", o.result.StructuredData[1].Text)
+	}
+	o.list.Select(0)
+	if o.copyLine.Disabled() {
+		t.Error("copy line stays disabled with a line selected")
+	}
+	o.copyLine.OnTapped()
+	if got := fyne.CurrentApp().Clipboard().Content(); got != first {
+		t.Errorf("clipboard %q, want %q", got, first)
+	}
+
+	var buf bytes.Buffer
+	if err := o.writeJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var line struct {
+		Input   string `json:"input"`
+		Success bool   `json:"success"`
+		Source  string `json:"source"`
+		Data    struct {
+			FullText       string             `json:"full_text"`
+			StructuredData []analyzer.OCRLine `json:"structured_data"`
+			TotalWords     int                `json:"total_words"`
+			Language       string             `json:"language"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+		t.Fatal(err)
+	}
+	if !line.Success || line.Source != "local" || len(line.Data.StructuredData) != o.list.Length() || line.Data.TotalWords == 0 || line.Data.Language != "en" {
+		t.Errorf("JSON export %s", buf.String())
+	}
+	buf.Reset()
+	o.writeTXT(&buf)
+	if !strings.HasPrefix(buf.String(), first+"\n") {
+		t.Errorf("TXT export starts %q", buf.String()[:min(60, buf.Len())])
+	}
+}
+
+// A fixed read result: lines listed in order, keyword lines marked.
+func TestOCRPanelShowsFixedResult(t *testing.T) {
+	test.NewTempApp(t)
+	o := newOCRPanel(context.Background(), test.NewWindow(nil), nil, nil, defaultKeywords, false)
+	defer o.close()
+	poly := []analyzer.Point{{X: 10, Y: 10}, {X: 200, Y: 10}, {X: 200, Y: 40}, {X: 10, Y: 40}}
+	rr := &analyzer.ReadResult{Blocks: []analyzer.Block{{Lines: []analyzer.Line{
+		{Text: "INVOICE 2024-117", BoundingPolygon: poly},
+		{Text: "Widgets x3", BoundingPolygon: poly},
+		{Text: "Total 42.00", BoundingPolygon: poly},
+	}}}}
+	o.show(gocv.NewMatWithSize(120, 320, gocv.MatTypeCV8UC3), rr, "azure", "receipt")
+	var got []string
+	for _, l := range o.result.StructuredData {
+		got = append(got, l.Text)
+	}
+	if strings.Join(got, "|") != "INVOICE 2024-117|Widgets x3|Total 42.00" {
+		t.Errorf("lines %q", got)
+	}
+	for i, want := range []bool{true, false, true} {
+		if h := o.filter().Highlighted(got[i]); h != want {
+			t.Errorf("%q highlighted %v, want %v", got[i], h, want)
+		}
+	}
+}
+
+// The Custom Vision panel runs the real local export and asks for review
+// when the top probability is under the threshold.
+func TestCVPanelReviewRequired(t *testing.T) {
+	dir := filepath.Join(os.Getenv("SIGHTLINE_MODELS"), "customvision-classifier-sample")
+	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
+		t.Fatalf("Custom Vision sample missing (run with SIGHTLINE_MODELS=/work/shared/models): %v", err)
+	}
+	test.NewTempApp(t)
+	win := test.NewWindow(nil)
+	c := newCVPanel(context.Background(), win, fixedFrame{readImage(t, filepath.Join(dir, "test_image.jpg"))}, newKeyStore(failingRing{}, noEnv), settings{CVModelDir: dir})
+	defer c.close()
+	win.SetContent(c.content)
+
+	c.predict()
+	waitFor(t, "the prediction", func() bool {
+		var busy bool
+		fyne.DoAndWait(func() { busy = c.busy })
+		return !busy
+	})
+	if len(c.preds) == 0 {
+		t.Fatalf("no predictions: %q", c.verdict.Text)
+	}
+	top := analyzer.NewPredictionResult(c.preds, 0).TopPrediction
+	for _, tt := range []struct {
+		threshold float64
+		review    bool
+	}{{0.05, false}, {min(1, top.Probability+0.01), true}, {analyzer.DefaultReviewThreshold, top.Probability <= analyzer.DefaultReviewThreshold}} {
+		c.thresh.SetValue(tt.threshold)
+		if got := strings.Contains(c.verdict.Text, "Review required"); got != tt.review {
+			t.Errorf("threshold %.2f (top %s %.3f): verdict %q", tt.threshold, top.Tag, top.Probability, c.verdict.Text)
+		}
+	}
+	if len(c.bars.Objects) != len(c.preds) || len(c.recentItems) != 1 {
+		t.Errorf("%d bars for %d predictions, %d recent", len(c.bars.Objects), len(c.preds), len(c.recentItems))
+	}
+}
+
+// A fixed prediction list under the threshold asks for review.
+func TestCVPanelFixedPredictions(t *testing.T) {
+	test.NewTempApp(t)
+	c := newCVPanel(context.Background(), test.NewWindow(nil), nil, newKeyStore(failingRing{}, noEnv), settings{})
+	defer c.close()
+	c.show(gocv.NewMatWithSize(100, 100, gocv.MatTypeCV8UC3), []analyzer.Prediction{{Tag: "scratch", Probability: 0.41}, {Tag: "dent", Probability: 0.62}})
+	if !strings.Contains(c.verdict.Text, "Review required") || !strings.Contains(c.verdict.Text, "dent") {
+		t.Errorf("verdict %q", c.verdict.Text)
+	}
+}
+
+type failingRing struct{}
+
+func (failingRing) Get(string, string) (string, error) { return "", errors.New("no Secret Service") }
+func (failingRing) Set(string, string, string) error   { return errors.New("no Secret Service") }
+
+type memRing map[string]string
+
+func (m memRing) Get(_, u string) (string, error) {
+	if v, ok := m[u]; ok {
+		return v, nil
+	}
+	return "", keyring.ErrNotFound
+}
+func (m memRing) Set(_, u, v string) error { m[u] = v; return nil }
+
+func noEnv(string) string { return "" }
+
+func TestKeyStore(t *testing.T) {
+	env := func(k string) string {
+		if k == keyVision {
+			return "from-env"
+		}
+		return ""
+	}
+	tests := []struct {
+		name     string
+		ring     keyringAPI
+		getenv   func(string) string
+		wantFrom string
+		memory   bool
+	}{
+		{"no keyring: memory", failingRing{}, noEnv, "this session", true},
+		{"keyring", memRing{}, noEnv, "OS keyring", false},
+		{"environment wins", memRing{}, env, "environment", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := newKeyStore(tt.ring, tt.getenv)
+			if err := k.Set(keyVision, "s3cr3t-value"); err != nil {
+				t.Fatal(err)
+			}
+			v, from := k.Get(keyVision)
+			if from != tt.wantFrom || (from != "environment" && v != "s3cr3t-value") {
+				t.Errorf("Get = %q from %q, want from %q", v, from, tt.wantFrom)
+			}
+			if inMem := strings.Contains(k.Note(), "memory"); inMem != tt.memory {
+				t.Errorf("note %q", k.Note())
+			}
+			if strings.Contains(k.Note(), "s3cr3t") {
+				t.Error("the note shows the key")
+			}
+		})
+	}
+}
+
+func TestAddRecent(t *testing.T) {
+	r := addRecent([]string{"a", "b", "c"}, "b")
+	if strings.Join(r, ",") != "b,a,c" {
+		t.Errorf("got %v", r)
+	}
+	for i := range 20 {
+		r = addRecent(r, string(rune('d'+i)))
+	}
+	if len(r) != maxRecent {
+		t.Errorf("%d recent sources kept", len(r))
+	}
+}
+
+// Golden renders: the scene panel with a fixed result and the HUD.
+func TestScenePanelRenders(t *testing.T) {
+	test.NewTempApp(t)
+	s := newScenePanel()
+	a := sceneAnalysis
+	a.Caption = &analyzer.Caption{Text: "two people walking past a parked car", Confidence: 0.81}
+	s.update(&analyzer.Merged{Analysis: &a, Source: "local", CloudSource: "azure"}, true, 0.25)
+	w := test.NewWindow(s.content)
+	w.Resize(fyne.NewSize(360, 320))
+	test.AssertRendersToMarkup(t, "scene.xml", w.Canvas())
+	// Tags at or over the threshold are listed: outdoor 0.93 and car 0.40.
+	if n := len(s.tags.Objects); n != 2 {
+		t.Errorf("%d tags listed", n)
+	}
+	s.update(&analyzer.Merged{Analysis: &a, Source: "local"}, true, 0.5)
+	if n := len(s.tags.Objects); n != 1 {
+		t.Errorf("%d tags listed over 0.5", n)
+	}
+}
+
+func TestHUDRenders(t *testing.T) {
+	test.NewTempApp(t)
+	h := newHUD()
+	a := sceneAnalysis
+	cur := sample{merged: &analyzer.Merged{Analysis: &a, Source: "local", Age: 80 * time.Millisecond, Active: "local"}}
+	h.update(meters{displayFPS: 10, sourceFPS: 10, localFPS: 8.5, localLat: 95 * time.Millisecond}, cur, video.Status{State: video.StatePlaying}, false, false)
+	w := test.NewWindow(h.content)
+	w.Resize(fyne.NewSize(640, 60))
+	test.AssertRendersToMarkup(t, "hud.xml", w.Canvas())
+}

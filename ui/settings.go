@@ -1,0 +1,214 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+)
+
+// settings are what the app remembers between runs (Fyne preferences).
+// Keys are not here: they live in the keyStore.
+type settings struct {
+	VisionEndpoint string
+	CVEndpoint     string
+	CVProject      string
+	CVPublished    string
+	CVModelDir     string
+	CloudPerMinute float64
+	CloudPerDay    int
+	CacheTTL       time.Duration
+	ModelDir       string
+	BlurFaces      bool
+	SnapshotDir    string
+	Keywords       []string
+	Recent         []string
+}
+
+// defaultKeywords are highlighted in OCR results until the user changes them.
+var defaultKeywords = []string{"total", "amount", "invoice"}
+
+const maxRecent = 8
+
+func loadSettings(p fyne.Preferences) settings {
+	home, _ := os.UserHomeDir()
+	return settings{
+		VisionEndpoint: p.String("visionEndpoint"),
+		CVEndpoint:     p.String("cvEndpoint"),
+		CVProject:      p.String("cvProject"),
+		CVPublished:    p.String("cvPublished"),
+		CVModelDir:     p.String("cvModelDir"),
+		CloudPerMinute: p.FloatWithFallback("cloudPerMinute", 20),
+		CloudPerDay:    p.Int("cloudPerDay"),
+		CacheTTL:       time.Duration(p.FloatWithFallback("cacheTTLSeconds", 60) * float64(time.Second)),
+		ModelDir:       p.String("modelDir"),
+		BlurFaces:      p.Bool("blurFaces"),
+		SnapshotDir:    p.StringWithFallback("snapshotDir", filepath.Join(home, "Pictures", "Sightline")),
+		Keywords:       p.StringListWithFallback("keywords", defaultKeywords),
+		Recent:         p.StringList("recentSources"),
+	}
+}
+
+func (s settings) save(p fyne.Preferences) {
+	p.SetString("visionEndpoint", s.VisionEndpoint)
+	p.SetString("cvEndpoint", s.CVEndpoint)
+	p.SetString("cvProject", s.CVProject)
+	p.SetString("cvPublished", s.CVPublished)
+	p.SetString("cvModelDir", s.CVModelDir)
+	p.SetFloat("cloudPerMinute", s.CloudPerMinute)
+	p.SetInt("cloudPerDay", s.CloudPerDay)
+	p.SetFloat("cacheTTLSeconds", s.CacheTTL.Seconds())
+	p.SetString("modelDir", s.ModelDir)
+	p.SetBool("blurFaces", s.BlurFaces)
+	p.SetString("snapshotDir", s.SnapshotDir)
+	p.SetStringList("keywords", s.Keywords)
+	p.SetStringList("recentSources", s.Recent)
+}
+
+// addRecent puts uri first in the recent sources, without duplicates.
+func addRecent(recent []string, uri string) []string {
+	out := append([]string{uri}, slices.DeleteFunc(slices.Clone(recent), func(s string) bool { return s == uri })...)
+	return out[:min(len(out), maxRecent)]
+}
+
+// splitList parses "a, b ,c" into its trimmed, non-empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// settingsPanel edits the settings and the keys. onApply receives the new
+// settings after they are saved.
+type settingsPanel struct {
+	content fyne.CanvasObject
+	keys    *keyStore
+
+	visionEndpoint, visionKey, cvEndpoint, cvKey *widget.Entry
+	perMinute, perDay, cacheTTL, modelDir, snaps *widget.Entry
+	blur                                         *widget.Check
+	note, keyState                               *widget.Label
+}
+
+func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(settings)) *settingsPanel {
+	p := &settingsPanel{keys: keys}
+	p.visionEndpoint = entry(s.VisionEndpoint, "https://<resource>.cognitiveservices.azure.com")
+	p.cvEndpoint = entry(s.CVEndpoint, "https://<resource>.cognitiveservices.azure.com")
+	p.visionKey = widget.NewPasswordEntry()
+	p.cvKey = widget.NewPasswordEntry()
+	p.perMinute = entry(strconv.FormatFloat(s.CloudPerMinute, 'g', -1, 64), "20")
+	p.perDay = entry(strconv.Itoa(s.CloudPerDay), "0 = unlimited")
+	p.cacheTTL = entry(strconv.FormatFloat(s.CacheTTL.Seconds(), 'g', -1, 64), "60")
+	p.modelDir = entry(s.ModelDir, "default: $SIGHTLINE_MODELS, then deps/models")
+	p.snaps = entry(s.SnapshotDir, "")
+	p.blur = widget.NewCheck("Blur faces (privacy) in the view, snapshots and recordings", nil)
+	p.blur.SetChecked(s.BlurFaces)
+	p.note = widget.NewLabel(keys.Note())
+	p.note.Wrapping = fyne.TextWrapWord
+	p.note.Importance = widget.WarningImportance
+	if keys.unavailable == "" {
+		p.note.Importance = widget.LowImportance
+	}
+	p.keyState = widget.NewLabel("")
+	p.keyState.Wrapping = fyne.TextWrapWord
+	p.keyState.Importance = widget.LowImportance
+	p.refreshKeyState()
+
+	browse := func(e *widget.Entry) *widget.Button {
+		return widget.NewButton("…", func() {
+			dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+				if err == nil && u != nil {
+					e.SetText(u.Path())
+				}
+			}, win)
+		})
+	}
+	form := widget.NewForm(
+		widget.NewFormItem("Vision endpoint", p.visionEndpoint),
+		widget.NewFormItem("Vision key", p.visionKey),
+		widget.NewFormItem("Custom Vision endpoint", p.cvEndpoint),
+		widget.NewFormItem("Custom Vision key", p.cvKey),
+		widget.NewFormItem("Cloud calls / minute", p.perMinute),
+		widget.NewFormItem("Cloud calls / day", p.perDay),
+		widget.NewFormItem("Cache TTL (s)", p.cacheTTL),
+		widget.NewFormItem("Model folder", container.NewBorder(nil, nil, nil, browse(p.modelDir), p.modelDir)),
+		widget.NewFormItem("Snapshot folder", container.NewBorder(nil, nil, nil, browse(p.snaps), p.snaps)),
+	)
+	save := widget.NewButton("Save and apply", func() {
+		ns := p.read(s)
+		for name, e := range map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey} {
+			if e.Text != "" {
+				_ = keys.Set(name, e.Text) // Set falls back to memory; it never fails
+				e.SetText("")
+			}
+		}
+		p.note.SetText(keys.Note())
+		p.refreshKeyState()
+		s = ns
+		onApply(ns)
+	})
+	save.Importance = widget.HighImportance
+	modelNote := widget.NewLabel("The model folder applies at the next start.")
+	modelNote.Importance = widget.LowImportance
+	p.content = container.NewVScroll(container.NewVBox(
+		heading("Azure"), form, p.keyState, p.note, modelNote, p.blur,
+		container.NewHBox(save)))
+	return p
+}
+
+// read parses the form, keeping the old value of a field that does not parse.
+func (p *settingsPanel) read(old settings) settings {
+	s := old
+	s.VisionEndpoint = strings.TrimSpace(p.visionEndpoint.Text)
+	s.CVEndpoint = strings.TrimSpace(p.cvEndpoint.Text)
+	if v, err := strconv.ParseFloat(p.perMinute.Text, 64); err == nil && v > 0 {
+		s.CloudPerMinute = v
+	}
+	if v, err := strconv.Atoi(p.perDay.Text); err == nil && v >= 0 {
+		s.CloudPerDay = v
+	}
+	if v, err := strconv.ParseFloat(p.cacheTTL.Text, 64); err == nil {
+		s.CacheTTL = time.Duration(v * float64(time.Second))
+	}
+	s.ModelDir = strings.TrimSpace(p.modelDir.Text)
+	s.SnapshotDir = strings.TrimSpace(p.snaps.Text)
+	s.BlurFaces = p.blur.Checked
+	return s
+}
+
+// refreshKeyState says which keys are set and where from, never the keys.
+func (p *settingsPanel) refreshKeyState() {
+	var parts []string
+	for _, k := range []struct{ name, label string }{{keyVision, "Vision key"}, {keyPrediction, "Custom Vision key"}} {
+		if _, from := p.keys.Get(k.name); from != "" {
+			parts = append(parts, k.label+": set ("+from+")")
+		} else {
+			parts = append(parts, k.label+": not set")
+		}
+	}
+	p.keyState.SetText(strings.Join(parts, " · "))
+}
+
+func entry(text, placeholder string) *widget.Entry {
+	e := widget.NewEntry()
+	e.SetText(text)
+	e.SetPlaceHolder(placeholder)
+	return e
+}
+
+func heading(s string) *widget.Label {
+	l := widget.NewLabel(s)
+	l.TextStyle = fyne.TextStyle{Bold: true}
+	return l
+}
