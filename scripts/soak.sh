@@ -10,7 +10,9 @@ duration=${SOAK_DURATION:-30m}
 restart=${SOAK_RESTART:-120}
 port=${SOAK_PORT:-18554}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# The restarter starts servers in a subshell, so they are found by their
+# command line, not as jobs.
+trap 'kill $(jobs -p) 2>/dev/null || true; pkill -f "rtsp_server.py --port $port" || true; rm -rf "$work"' EXIT
 
 cd "$root"
 go build -tags matprofile -ldflags "-X github.com/sightline/sightline/internal/deps.Dir=$root/deps" -o "$work/sightline" .

@@ -46,11 +46,13 @@ func (l *letterbox) fill(src gocv.Mat, dst []float32) float32 {
 
 	pix, _ := l.canvas.DataPtrUint8()
 	plane := l.w * l.h
-	b, g, rr := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
-	for i := 0; i < plane; i++ {
-		b[i] = float32(pix[3*i])
-		g[i] = float32(pix[3*i+1])
-		rr[i] = float32(pix[3*i+2])
+	// HWC bytes to CHW floats. Slicing everything to the same length up
+	// front lets the compiler drop the bounds checks from the loop.
+	pix = pix[:3*plane]
+	b, g, rr := dst[:plane:plane], dst[plane:2*plane:2*plane], dst[2*plane:3*plane:3*plane]
+	for i := range b {
+		px := pix[3*i : 3*i+3 : 3*i+3]
+		b[i], g[i], rr[i] = float32(px[0]), float32(px[1]), float32(px[2])
 	}
 	return r
 }
