@@ -3,6 +3,7 @@ package analyzer_test
 import (
 	"context"
 	"image"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -361,5 +362,52 @@ func TestPrivacyBlursFacesBeforeUpload(t *testing.T) {
 		if !privacy && got < orig/2 {
 			t.Errorf("privacy off: face detail %.1f uploaded vs %.1f original", got, orig)
 		}
+	}
+}
+
+// crashing wraps the real local backend and panics on every third frame,
+// as a model with a bug in its post-processing might.
+type crashing struct {
+	analyzer.Analyzer
+	mu sync.Mutex
+	n  int
+}
+
+func (c *crashing) Analyze(ctx context.Context, img analyzer.Image, req analyzer.Request) (*analyzer.Analysis, error) {
+	c.mu.Lock()
+	c.n++
+	n := c.n
+	c.mu.Unlock()
+	if n%3 == 0 {
+		var boxes []analyzer.Object
+		_ = boxes[n] // index out of range
+	}
+	return c.Analyzer.Analyze(ctx, img, req)
+}
+
+// A panic inside an analysis is recovered and reported; the pipeline goes on.
+func TestAnalyzerPanicIsRecovered(t *testing.T) {
+	b := local.New(local.Options{})
+	defer b.Close()
+	var rec recorder
+	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
+		Local: &crashing{Analyzer: b}, Mode: analyzer.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
+		WaitForLocal: true, Clock: clock, OnResult: rec.result,
+	})
+	defer s.Close()
+	fs := frames(t, 9)
+	play(s, clock, 10, 900*time.Millisecond, func(i int) gocv.Mat { return fs[i] })
+	st := s.Stats()
+	if st.Local.Calls != 9 || st.Local.Errors != 3 {
+		t.Fatalf("calls %d, errors %d; want 9 and 3", st.Local.Calls, st.Local.Errors)
+	}
+	for _, r := range rec.results {
+		if r.Err != nil && !strings.Contains(r.Err.Error(), "crashed") {
+			t.Errorf("error %q does not say the analyzer crashed", r.Err)
+		}
+	}
+	if m := s.Merged(); m.Frame != 7 || m.Objects == nil {
+		t.Errorf("merged result from frame %d, want the last good one (7)", m.Frame)
 	}
 }

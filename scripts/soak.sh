@@ -22,7 +22,7 @@ ffmpeg -loglevel error -y -i /usr/share/doc/opencv-doc/examples/data/vtest.avi \
 serve() {
 	# The server loops the file: each client gets it from the start, and
 	# the restarts below make the clients come back.
-	/usr/bin/python3 video/testdata/rtsp_server.py --port "$port" --file "$work/stream.mp4" >/dev/null 2>&1 &
+	/usr/bin/python3 video/videotest/rtsp_server.py --port "$port" --file "$work/stream.mp4" >/dev/null 2>&1 &
 	echo $!
 }
 server=$(serve)

@@ -4,28 +4,17 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
-)
 
-var hdOnce sync.Once
+	"github.com/sightline/sightline/video/videotest"
+)
 
 // hdFile is vtest.avi scaled to 1280×720 H.264 (795 frames).
 func hdFile(b *testing.B) string {
-	p := filepath.Join(media.dir, "vtest720.mp4")
-	hdOnce.Do(func() {
-		if ffmpeg(b, "-i", demoVideo, "-vf", "scale=1280:720", "-c:v", "libx264", "-preset", "veryfast",
-			"-pix_fmt", "yuv420p", p) != nil {
-			p = ""
-		}
-	})
-	if p == "" {
-		b.Skip("cannot make the 720p file")
-	}
-	return p
+	return videotest.Make(b, "vtest720-v1.mp4", "-i", demoVideo, "-vf", "scale=1280:720", "-c:v", "libx264",
+		"-preset", "veryfast", "-pix_fmt", "yuv420p")
 }
 
 // decodeAll decodes every frame of path into BGR Mats and returns the rate.
@@ -77,7 +66,7 @@ func BenchmarkDecode720p(b *testing.B) {
 //
 //	go test -run - -bench RTSPLatency -benchtime 1x ./video/
 func BenchmarkRTSPLatency(b *testing.B) {
-	file := liveFile(b)
+	file := videotest.Live(b)
 	cases := []struct {
 		name string
 		opts Options
@@ -99,10 +88,10 @@ func BenchmarkRTSPLatency(b *testing.B) {
 }
 
 func rtspLatency(b *testing.B, file string, opts Options) (p50, p95 time.Duration, n int) {
-	srv := startRTSP(b, freePort(b), file, true)
-	defer srv.kill()
+	srv := videotest.StartRTSP(b, videotest.FreePort(b), file, true)
+	defer srv.Kill()
 	opts.OpenTimeout = 10 * time.Second
-	src, err := Open(context.Background(), srv.url(), opts)
+	src, err := Open(context.Background(), srv.URL(), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -117,7 +106,7 @@ func rtspLatency(b *testing.B, file string, opts Options) (p50, p95 time.Duratio
 		}
 		// The server prints the PTS of what it sends: the file's, which
 		// the stream carries to us.
-		if sent, ok := srv.sentAt(f.PTS.Round(time.Millisecond)); ok && f.Seq >= 25 {
+		if sent, ok := srv.SentAt(f.PTS.Round(time.Millisecond)); ok && f.Seq >= 25 {
 			lat = append(lat, f.Arrived.Sub(sent))
 		}
 		f.Release()
@@ -135,10 +124,10 @@ func rtspLatency(b *testing.B, file string, opts Options) (p50, p95 time.Duratio
 //
 //	go test -run - -bench SlowConsumerDrops -benchtime 1x ./video/
 func BenchmarkSlowConsumerDrops(b *testing.B) {
-	file := liveFile(b)
+	file := videotest.Live(b)
 	for b.Loop() {
-		srv := startRTSP(b, freePort(b), file, false)
-		src, err := Open(context.Background(), srv.url(), Options{OpenTimeout: 10 * time.Second})
+		srv := videotest.StartRTSP(b, videotest.FreePort(b), file, false)
+		src, err := Open(context.Background(), srv.URL(), Options{OpenTimeout: 10 * time.Second})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -157,7 +146,7 @@ func BenchmarkSlowConsumerDrops(b *testing.B) {
 		st := src.Stats()
 		min := time.Since(start).Minutes()
 		src.Close()
-		srv.kill()
+		srv.Kill()
 		b.ReportMetric(float64(st.Dropped)/min, "drops/min")
 		b.ReportMetric(float64(got)/min/60, "consumed-fps")
 		b.ReportMetric(float64(maxAge.Microseconds())/1000, "max-age-ms")

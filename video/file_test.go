@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sightline/sightline/video/videotest"
 )
 
 func TestParse(t *testing.T) {
@@ -131,7 +133,7 @@ func truncate(frac float64) func([]byte) []byte {
 // TestFileDamaged plays what decodes from a broken file, reports the damage
 // in a status and ends with EOF.
 func TestFileDamaged(t *testing.T) {
-	live := liveFile(t)
+	live := videotest.Live(t)
 	tests := []struct {
 		name, src, file string
 		edit            func([]byte) []byte
@@ -192,7 +194,7 @@ func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 	text := filepath.Join(dir, "notes.mp4")
 	os.WriteFile(text, []byte(strings.Repeat("this is not a video\n", 200)), 0o644)
-	headerOnly := damagedCopy(t, liveFile(t), "header.mp4", truncate(0.001))
+	headerOnly := damagedCopy(t, videotest.Live(t), "header.mp4", truncate(0.001))
 	tests := []struct {
 		name, uri, want string
 		within          time.Duration

@@ -12,16 +12,18 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/video/videotest"
 )
 
 func TestRTSP(t *testing.T) {
-	file := liveFile(t)
+	file := videotest.Live(t)
 	for _, transport := range []string{"tcp", "udp"} {
 		t.Run(transport, func(t *testing.T) {
 			checkLeaks(t)
-			srv := startRTSP(t, freePort(t), file, false)
+			srv := videotest.StartRTSP(t, videotest.FreePort(t), file, false)
 			log := newStatusLog()
-			src, err := Open(context.Background(), srv.url(), Options{Transport: transport, OpenTimeout: 10 * time.Second, OnStatus: log.add})
+			src, err := Open(context.Background(), srv.URL(), Options{Transport: transport, OpenTimeout: 10 * time.Second, OnStatus: log.add})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -50,7 +52,7 @@ func TestRTSP(t *testing.T) {
 // TestRTSPReconnect freezes the server (stalled), kills it (reconnecting)
 // and restarts it: frames resume and Seq goes on counting.
 func TestRTSPReconnect(t *testing.T) {
-	file := liveFile(t)
+	file := videotest.Live(t)
 	tests := []struct {
 		transport string
 		// holdFrozen keeps the server frozen past the read timeout, so the
@@ -64,9 +66,9 @@ func TestRTSPReconnect(t *testing.T) {
 		transport := tt.transport
 		t.Run(transport, func(t *testing.T) {
 			checkLeaks(t)
-			srv := startRTSP(t, freePort(t), file, false)
+			srv := videotest.StartRTSP(t, videotest.FreePort(t), file, false)
 			log := newStatusLog()
-			src, err := Open(context.Background(), srv.url(), Options{
+			src, err := Open(context.Background(), srv.URL(), Options{
 				Transport: transport, OpenTimeout: 3 * time.Second, ReadTimeout: 1500 * time.Millisecond,
 				Backoff: Backoff{Initial: 100 * time.Millisecond, Max: 500 * time.Millisecond}, OnStatus: log.add,
 			})
@@ -76,7 +78,7 @@ func TestRTSPReconnect(t *testing.T) {
 			defer src.Close()
 			before := readN(t, src, 10, 5*time.Second)
 
-			srv.signal(syscall.SIGSTOP) // frozen: the connection stays up, no frame comes
+			srv.Signal(syscall.SIGSTOP) // frozen: the connection stays up, no frame comes
 			log.waitFor(t, StateStalled, 3*time.Second)
 			if tt.holdFrozen {
 				log.waitFor(t, StateReconnecting, 3*time.Second)
@@ -84,11 +86,11 @@ func TestRTSPReconnect(t *testing.T) {
 					t.Errorf("the frozen read did not time out:%s", log)
 				}
 			}
-			srv.signal(syscall.SIGCONT)
-			srv.kill()
+			srv.Signal(syscall.SIGCONT)
+			srv.Kill()
 			log.waitFor(t, StateReconnecting, 5*time.Second)
 			time.Sleep(300 * time.Millisecond) // a few refused attempts
-			srv.start(false)
+			srv.Start()
 
 			after := readN(t, src, 10, 10*time.Second)
 			if after[0] <= before[len(before)-1] {
@@ -111,8 +113,8 @@ func TestRTSPReconnect(t *testing.T) {
 // never one queued behind others.
 func TestSlowConsumer(t *testing.T) {
 	checkLeaks(t)
-	srv := startRTSP(t, freePort(t), liveFile(t), false)
-	src, err := Open(context.Background(), srv.url(), Options{OpenTimeout: 10 * time.Second})
+	srv := videotest.StartRTSP(t, videotest.FreePort(t), videotest.Live(t), false)
+	src, err := Open(context.Background(), srv.URL(), Options{OpenTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/video/videotest"
 )
 
 // TestNoMatLeaks plays a file, a live stream (with drops and a kill and
@@ -52,8 +54,8 @@ func TestNoMatLeaks(t *testing.T) {
 	src.Close()
 	rec.Close()
 
-	srv := startRTSP(t, freePort(t), liveFile(t), false)
-	live, err := Open(context.Background(), srv.url(), Options{OpenTimeout: 5 * time.Second, Backoff: Backoff{Initial: 50 * time.Millisecond}})
+	srv := videotest.StartRTSP(t, videotest.FreePort(t), videotest.Live(t), false)
+	live, err := Open(context.Background(), srv.URL(), Options{OpenTimeout: 5 * time.Second, Backoff: Backoff{Initial: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +63,8 @@ func TestNoMatLeaks(t *testing.T) {
 		time.Sleep(60 * time.Millisecond) // slower than the stream: drops
 		readN(t, live, 1, 5*time.Second)
 	}
-	srv.kill()
-	srv.start(false)
+	srv.Kill()
+	srv.Start()
 	readN(t, live, 10, 10*time.Second)
 	held, err := live.Next(context.Background()) // a frame the consumer still holds at Close
 	if err != nil {
