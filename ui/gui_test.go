@@ -30,7 +30,7 @@ const guiChildEnv = "SIGHTLINE_TEST_GUI_CHILD"
 func TestMain(m *testing.M) {
 	if src := os.Getenv(guiChildEnv); src != "" {
 		testHook = scenarios[os.Getenv(guiScenarioEnv)]
-		b := local.New(local.Options{})
+		b := local.New(LocalOptions)
 		defer b.Close()
 		if m := os.Getenv("SIGHTLINE_MEASURE_SOURCE"); m != "" {
 			src = m

@@ -24,6 +24,13 @@ type Config struct {
 	Local, Cloud analyzer.Analyzer
 }
 
+// LocalOptions are the local backend's settings for the live view: one
+// ONNX Runtime thread a model. With two, the models take both cores of a
+// small machine and the screen showed 0.79× of a 25 fps source under Xvfb;
+// with one, 0.975×, boxes refreshing a little slower (measured with
+// SIGHTLINE_MEASURE=1 go test ./ui -run TestMeasureDisplayRate).
+var LocalOptions = local.Options{Threads: 1}
+
 // DemoVideo is the fallback source when no webcam opens.
 const DemoVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 

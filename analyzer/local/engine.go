@@ -22,7 +22,7 @@ type ortEngine struct {
 	in, out *ort.Tensor[float32]
 }
 
-func newORTEngine(path, inName, outName string, inShape, outShape ort.Shape) (*ortEngine, error) {
+func newORTEngine(path string, threads int, inName, outName string, inShape, outShape ort.Shape) (*ortEngine, error) {
 	e := &ortEngine{}
 	var err error
 	if e.in, err = ort.NewEmptyTensor[float32](inShape); err != nil {
@@ -32,7 +32,7 @@ func newORTEngine(path, inName, outName string, inShape, outShape ort.Shape) (*o
 		e.close()
 		return nil, err
 	}
-	opts, err := sessionOptions(0)
+	opts, err := sessionOptions(threads)
 	if err != nil {
 		e.close()
 		return nil, err

@@ -63,7 +63,9 @@ type FaceDetector struct {
 
 // NewFaceDetector loads a BlazeFace ONNX model (input [1,S,S,3], outputs
 // two score and two box tensors as in keijiro's export).
-func NewFaceDetector(path string) (*FaceDetector, error) {
+func NewFaceDetector(path string) (*FaceDetector, error) { return newFaceDetector(path, 0) }
+
+func newFaceDetector(path string, threads int) (*FaceDetector, error) {
 	if err := InitRuntime(); err != nil {
 		return nil, err
 	}
@@ -110,7 +112,7 @@ func NewFaceDetector(path string) (*FaceDetector, error) {
 		}
 	}
 	tensors = append(tensors, d.heads[0].scores, d.heads[1].scores, d.heads[0].boxes, d.heads[1].boxes)
-	opts, err := sessionOptions(0)
+	opts, err := sessionOptions(threads)
 	if err != nil {
 		d.Close()
 		return nil, err

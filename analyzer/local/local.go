@@ -25,6 +25,9 @@ const personClass = "person"
 type Options struct {
 	// YOLOXPath overrides the default YOLOX-nano model.
 	YOLOXPath string
+	// Threads is each model's intra-op thread count; 0 uses every core.
+	// The GUI uses 1 so that decoding and drawing keep a core of their own.
+	Threads int
 }
 
 // Backend is the local analyzer: every model is loaded on first use and
@@ -79,7 +82,7 @@ func (b *Backend) detector() (*YOLOX, error) {
 			return nil, err
 		}
 	}
-	y, err := NewYOLOX(path)
+	y, err := newYOLOX(path, b.opts.Threads)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +154,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 			if err != nil {
 				return nil, err
 			}
-			if b.ocr, err = NewOCR(dir); err != nil {
+			if b.ocr, err = newOCR(dir, b.opts.Threads); err != nil {
 				return nil, err
 			}
 		}
@@ -185,7 +188,7 @@ func (b *Backend) detectFaces(mat gocv.Mat) ([]analyzer.Face, error) {
 		if err != nil {
 			return nil, err
 		}
-		if b.faces, err = NewFaceDetector(path); err != nil {
+		if b.faces, err = newFaceDetector(path, b.opts.Threads); err != nil {
 			return nil, err
 		}
 	}

@@ -67,7 +67,9 @@ type OCR struct {
 }
 
 // NewOCR loads the PP-OCRv4 det/rec/cls models and the dictionary from dir.
-func NewOCR(dir string) (*OCR, error) {
+func NewOCR(dir string) (*OCR, error) { return newOCR(dir, 0) }
+
+func newOCR(dir string, threads int) (*OCR, error) {
 	if err := InitRuntime(); err != nil {
 		return nil, err
 	}
@@ -95,7 +97,7 @@ func NewOCR(dir string) (*OCR, error) {
 		{ocrRecFile, []int64{-1, 3, ocrRecH, -1}, 3, int64(o.classes), &o.rec,
 			fmt.Sprintf("x [N,3,48,W] → [N,T,%d] (blank, %d dictionary characters, space)", o.classes, len(dict))},
 	}
-	opts, err := sessionOptions(0)
+	opts, err := sessionOptions(threads)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 		}
 	}
 	if cfg.Backend != "azure" {
-		b := local.New(local.Options{})
+		b := local.New(ui.LocalOptions)
 		defer b.Close()
 		cfg.Local = b
 	}
