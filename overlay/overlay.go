@@ -8,7 +8,9 @@ import (
 	"hash/fnv"
 	"image"
 	"image/color"
+	"math"
 	"strings"
+	"sync"
 
 	"gocv.io/x/gocv"
 
@@ -249,7 +251,35 @@ func (st style) fill(img *gocv.Mat, pts []analyzer.Point, c color.RGBA) {
 }
 
 // Label is a box's caption: the class name and its confidence, as "person 0.87".
-func Label(name string, conf float64) string { return fmt.Sprintf("%s %.2f", name, conf) }
+func Label(name string, conf float64) string {
+	pct := int(math.Round(min(max(conf, 0), 1) * 100))
+	key := labelKey{name, pct}
+	labels.Lock()
+	defer labels.Unlock()
+	if l, ok := labels.m[key]; ok {
+		return l
+	}
+	if len(labels.m) >= maxLabels || labels.m == nil {
+		labels.m = make(map[labelKey]string, 256) // free-text names (dense captions) must not grow it forever
+	}
+	l := fmt.Sprintf("%s %d.%02d", name, pct/100, pct%100)
+	labels.m[key] = l
+	return l
+}
+
+// Labels are cached so that drawing the same classes frame after frame
+// allocates nothing.
+type labelKey struct {
+	name string
+	pct  int
+}
+
+const maxLabels = 4096
+
+var labels struct {
+	sync.Mutex
+	m map[labelKey]string
+}
 
 // textOn picks black or white text for legibility on background c.
 func textOn(c color.RGBA) color.RGBA {

@@ -1,10 +1,11 @@
 package local
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -115,7 +116,8 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 		threshold = DefaultThreshold
 	}
 	a := &analyzer.Analysis{Metadata: analyzer.Metadata{Width: mat.Cols(), Height: mat.Rows()}}
-	var versions []string
+	var vbuf [3]string // on the stack: one version a model
+	versions := vbuf[:0]
 	fs := req.Features
 	if fs.Has(analyzer.FeatureObjects) || fs.Has(analyzer.FeaturePeople) || fs.Has(analyzer.FeatureTags) || fs.Has(analyzer.FeatureSmartCrops) {
 		y, err := b.detector()
@@ -215,19 +217,23 @@ func fillDetections(a *analyzer.Analysis, fs analyzer.Features, dets []Detection
 		}
 	}
 	if fs.Has(analyzer.FeatureTags) {
-		best := map[string]float64{}
+		// Detections come highest first, so each class's first is its best.
+		a.Tags = make([]analyzer.Tag, 0, len(dets))
+	dets:
 		for _, d := range dets {
-			best[d.Name] = max(best[d.Name], d.Confidence)
-		}
-		a.Tags = make([]analyzer.Tag, 0, len(best))
-		for name, c := range best {
-			a.Tags = append(a.Tags, analyzer.Tag{Name: name, Confidence: c})
-		}
-		sort.Slice(a.Tags, func(i, j int) bool {
-			if a.Tags[i].Confidence != a.Tags[j].Confidence {
-				return a.Tags[i].Confidence > a.Tags[j].Confidence
+			for _, t := range a.Tags {
+				if t.Name == d.Name {
+					continue dets
+				}
 			}
-			return a.Tags[i].Name < a.Tags[j].Name
+			a.Tags = append(a.Tags, analyzer.Tag{Name: d.Name, Confidence: d.Confidence})
+		}
+		// Equal confidences in name order, so output is stable.
+		slices.SortStableFunc(a.Tags, func(x, y analyzer.Tag) int {
+			if x.Confidence != y.Confidence {
+				return cmp.Compare(y.Confidence, x.Confidence)
+			}
+			return strings.Compare(x.Name, y.Name)
 		})
 	}
 }
