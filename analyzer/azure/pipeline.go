@@ -213,7 +213,15 @@ func (c *client) redact(err error) error {
 	if err == nil || c.cfg.key == "" || !strings.Contains(err.Error(), c.cfg.key) {
 		return err
 	}
-	return &redactedError{msg: strings.ReplaceAll(err.Error(), c.cfg.key, "[REDACTED]"), err: err}
+	return &redactedError{msg: c.cfg.scrub(err.Error()), err: err}
+}
+
+// scrub removes the key from s.
+func (cfg *pipelineConfig) scrub(s string) string {
+	if cfg.key == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, cfg.key, "[REDACTED]")
 }
 
 type redactedError struct {
@@ -306,13 +314,15 @@ func (p *retryPolicy) try(ctx context.Context, req *policy.Request, attempt int)
 	if err != nil && ctx.Err() == nil && context.Cause(tryCtx) == errTryTimeout {
 		err = fmt.Errorf("%w: %w", errTryTimeout, err)
 	}
-	attrs := []any{"service", cfg.service, "attempt", attempt, "path", req.Raw().URL.Path,
+	// Everything logged passes through scrub: a proxy or a hostile server
+	// may echo the key back in any header or message.
+	attrs := []any{"service", cfg.service, "attempt", attempt, "path", cfg.scrub(req.Raw().URL.Path),
 		"elapsed", cfg.clock.Now().Sub(start)}
 	if resp != nil {
-		attrs = append(attrs, "status", resp.StatusCode, "request_id", requestID(resp.Header))
+		attrs = append(attrs, "status", resp.StatusCode, "request_id", cfg.scrub(requestID(resp.Header)))
 	}
 	if err != nil {
-		attrs = append(attrs, "error", err.Error())
+		attrs = append(attrs, "error", cfg.scrub(err.Error()))
 	}
 	cfg.logger.DebugContext(ctx, "azure request", attrs...)
 	return resp, err
