@@ -18,7 +18,7 @@ LDFLAGS := -X github.com/sightline/sightline/internal/deps.Dir=$(CURDIR)/deps \
 STATICCHECK := $(CURDIR)/deps/bin/staticcheck
 GOFILES = $(shell git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all setup build run test lint unit bench soak clean
+.PHONY: all setup build run test lint unit fuzz bench soak clean
 
 all: build
 
@@ -41,7 +41,12 @@ lint: setup
 unit: setup
 	xvfb-run -a -s '-screen 0 1280x900x24' $(GO) test -timeout 15m ./...
 
-test: lint unit
+# Every fuzz target briefly (FUZZTIME=10m for the long runs).
+FUZZTIME ?= 10s
+fuzz: setup
+	scripts/fuzz.sh $(FUZZTIME)
+
+test: lint fuzz unit
 
 bench: build
 	bin/sightline bench --json bench.json
