@@ -34,6 +34,7 @@ type runFlags struct {
 	privacy                           bool
 	snapshotEvery                     time.Duration
 	healthEvery                       time.Duration
+	transport                         string
 }
 
 func cmdRun(ctx context.Context, e env, args []string) error {
@@ -56,6 +57,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	fs.Float64Var(&f.cloudPerMinute, "cloud-per-minute", 20, "cloud calls a minute at most, evenly spaced")
 	fs.IntVar(&f.cloudPerDay, "cloud-per-day", 0, "cloud calls a day at most (0: no daily limit)")
 	fs.DurationVar(&f.cacheTTL, "cache-ttl", time.Minute, "how long a cloud result answers for the same scene")
+	fs.StringVar(&f.transport, "rtsp-transport", "tcp", "RTP transport of rtsp:// sources: tcp or udp")
 	fs.DurationVar(&f.healthEvery, "health-every", 0, "write a health event (memory, goroutines, open Mats) this often")
 	fs.BoolVar(&f.privacy, "privacy", false, "blur faces before frames leave the machine, and in recordings and snapshots")
 	pos, err := parse(fs, args)
@@ -67,6 +69,9 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	}
 	if f.source == "" {
 		return usagef("--source is required")
+	}
+	if f.transport != "tcp" && f.transport != "udp" {
+		return usagef("--rtsp-transport %q: tcp or udp", f.transport)
 	}
 	kind, _, err := video.Parse(f.source)
 	if err != nil {
@@ -262,6 +267,7 @@ func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.Schedule
 	opened, err := video.Open(ctx, f.source, video.Options{
 		OpenTimeout: f.openTimeout,
 		Realtime:    f.realtime,
+		Transport:   f.transport,
 		OnStatus:    func(s video.Status) { ev.status(string(s.State), s.Detail) },
 	})
 	if err != nil {
