@@ -74,7 +74,7 @@ func otherScene(t testing.TB, like gocv.Mat) gocv.Mat {
 
 func cloudClient(t testing.TB, srv *azuretest.Server) *azure.VisionClient {
 	t.Helper()
-	c, err := azure.NewVisionClient(srv.URL, srv.Key, &azure.VisionOptions{Retries: azure.NoRetries})
+	c, err := azure.NewVisionClient(srv.URL, srv.Key, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Retries: azure.NoRetries}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,7 +151,7 @@ func (w *mainWindow) cloudFromSettings() analyzer.Analyzer {
 	if endpoint == "" || key == "" {
 		return nil
 	}
-	c, err := azure.NewVisionClient(endpoint, key, &azure.VisionOptions{Retries: azure.NoRetries})
+	c, err := azure.NewVisionClient(endpoint, key, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Retries: azure.NoRetries}})
 	if err != nil {
 		w.say("Azure: " + oneLine(err.Error()))
 		return nil

@@ -36,6 +36,12 @@ const DefaultAPIVersion = "2023-10-01"
 type VisionOptions struct {
 	// APIVersion of Image Analysis; DefaultAPIVersion when empty.
 	APIVersion string
+	ClientOptions
+}
+
+// ClientOptions configure the pipeline both clients share. The zero value
+// is ready to use.
+type ClientOptions struct {
 	// Retries is how many times a failed request (408, 429, 5xx, connection
 	// error) is retried: 0 means 3, NoRetries (or any negative) means none.
 	Retries int
@@ -65,6 +71,16 @@ type VisionOptions struct {
 	OnAttempt func(attempt int)
 }
 
+// pipeline is the configuration of a client of service.
+func (o ClientOptions) pipeline(service string, endpoint *url.URL, keyHeader, key string) pipelineConfig {
+	return pipelineConfig{
+		service: service, endpoint: endpoint, keyHeader: keyHeader, key: key,
+		credential: o.Credential, retries: o.Retries, tryTimeout: o.TryTimeout,
+		retryDelay: o.RetryDelay, maxRetryDelay: o.MaxRetryDelay, transport: o.Transport,
+		logger: o.Logger, clock: o.Clock, onAttempt: o.OnAttempt,
+	}
+}
+
 // VisionClient calls Image Analysis 4.0. It is safe for concurrent use.
 type VisionClient struct {
 	*client
@@ -84,12 +100,7 @@ func NewVisionClient(endpoint, key string, opts *VisionOptions) (*VisionClient, 
 	if err != nil {
 		return nil, err
 	}
-	c, err := newClient(pipelineConfig{
-		service: service, endpoint: u, keyHeader: "Ocp-Apim-Subscription-Key", key: key,
-		credential: opts.Credential, retries: opts.Retries, tryTimeout: opts.TryTimeout,
-		retryDelay: opts.RetryDelay, maxRetryDelay: opts.MaxRetryDelay, transport: opts.Transport,
-		logger: opts.Logger, clock: opts.Clock, onAttempt: opts.OnAttempt,
-	})
+	c, err := newClient(opts.pipeline(service, u, "Ocp-Apim-Subscription-Key", key))
 	if err != nil {
 		return nil, err
 	}

@@ -4,13 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
@@ -18,24 +14,14 @@ import (
 )
 
 // PredictionOptions configure a PredictionClient. The zero value is ready
-// to use. The pipeline fields mean what they mean in VisionOptions.
+// to use.
 type PredictionOptions struct {
 	// NoStore asks the service not to keep the images (the /nostore routes).
 	NoStore bool
 	// Application names the calling application in the service's
 	// prediction logs (the optional "application" query parameter).
 	Application string
-
-	Retries       int
-	TryTimeout    time.Duration
-	RetryDelay    time.Duration
-	MaxRetryDelay time.Duration
-	MaxSide       int
-	Credential    azcore.TokenCredential
-	Transport     policy.Transporter
-	Logger        *slog.Logger
-	Clock         Clock
-	OnAttempt     func(attempt int)
+	ClientOptions
 }
 
 // PredictionClient calls a published Custom Vision iteration through the
@@ -64,12 +50,7 @@ func NewPredictionClient(endpoint, key, projectID, publishedName string, opts *P
 	if projectID == "" || publishedName == "" {
 		return nil, fmt.Errorf("%s: a project id and a published iteration name are both needed", service)
 	}
-	c, err := newClient(pipelineConfig{
-		service: service, endpoint: u, keyHeader: "Prediction-Key", key: key,
-		credential: opts.Credential, retries: opts.Retries, tryTimeout: opts.TryTimeout,
-		retryDelay: opts.RetryDelay, maxRetryDelay: opts.MaxRetryDelay, transport: opts.Transport,
-		logger: opts.Logger, clock: opts.Clock, onAttempt: opts.OnAttempt,
-	})
+	c, err := newClient(opts.pipeline(service, u, "Prediction-Key", key))
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func TestPredictFromRecordings(t *testing.T) {
 						t.Fatal(err)
 					}
 					c, err := azure.NewPredictionClient(srv.URL+"/", srv.Key, project, iteration,
-						&azure.PredictionOptions{NoStore: noStore, Application: "sightline-test", Clock: newFakeClock()})
+						&azure.PredictionOptions{NoStore: noStore, Application: "sightline-test", ClientOptions: azure.ClientOptions{Clock: newFakeClock()}})
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -158,7 +158,7 @@ func TestPredictErrors(t *testing.T) {
 			if tt.key != "" {
 				key = tt.key
 			}
-			c, err := azure.NewPredictionClient(srv.URL, key, "p", "n", &azure.PredictionOptions{Clock: newFakeClock()})
+			c, err := azure.NewPredictionClient(srv.URL, key, "p", "n", &azure.PredictionOptions{ClientOptions: azure.ClientOptions{Clock: newFakeClock()}})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -213,7 +213,7 @@ func TestAnalyzeErrors(t *testing.T) {
 			srv := azuretest.New(t)
 			srv.Enqueue(tt.script...)
 			clock := newFakeClock()
-			c, err := azure.NewVisionClient(srv.URL, cmp.Or(tt.key, srv.Key), &azure.VisionOptions{Clock: clock, TryTimeout: tt.timeout})
+			c, err := azure.NewVisionClient(srv.URL, cmp.Or(tt.key, srv.Key), &azure.VisionOptions{ClientOptions: azure.ClientOptions{Clock: clock, TryTimeout: tt.timeout}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -288,7 +288,7 @@ func TestRetryHonoursRetryAfterAndBudget(t *testing.T) {
 			srv.Enqueue(tt.script...)
 			clock := newFakeClock()
 			attempts := 0
-			c := newVision(t, srv, &azure.VisionOptions{Retries: tt.retries, Clock: clock, OnAttempt: func(int) { attempts++ }})
+			c := newVision(t, srv, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Retries: tt.retries, Clock: clock, OnAttempt: func(int) { attempts++ }}})
 			_, err := c.Analyze(context.Background(), analyzer.Image{URL: sampleURL}, analyzer.Request{Features: analyzer.Features{analyzer.FeatureTags}})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
@@ -311,14 +311,14 @@ func wantSleeps(t *testing.T, got []time.Duration, want ...time.Duration) {
 func TestRetryConnectionErrors(t *testing.T) {
 	srv := azuretest.New(t)
 	clock := newFakeClock()
-	c := newVision(t, srv, &azure.VisionOptions{Clock: clock, Transport: &failingTransport{fails: 2, next: http.DefaultTransport}})
+	c := newVision(t, srv, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Clock: clock, Transport: &failingTransport{fails: 2, next: http.DefaultTransport}}})
 	if _, err := c.Analyze(context.Background(), analyzer.Image{URL: sampleURL}, analyzer.Request{Features: analyzer.Features{analyzer.FeatureCaption}}); err != nil {
 		t.Fatalf("two connection resets then success: %v", err)
 	}
 	if n := len(clock.Slept()); n != 2 || srv.Count() != 1 {
 		t.Errorf("slept %d times, server saw %d calls; want 2 and 1", n, srv.Count())
 	}
-	c = newVision(t, srv, &azure.VisionOptions{Clock: clock, Retries: 1, Transport: &failingTransport{fails: 5, next: http.DefaultTransport}})
+	c = newVision(t, srv, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Clock: clock, Retries: 1, Transport: &failingTransport{fails: 5, next: http.DefaultTransport}}})
 	_, err := c.Analyze(context.Background(), analyzer.Image{URL: sampleURL}, analyzer.Request{Features: analyzer.Features{analyzer.FeatureCaption}})
 	if err == nil || !strings.Contains(err.Error(), "connection reset by peer") || !strings.Contains(err.Error(), "after 2 attempts") {
 		t.Errorf("err = %v", err)
@@ -329,7 +329,7 @@ func TestCancelledContextStopsRetries(t *testing.T) {
 	srv := azuretest.New(t)
 	srv.Enqueue(azuretest.Throttled("30"), azuretest.Throttled("30"))
 	ctx, cancel := context.WithCancel(context.Background())
-	c := newVision(t, srv, &azure.VisionOptions{Clock: cancelOnSleep{cancel}})
+	c := newVision(t, srv, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Clock: cancelOnSleep{cancel}}})
 	_, err := c.Analyze(ctx, analyzer.Image{URL: sampleURL}, analyzer.Request{Features: analyzer.Features{analyzer.FeatureCaption}})
 	if !errors.Is(err, context.Canceled) || srv.Count() != 1 {
 		t.Errorf("err = %v after %d calls; want context.Canceled after 1", err, srv.Count())
@@ -349,7 +349,7 @@ func TestKeyRedacted(t *testing.T) {
 	// A service (or proxy) that echoes the key must not make us print it.
 	srv.Enqueue(azuretest.Error(403, "Forbidden", "key "+srv.Key+" is disabled"))
 	var logs syncBuffer
-	c := newVision(t, srv, &azure.VisionOptions{Logger: debugLogger(&logs)})
+	c := newVision(t, srv, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Logger: debugLogger(&logs)}})
 	_, err := c.Analyze(context.Background(), analyzer.Image{URL: sampleURL}, analyzer.Request{Features: analyzer.Features{analyzer.FeatureCaption}})
 	if err == nil {
 		t.Fatal("no error")
@@ -407,7 +407,7 @@ func (f fakeCredential) GetToken(_ context.Context, opts policy.TokenRequestOpti
 
 func TestEntraIDCredential(t *testing.T) {
 	srv := azuretest.New(t, azuretest.WithToken("entra-token"))
-	c, err := azure.NewVisionClient(srv.URL, "", &azure.VisionOptions{Credential: fakeCredential{"entra-token"}})
+	c, err := azure.NewVisionClient(srv.URL, "", &azure.VisionOptions{ClientOptions: azure.ClientOptions{Credential: fakeCredential{"entra-token"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
