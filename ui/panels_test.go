@@ -7,6 +7,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -451,4 +452,35 @@ func TestHUDRenders(t *testing.T) {
 	w := test.NewWindow(h.content)
 	w.Resize(fyne.NewSize(640, 60))
 	test.AssertRendersToMarkup(t, "hud.xml", w.Canvas())
+}
+
+// The keyboard drives the live view: space pauses and resumes, + and -
+// move the threshold, and typing into an entry does neither.
+func TestKeyboardShortcuts(t *testing.T) {
+	a := test.NewTempApp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := newMainWindow(ctx, a, Config{Source: DemoVideo, Backend: "local", Threshold: 0.5},
+		deps{keys: newKeyStore(failingRing{}, noEnv)})
+	defer w.p.close()
+	c := w.win.Canvas()
+	steps := []struct {
+		keys      string
+		paused    bool
+		threshold float64
+	}{
+		{" ", true, 0.5},
+		{"+", true, 0.5 + threshStep},
+		{"--", true, 0.5 - threshStep},
+		{" ", false, 0.5 - threshStep},
+	}
+	for _, s := range steps {
+		test.TypeOnCanvas(c, s.keys)
+		if got := w.p.Paused(); got != s.paused {
+			t.Errorf("after %q: paused %v, want %v", s.keys, got, s.paused)
+		}
+		if got := w.p.Filter().Threshold; math.Abs(got-s.threshold) > 1e-9 {
+			t.Errorf("after %q: threshold %v, want %v", s.keys, got, s.threshold)
+		}
+	}
 }
