@@ -157,7 +157,22 @@ func TestAppShowsBoxesOnDemoVideo(t *testing.T) {
 	display := xDisplay(t)
 	logPath, exited := startApp(t, display, "")
 	out := screenshotPath(t, "screenshot-gui.png")
-	deadline := time.Now().Add(40 * time.Second)
+	var people int
+	pollApp(t, exited, logPath, 40*time.Second, func() (bool, string) {
+		img := screenshot(t, display, out)
+		people = countColour(img, overlay.PersonColor)
+		// The HUD's dark strip and the LIVE chip show the HUD is up.
+		hud := countColour(img, color.RGBA{0x16, 0x1a, 0x21, 255})
+		return people > 500 && hud > 5000, fmt.Sprintf("%d pixels in the people colour, %d of the HUD", people, hud)
+	})
+	t.Logf("screenshot %s", out)
+}
+
+// pollApp checks every 2 s until check passes, failing when the app exits
+// or within runs out; check's note says what it saw.
+func pollApp(t *testing.T, exited <-chan error, logPath string, within time.Duration, check func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		select {
 		case err := <-exited:
@@ -165,16 +180,13 @@ func TestAppShowsBoxesOnDemoVideo(t *testing.T) {
 			t.Fatalf("the app exited: %v\n%s", err, b)
 		case <-time.After(2 * time.Second):
 		}
-		img := screenshot(t, display, out)
-		people := countColour(img, overlay.PersonColor)
-		// The HUD's dark strip and the LIVE chip show the HUD is up.
-		hud := countColour(img, color.RGBA{0x16, 0x1a, 0x21, 255})
-		if people > 500 && hud > 5000 {
-			t.Logf("screenshot %s: %d pixels in the people colour, %d of the HUD", out, people, hud)
+		ok, note := check()
+		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no people boxes on screen after 40 s (%d pixels in the people colour); see %s", people, out)
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("not on screen after %v: %s\napp log:\n%s", within, note, b)
 		}
 	}
 }
@@ -245,28 +257,21 @@ func TestAppOCRPanel(t *testing.T) {
 	display := xDisplay(t)
 	logPath, exited := startApp(t, display, "ocr")
 	out := screenshotPath(t, "screenshot-ocr.png")
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("the app exited: %v\n%s", err, b)
-		case <-time.After(2 * time.Second):
-		}
+	pollApp(t, exited, logPath, 60*time.Second, func() (bool, string) {
 		b, _ := os.ReadFile(logPath)
-		if strings.Contains(string(b), "SCENARIO ocr shown") {
-			time.Sleep(1500 * time.Millisecond) // a frame or two to paint
-			img := screenshot(t, display, out)
-			if n := countColour(img, overlay.TextColor) + countColour(img, overlay.HighlightColor); n < 200 {
-				t.Fatalf("no OCR polygons on screen (%d pixels in the text colour); see %s", n, out)
-			}
-			t.Logf("screenshot %s", out)
-			return
+		switch {
+		case strings.Contains(string(b), "SCENARIO ocr shown"):
+		case strings.Contains(string(b), "SCENARIO"):
+			t.Fatalf("the OCR scenario failed:\n%s", b)
+		default:
+			return false, "the OCR scenario did not finish"
 		}
-		if strings.Contains(string(b), "SCENARIO") || time.Now().After(deadline) {
-			t.Fatalf("the OCR scenario did not finish:\n%s", b)
-		}
-	}
+		time.Sleep(1500 * time.Millisecond) // a frame or two to paint
+		img := screenshot(t, display, out)
+		n := countColour(img, overlay.TextColor) + countColour(img, overlay.HighlightColor)
+		return n >= 200, fmt.Sprintf("%d pixels of OCR polygons; see %s", n, out)
+	})
+	t.Logf("screenshot %s", out)
 }
 
 // TestMeasureDisplayRate reports displayed fps / source fps, the UI
