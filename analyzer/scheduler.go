@@ -262,9 +262,9 @@ func (sm *sharedMat) release() {
 	}
 }
 
-// Offer gives the scheduler frame number seq, shown at pts. It starts the analyses that
-// are due and returns at once, unless EveryFrame makes it wait for the
-// local backend. The frame stays the caller's.
+// Offer gives the scheduler frame number seq, shown at pts. It starts the
+// analyses that are due and returns at once, unless WaitForLocal makes it
+// wait for the local backend. The frame stays the caller's.
 func (s *Scheduler) Offer(seq int64, pts time.Duration, frame gocv.Mat) {
 	if frame.Ptr() == nil || frame.Empty() || s.ctx.Err() != nil {
 		return
