@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"image"
 
@@ -42,4 +44,66 @@ func BlurFaces(img *gocv.Mat, ff FaceFinder) (int, error) {
 		Pixelate(img, image.Rect(b.X-m, b.Y-m, b.X+b.W+m, b.Y+b.H+m))
 	}
 	return len(faces), nil
+}
+
+// errPrivacyURL: an image given by URL would reach the service unblurred,
+// since Sightline never sees it.
+var errPrivacyURL = errors.New("privacy is on: an image given by URL cannot be blurred first; download it and pass the file")
+
+// blurred returns img's pixels with the faces pixelated, as a Mat the
+// caller closes.
+func blurred(img Image, ff FaceFinder) (gocv.Mat, error) {
+	var m gocv.Mat
+	switch {
+	case img.URL != "":
+		return gocv.Mat{}, errPrivacyURL
+	case img.HasMat():
+		m = img.Mat.Clone()
+	default:
+		var err error
+		if m, err = gocv.IMDecode(img.Bytes, gocv.IMReadColor); err != nil || m.Empty() {
+			m.Close()
+			return gocv.Mat{}, errors.New("not a readable image (OpenCV could not decode it)")
+		}
+	}
+	if _, err := BlurFaces(&m, ff); err != nil {
+		m.Close()
+		return gocv.Mat{}, err
+	}
+	return m, nil
+}
+
+// WithPrivacy returns an analyzer that hands a only images whose faces ff
+// has pixelated: for cloud backends when privacy is on.
+func WithPrivacy(a Analyzer, ff FaceFinder) Analyzer { return privateAnalyzer{a, ff} }
+
+type privateAnalyzer struct {
+	Analyzer
+	faces FaceFinder
+}
+
+func (p privateAnalyzer) Analyze(ctx context.Context, img Image, req Request) (*Analysis, error) {
+	m, err := blurred(img, p.faces)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	return p.Analyzer.Analyze(ctx, Image{Mat: m}, req)
+}
+
+// PredictorWithPrivacy is WithPrivacy for Custom Vision predictors.
+func PredictorWithPrivacy(p Predictor, ff FaceFinder) Predictor { return privatePredictor{p, ff} }
+
+type privatePredictor struct {
+	Predictor
+	faces FaceFinder
+}
+
+func (p privatePredictor) Predict(ctx context.Context, img Image, detect bool) ([]Prediction, error) {
+	m, err := blurred(img, p.faces)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	return p.Predictor.Predict(ctx, Image{Mat: m}, detect)
 }

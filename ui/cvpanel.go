@@ -59,6 +59,10 @@ type cvPanel struct {
 	preds       []analyzer.Prediction
 	busy        bool
 
+	// privacy, when it gives a face finder, blurs faces before the cloud
+	// sees the frame.
+	privacy func() analyzer.FaceFinder
+
 	predictor analyzer.Predictor
 	predKey   string
 
@@ -160,6 +164,9 @@ func (c *cvPanel) model() (analyzer.Predictor, error) {
 		key = "local:" + strings.TrimSpace(c.dir.Text)
 	default:
 		key = strings.Join([]string{"cloud", c.endpoint.Text, c.project.Text, c.name.Text}, "|")
+		if c.privacy != nil && c.privacy() != nil {
+			key += "|private" // switching privacy on rebuilds the client wrapped
+		}
 	}
 	if c.predictor != nil && key == c.predKey {
 		return c.predictor, nil
@@ -186,6 +193,11 @@ func (c *cvPanel) model() (analyzer.Predictor, error) {
 			return nil, err
 		}
 		p = pc
+		if c.privacy != nil {
+			if ff := c.privacy(); ff != nil {
+				p = analyzer.PredictorWithPrivacy(pc, ff)
+			}
+		}
 	}
 	c.closePredictor()
 	c.predictor, c.predKey = p, key

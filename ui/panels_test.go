@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,8 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/azure"
+	"github.com/sightline/sightline/analyzer/azure/azuretest"
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
@@ -482,5 +485,46 @@ func TestKeyboardShortcuts(t *testing.T) {
 		if got := w.p.Filter().Threshold; math.Abs(got-s.threshold) > 1e-9 {
 			t.Errorf("after %q: threshold %v, want %v", s.keys, got, s.threshold)
 		}
+	}
+}
+
+// countingFaces is the real local face finder, counting its calls.
+type countingFaces struct {
+	analyzer.FaceFinder
+	calls atomic.Int32
+}
+
+func (c *countingFaces) Faces(m gocv.Mat) ([]analyzer.Face, error) {
+	c.calls.Add(1)
+	return c.FaceFinder.Faces(m)
+}
+
+// With privacy on in the app, frames go through the face finder before the
+// cloud sees them; off, they don't.
+func TestPrivacyReachesTheCloudPath(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	cloud, err := azure.NewVisionClient(srv.URL, srv.Key, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Retries: azure.NoRetries}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := local.New(local.Options{})
+	defer b.Close()
+	frame := readImage(t, "../../shared/azure/images/azure-ai-vision-sdk_sample.jpg")
+	for _, on := range []bool{false, true} {
+		faces := &countingFaces{FaceFinder: b}
+		p := newPlayer(Config{Backend: "azure", Cloud: cloud, Threshold: 0.25})
+		if on {
+			p.SetPrivacy(faces)
+		}
+		s := p.ensureScheduler(context.Background())
+		s.Offer(0, 0, frame)
+		s.Wait()
+		p.close()
+		if got := faces.calls.Load() > 0; got != on {
+			t.Errorf("privacy %v: faces looked for before upload: %v", on, got)
+		}
+	}
+	if srv.Count() != 2 {
+		t.Errorf("%d uploads, want 2", srv.Count())
 	}
 }

@@ -43,6 +43,7 @@ type player struct {
 	features   analyzer.Features
 	cloud      analyzer.Analyzer
 	budget     budgetOptions
+	privacy    analyzer.FaceFinder
 	sched      *analyzer.Scheduler
 	stopSched  context.CancelFunc
 	restart    bool
@@ -187,6 +188,16 @@ func (p *player) SetCloud(c analyzer.Analyzer, b budgetOptions) {
 	p.cloud, p.budget, p.restart = c, b, true
 }
 
+// SetPrivacy blurs the faces ff finds in every frame before it goes to the
+// cloud (nil: privacy off).
+func (p *player) SetPrivacy(ff analyzer.FaceFinder) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.privacy != ff {
+		p.privacy, p.restart = ff, true
+	}
+}
+
 // Cloud is the cloud backend in use, nil when none is configured.
 func (p *player) Cloud() analyzer.Analyzer {
 	p.mu.Lock()
@@ -290,6 +301,7 @@ func (p *player) ensureScheduler(ctx context.Context) *analyzer.Scheduler {
 		CloudPerMinute: p.budget.perMinute,
 		CloudPerDay:    p.budget.perDay,
 		CacheTTL:       p.budget.cacheTTL,
+		Privacy:        p.privacy,
 	})
 	p.stopSched, p.restart = cancel, false
 	return p.sched

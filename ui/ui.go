@@ -46,13 +46,13 @@ func Run(ctx context.Context, cfg Config) error {
 		os.Setenv("SIGHTLINE_MODELS", dir)
 	}
 	d := deps{keys: newKeyStore(osKeyring{}, os.Getenv)}
-	if cfg.Local != nil {
-		// The OCR panel reads with its own local backend so that a
-		// seconds-long read never holds up the live boxes.
-		pl := local.New(local.Options{})
-		defer pl.Close()
-		d.panelLocal = pl
-	}
+	// The OCR panel reads with its own local backend so that a
+	// seconds-long read never holds up the live boxes; it also finds the
+	// faces privacy blurs before anything goes to the cloud. Models load
+	// on first use, so an unused backend costs nothing.
+	pl := local.New(local.Options{})
+	defer pl.Close()
+	d.panelLocal, d.faces = pl, pl
 	w := newMainWindow(ctx, a, cfg, d)
 	go func() {
 		<-ctx.Done()

@@ -15,6 +15,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"gocv.io/x/gocv"
+
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/overlay"
@@ -32,6 +34,7 @@ type mainWindow struct {
 	keys  *keyStore
 	st    settings
 	panel analyzer.Analyzer // local backend of the OCR panel
+	faces analyzer.FaceFinder
 	// envCloud is the cloud the command line built from the environment;
 	// it wins over saved settings.
 	envCloud analyzer.Analyzer
@@ -57,10 +60,12 @@ type mainWindow struct {
 type deps struct {
 	keys       *keyStore
 	panelLocal analyzer.Analyzer // reads for the OCR panel; nil: none
+	// faces finds the faces privacy blurs; nil: privacy cannot be on.
+	faces analyzer.FaceFinder
 }
 
 func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d deps) *mainWindow {
-	w := &mainWindow{cfg: cfg, app: a, ctx: ctx, win: a.NewWindow("Sightline"), keys: d.keys, panel: d.panelLocal}
+	w := &mainWindow{cfg: cfg, app: a, ctx: ctx, win: a.NewWindow("Sightline"), keys: d.keys, panel: d.panelLocal, faces: d.faces}
 	w.st = loadSettings(a.Preferences())
 	w.envCloud = cfg.Cloud
 	if cfg.Cloud == nil {
@@ -72,6 +77,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d deps) *mainWin
 	if w.st.BlurFaces {
 		w.p.filter.BlurFaces = true
 		w.p.features = append(w.p.features, analyzer.FeatureFaces)
+		w.p.privacy = w.faces
 	}
 
 	w.live = newLiveView()
@@ -99,6 +105,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d deps) *mainWin
 		w.st.save(a.Preferences())
 	}
 	w.cv = newCVPanel(ctx, w.win, w.p, w.keys, w.st)
+	w.cv.privacy = w.privacy
 	w.cv.onChange = func(dir, endpoint, project, published string) {
 		w.st.CVModelDir, w.st.CVEndpoint, w.st.CVProject, w.st.CVPublished = dir, endpoint, project, published
 		w.st.save(a.Preferences())
@@ -171,15 +178,41 @@ func (w *mainWindow) applySettings(s settings) {
 	w.p.SetFilter(func(f *overlay.Filter) { f.BlurFaces = s.BlurFaces })
 	if s.BlurFaces {
 		w.p.Want(analyzer.FeatureFaces)
+		w.p.SetPrivacy(w.faces)
+	} else {
+		w.p.SetPrivacy(nil)
 	}
 	w.controls.refreshCloud()
 	w.say("Settings saved.")
+}
+
+// privacy is the face finder to blur with before anything goes to the
+// cloud, nil when privacy is off.
+func (w *mainWindow) privacy() analyzer.FaceFinder {
+	if !w.st.BlurFaces {
+		return nil
+	}
+	if w.faces == nil {
+		return noFaceFinder{}
+	}
+	return w.faces
+}
+
+// noFaceFinder fails closed: with privacy on and no face model, nothing is
+// sent.
+type noFaceFinder struct{}
+
+func (noFaceFinder) Faces(gocv.Mat) ([]analyzer.Face, error) {
+	return nil, errors.New("no local face model to blur with")
 }
 
 // pickBackend is the OCR panel's backend choice.
 func (w *mainWindow) pickBackend(label string) (analyzer.Analyzer, error) {
 	if label == "Azure" {
 		if c := w.p.Cloud(); c != nil {
+			if ff := w.privacy(); ff != nil {
+				return analyzer.WithPrivacy(c, ff), nil
+			}
 			return c, nil
 		}
 		return nil, errors.New("azure is not configured: set the Vision endpoint and key in Settings")

@@ -19,7 +19,7 @@ func newAnalyzer(e env, backend string, retries int, privacy bool) (a analyzer.A
 			return a, func() {}, err
 		}
 		b := local.New(local.Options{})
-		return privateAnalyzer{a, b}, func() { b.Close() }, nil
+		return analyzer.WithPrivacy(a, b), func() { b.Close() }, nil
 	}
 	return nil, nil, usagef("unknown backend %q (azure or local)", backend)
 }

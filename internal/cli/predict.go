@@ -52,7 +52,7 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 		if *privacy {
 			b := local.New(local.Options{})
 			defer b.Close()
-			p = privatePredictor{p, b}
+			p = analyzer.PredictorWithPrivacy(p, b)
 		}
 	default:
 		return usagef("unknown backend %q (azure or local)", *backend)
