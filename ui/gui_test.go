@@ -3,6 +3,7 @@ package ui
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -10,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,13 +29,18 @@ const guiChildEnv = "SIGHTLINE_TEST_GUI_CHILD"
 
 func TestMain(m *testing.M) {
 	if src := os.Getenv(guiChildEnv); src != "" {
-		testHook = scenarios[os.Getenv(guiScenarioEnv)]
+		scenario := os.Getenv(guiScenarioEnv)
+		testHook = scenarios[scenario]
 		b := local.New(LocalOptions)
 		defer b.Close()
 		if m := os.Getenv("SIGHTLINE_MEASURE_SOURCE"); m != "" {
 			src = m
 		}
-		if err := Run(context.Background(), Config{Source: src, Backend: "local", Threshold: 0.25, Local: b}); err != nil {
+		cfg := Config{Source: src, Backend: "local", Threshold: 0.25, Local: b}
+		if path, ok := strings.CutPrefix(scenario, "report:"); ok {
+			cfg.ExitAfter, cfg.Report = 20*time.Second, path
+		}
+		if err := Run(context.Background(), cfg); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -223,32 +228,12 @@ var scenarios = map[string]func(*mainWindow){
 	},
 	// meters prints the display and source frame counts and the CPU time of
 	// the UI (main) thread and the whole process once a second.
-	"meters": func(w *mainWindow) {
-		waitFirstFrame(w)
-		fmt.Printf("FIRST_FRAME %d\n", time.Now().UnixMilli())
-		for range time.Tick(time.Second) {
-			fmt.Printf("METER %d %d %d %d %d\n", time.Now().UnixMilli(), w.p.framesRead.Load(), w.p.framesShown.Load(),
-				cpuTicks(fmt.Sprintf("/proc/self/task/%d/stat", os.Getpid())), cpuTicks("/proc/self/stat"))
-		}
-	},
 }
 
 func waitFirstFrame(w *mainWindow) {
 	for w.p.framesShown.Load() == 0 {
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// cpuTicks is utime+stime of a /proc stat file, in clock ticks.
-func cpuTicks(path string) int64 {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return -1
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s
 }
 
 // The OCR panel of the real app shows a read document: polygons on the
@@ -275,50 +260,29 @@ func TestAppOCRPanel(t *testing.T) {
 }
 
 // TestMeasureDisplayRate reports displayed fps / source fps, the UI
-// thread's CPU use and the time to the first frame. It takes half a minute,
-// so it runs only with SIGHTLINE_MEASURE=1 (SIGHTLINE_MEASURE_SOURCE picks
-// another video).
+// thread's CPU use and the time to the first frame, through the app's own
+// --report. It takes half a minute, so it runs only with SIGHTLINE_MEASURE=1
+// (SIGHTLINE_MEASURE_SOURCE picks another video).
 func TestMeasureDisplayRate(t *testing.T) {
 	if os.Getenv("SIGHTLINE_MEASURE") == "" {
 		t.Skip("set SIGHTLINE_MEASURE=1 to measure")
 	}
 	display := xDisplay(t)
-	start := time.Now()
-	logPath, exited := startApp(t, display, "meters")
-	var lines []string
-	deadline := time.Now().Add(60 * time.Second)
-	for len(lines) < 25 {
-		select {
-		case err := <-exited:
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("the app exited: %v\n%s", err, b)
-		case <-time.After(time.Second):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no meters within 60 s")
-		}
-		b, _ := os.ReadFile(logPath)
-		lines = nil
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "FIRST_FRAME ") {
-				ms, _ := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
-				t.Logf("launch to first frame on screen: %d ms", ms-start.UnixMilli())
-			}
-			if strings.HasPrefix(l, "METER ") {
-				lines = append(lines, l)
-			}
-		}
+	report := filepath.Join(t.TempDir(), "report.json")
+	logPath, exited := startApp(t, display, "report:"+report)
+	select {
+	case <-exited:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the app did not finish its 25 s measure within 90 s")
 	}
-	// Skip the first 5 s (models loading), measure the last 20 s.
-	parse := func(l string) (ms, read, shown, ui, all int64) {
-		fmt.Sscanf(l, "METER %d %d %d %d %d", &ms, &read, &shown, &ui, &all)
-		return
+	b, err := os.ReadFile(report)
+	if err != nil {
+		log, _ := os.ReadFile(logPath)
+		t.Fatalf("no report: %v\n%s", err, log)
 	}
-	a0, r0, s0, u0, p0 := parse(lines[5])
-	a1, r1, s1, u1, p1 := parse(lines[len(lines)-1])
-	secs := float64(a1-a0) / 1000
-	const hz = 100 // USER_HZ
-	t.Logf("over %.1f s: source %.2f fps, shown %.2f fps, ratio %.3f; UI thread CPU %.0f%%, process CPU %.0f%%",
-		secs, float64(r1-r0)/secs, float64(s1-s0)/secs, float64(s1-s0)/float64(r1-r0),
-		100*float64(u1-u0)/hz/secs, 100*float64(p1-p0)/hz/secs)
+	var rep DisplayReport
+	if err := json.Unmarshal(b, &rep); err != nil || rep.SourceFPS == 0 {
+		t.Fatalf("report %s: %v", b, err)
+	}
+	t.Logf("%s", b)
 }

@@ -5,6 +5,7 @@ package ui
 import (
 	"context"
 	"os"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -20,6 +21,10 @@ type Config struct {
 	Backend   string
 	Threshold float64
 	FPSLimit  float64
+	// ExitAfter, when set, measures the display for that long after the
+	// first frame, writes the DisplayReport to Report (if set) and quits.
+	ExitAfter time.Duration
+	Report    string
 	// Local and Cloud are the backends; either may be nil.
 	Local, Cloud analyzer.Analyzer
 }
@@ -36,6 +41,8 @@ const DemoVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
 // Run shows the main window until it is closed or ctx is cancelled.
 func Run(ctx context.Context, cfg Config) error {
+	launched := time.Now()
+	parent := ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	a := app.NewWithID("io.github.sightline")
@@ -54,15 +61,25 @@ func Run(ctx context.Context, cfg Config) error {
 	defer pl.Close()
 	d.panelLocal, d.faces = pl, pl
 	w := newMainWindow(ctx, a, cfg, d)
+	// Quit when the caller cancels (Ctrl-C), but not after the window has
+	// closed by itself: the UI loop is gone then.
+	closed := make(chan struct{})
 	go func() {
-		<-ctx.Done()
-		fyne.Do(a.Quit)
+		select {
+		case <-parent.Done():
+			fyne.Do(a.Quit)
+		case <-closed:
+		}
 	}()
 	w.start(ctx)
+	if cfg.ExitAfter > 0 {
+		go w.measure(launched, cfg.ExitAfter, cfg.Report, func() { fyne.Do(a.Quit) })
+	}
 	if testHook != nil {
 		go testHook(w)
 	}
 	w.win.ShowAndRun()
+	close(closed)
 	cancel()
 	w.stop()
 	return nil

@@ -7,12 +7,15 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
 	"image/color"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -25,6 +28,7 @@ import (
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/internal/deps"
 	"github.com/sightline/sightline/overlay"
+	"github.com/sightline/sightline/ui"
 	"github.com/sightline/sightline/video"
 )
 
@@ -161,6 +165,20 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	rep.figure("Go allocations per frame, full pipeline", "allocs", allocs)
 	rep.ratio("pipeline / ONNX Runtime alone", fp.Median/fo.Median, 0.95, "≥ 0.95")
 	rep.ratio("ONNX Runtime / OpenCV DNN", fd.Median/fn.Median, 1.5, "≥ 1.5")
+
+	// 4. The app's display under Xvfb, local detection on.
+	step("the app under Xvfb for 25 s")
+	if gui, err := guiReport(ctx, cfg.Source); err != nil {
+		fmt.Fprintf(progress, "bench: the GUI figure is missing: %v\n", err)
+	} else {
+		rep.figure("GUI source fps (Xvfb, local detection on)", "fps", []float64{gui.SourceFPS})
+		rep.figure("GUI displayed fps", "fps", []float64{gui.ShownFPS})
+		rep.figure("GUI displayed/source, median second", "ratio", []float64{gui.RatioP50})
+		rep.figure("GUI displayed/source, 5th-percentile second", "ratio", []float64{gui.RatioP5})
+		rep.figure("GUI UI-thread CPU", "%", []float64{gui.UIThreadCPU})
+		rep.figure("GUI launch to first frame on screen", "ms", []float64{gui.FirstFrameMS})
+		rep.ratio("GUI displayed / source fps", gui.Ratio, 0.95, "≥ 0.95")
+	}
 
 	// 5. Newest-frame latency on a live-paced source.
 	step("frame ages on a source paced at its native rate")
@@ -388,6 +406,41 @@ func frameAges(ctx context.Context, uri string, n int, analysed, shown *[]float6
 	}
 	s.Wait()
 	return nil
+}
+
+// guiReport runs this binary's GUI on source under a private Xvfb and
+// reads the report it writes on exit.
+func guiReport(ctx context.Context, source string) (*ui.DisplayReport, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "sightline-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "report.json")
+	cmd := exec.CommandContext(ctx, "xvfb-run", "-a", "-s", "-screen 0 1280x900x24",
+		exe, "gui", "--source", source, "--backend", "local", "--exit-after", "20s", "--report", path)
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir) // not the user's saved settings
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%v: %s", err, lastLine(out))
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r ui.DisplayReport
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
 }
 
 // peakRSS is the process's peak resident set size in MiB.

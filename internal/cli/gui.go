@@ -15,6 +15,8 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&cfg.Backend, "backend", "auto", "local, azure or auto")
 	fs.Float64Var(&cfg.Threshold, "threshold", 0.25, "confidence threshold drawn")
 	fs.Float64Var(&cfg.FPSLimit, "fps-limit", 0, "analyses per second at most")
+	fs.DurationVar(&cfg.ExitAfter, "exit-after", 0, "measure the display this long (after 5 s of warm-up), then quit (unattended checks, bench)")
+	fs.StringVar(&cfg.Report, "report", "", "with --exit-after: write the display report (JSON) here")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
