@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -146,24 +147,33 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 		return nil, err
 	}
 	defer frame.Close()
-	var ortAlone, ortDetect, dnnDetect, pipe, allocs []float64
+	var ortAlone, ortDetect, dnnDetect, pipe, allocs, ortCPU, pipeCPU []float64
 	var ageAnalysed, ageShown []float64
 	for range cfg.Repeats {
+		c0 := cpuTime()
 		ortAlone = append(ortAlone, rate(cfg.Frames, func() error { return ort.Infer() }))
+		ortCPU = append(ortCPU, millis(cpuTime()-c0)/float64(cfg.Frames))
 		ortDetect = append(ortDetect, detectFPS(ort, frame, cfg.Frames))
 		dnnDetect = append(dnnDetect, detectFPS(dnn, frame, max(20, cfg.Frames/5)))
+		c0 = cpuTime()
 		fps, perFrame, err := pipelineFPS(ctx, cfg.Source, cfg.Frames)
 		if err != nil {
 			return nil, err
 		}
 		pipe, allocs = append(pipe, fps), append(allocs, perFrame)
+		pipeCPU = append(pipeCPU, millis(cpuTime()-c0)/float64(cfg.Frames))
 	}
 	fo := rep.figure("YOLOX-nano ONNX Runtime alone (pre-made tensor)", "fps", ortAlone)
 	fd := rep.figure("YOLOX-nano detect on ONNX Runtime", "fps", ortDetect)
 	fn := rep.figure("YOLOX-nano detect on OpenCV DNN (same pre/post)", "fps", dnnDetect)
 	fp := rep.figure("full local pipeline, headless (decode+detect+overlay)", "fps", pipe)
 	rep.figure("Go allocations per frame, full pipeline", "allocs", allocs)
+	rep.figure("CPU time per frame, ONNX Runtime alone", "core-ms", ortCPU)
+	cp := rep.figure("CPU time per frame, full pipeline", "core-ms", pipeCPU)
 	rep.ratio("pipeline / ONNX Runtime alone", fp.Median/fo.Median, 0.95, "≥ 0.95")
+	// The most the pipeline can reach on this machine: it needs cp of CPU a
+	// frame on NumCPU cores, and can never beat the model alone.
+	rep.ratio("pipeline ceiling from CPU per frame", min(1, float64(runtime.NumCPU())*(1000/fo.Median)/cp.Median), 0, "")
 	rep.ratio("ONNX Runtime / OpenCV DNN", fd.Median/fn.Median, 1.5, "≥ 1.5")
 
 	// 4. The app's display under Xvfb, local detection on.
@@ -232,7 +242,7 @@ func modelLatencies(ctx context.Context, rep *Report, frame gocv.Mat, n int) err
 			if _, err := b.Analyze(ctx, analyzer.Image{Mat: c.img}, req); err != nil {
 				return err
 			}
-			ms = append(ms, float64(time.Since(t))/float64(time.Millisecond))
+			ms = append(ms, millis(time.Since(t)))
 		}
 		rep.figure(c.name, "ms", ms)
 	}
@@ -248,7 +258,7 @@ func modelLatencies(ctx context.Context, rep *Report, frame gocv.Mat, n int) err
 			if _, err := cv.Predict(ctx, analyzer.Image{Mat: frame}, false); err != nil {
 				return err
 			}
-			ms = append(ms, float64(time.Since(t))/float64(time.Millisecond))
+			ms = append(ms, millis(time.Since(t)))
 		}
 		rep.figure("Custom Vision export (sample classifier)", "ms", ms)
 	}
@@ -265,6 +275,15 @@ func textFrame() gocv.Mat {
 	}
 	return m
 }
+
+// cpuTime is the CPU time the process has used, all threads.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func rate(n int, fn func() error) float64 {
 	start := time.Now()
@@ -378,7 +397,7 @@ func frameAges(ctx context.Context, uri string, n int, analysed, shown *[]float6
 			mu.Lock()
 			defer mu.Unlock()
 			if t, ok := arrived[r.Frame]; ok && r.Err == nil {
-				*analysed = append(*analysed, float64(r.Started.Sub(t))/float64(time.Millisecond))
+				*analysed = append(*analysed, millis(r.Started.Sub(t)))
 			}
 		},
 	})
@@ -401,7 +420,7 @@ func frameAges(ctx context.Context, uri string, n int, analysed, shown *[]float6
 		if m := s.Merged(); m.Analysis != nil {
 			overlay.Draw(&f.Mat, m.Analysis, filter)
 		}
-		*shown = append(*shown, float64(time.Since(f.Arrived))/float64(time.Millisecond))
+		*shown = append(*shown, millis(time.Since(f.Arrived)))
 		f.Release()
 	}
 	s.Wait()
