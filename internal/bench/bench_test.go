@@ -1,0 +1,50 @@
+package bench
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestPercentile(t *testing.T) {
+	tests := []struct {
+		xs      []float64
+		p, want float64
+	}{
+		{nil, 50, 0},
+		{[]float64{7}, 95, 7},
+		{[]float64{3, 1, 2}, 50, 2},
+		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 50, 5},
+		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 95, 10},
+		{[]float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0, 1},
+	}
+	for _, tt := range tests {
+		if got := percentile(tt.xs, tt.p); got != tt.want {
+			t.Errorf("percentile(%v, %v) = %v, want %v", tt.xs, tt.p, got, tt.want)
+		}
+	}
+}
+
+// The report says whether each goal holds, and sorts nothing it was given.
+func TestReportGoalsAndTable(t *testing.T) {
+	var r Report
+	runs := []float64{3, 1, 2}
+	f := r.figure("decode", "fps", runs)
+	if f.Median != 2 || f.P95 != 3 || f.Runs != 3 || runs[0] != 3 {
+		t.Errorf("figure %+v from %v", f, runs)
+	}
+	r.ratio("fast enough", 0.97, 0.95, "≥ 0.95")
+	r.ratio("too slow", 0.80, 0.95, "≥ 0.95")
+	r.ratio("informative", 1.2, 0, "")
+	if !*r.Ratios[0].Met || *r.Ratios[1].Met || r.Ratios[2].Met != nil {
+		t.Errorf("goals %+v", r.Ratios)
+	}
+	var b bytes.Buffer
+	r.Print(&b)
+	out := b.String()
+	for _, want := range []string{"decode", "goal ≥ 0.95: met", "goal ≥ 0.95: NOT met", "informative"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
