@@ -415,3 +415,32 @@ func TestAnalyzePrivacyRefusesURLs(t *testing.T) {
 		t.Errorf("server saw %d requests, want 1 (the URL must not be sent)", srv.Count())
 	}
 }
+
+// Resources whose keys are disabled sign in with Entra ID instead: the
+// configuration is accepted without a key (no sign-in happens here: this
+// machine has no identity to use).
+func TestEntraConfiguration(t *testing.T) {
+	tests := []struct {
+		name    string
+		environ map[string]string
+		want    bool
+	}{
+		{"key", map[string]string{"VISION_ENDPOINT": "https://x.cognitiveservices.azure.com", "VISION_KEY": "k"}, true},
+		{"entra", map[string]string{"VISION_ENDPOINT": "https://x.cognitiveservices.azure.com", "SIGHTLINE_AZURE_AUTH": "entra"}, true},
+		{"neither", map[string]string{"VISION_ENDPOINT": "https://x.cognitiveservices.azure.com"}, false},
+		{"no endpoint", map[string]string{"VISION_KEY": "k"}, false},
+	}
+	for _, tt := range tests {
+		e := env{getenv: func(k string) string { return tt.environ[k] }}
+		if got := azureConfigured(e); got != tt.want {
+			t.Errorf("%s: configured %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	e := env{getenv: func(k string) string {
+		return map[string]string{"VISION_ENDPOINT": "https://x.cognitiveservices.azure.com", "SIGHTLINE_AZURE_AUTH": "entra"}[k]
+	}}
+	co, err := clientOptions(e, 0)
+	if err != nil || co.Credential == nil {
+		t.Errorf("entra: credential %v, err %v", co.Credential, err)
+	}
+}
