@@ -148,7 +148,7 @@ func schedulerOptions(e env, f runFlags, features analyzer.Features) (analyzer.S
 		}
 		o.Cloud = cloud
 	} else if o.Mode == analyzer.ModeCloud {
-		return o, nil, usagef("--backend azure needs VISION_ENDPOINT and VISION_KEY in the environment")
+		return o, nil, usagef("--backend azure needs VISION_ENDPOINT and VISION_KEY (or SIGHTLINE_AZURE_AUTH=entra) in the environment")
 	}
 	if o.Mode != analyzer.ModeCloud || f.privacy {
 		b := local.New(local.Options{})
