@@ -528,3 +528,43 @@ func TestPrivacyReachesTheCloudPath(t *testing.T) {
 		t.Errorf("%d uploads, want 2", srv.Count())
 	}
 }
+
+// The Custom Vision panel's cloud project goes through the real client to
+// the loopback service, and blurs faces first when privacy is on.
+func TestCVPanelCloudProject(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	test.NewTempApp(t)
+	frame := readImage(t, "../../shared/azure/images/customvision-windows_test_image.jpg")
+	b := local.New(local.Options{})
+	defer b.Close()
+	for _, private := range []bool{false, true} {
+		keys := newKeyStore(failingRing{}, func(k string) string {
+			return map[string]string{keyPrediction: srv.Key}[k]
+		})
+		c := newCVPanel(context.Background(), test.NewWindow(nil), fixedFrame{frame}, keys, settings{})
+		faces := &countingFaces{FaceFinder: b}
+		if private {
+			c.privacy = func() analyzer.FaceFinder { return faces }
+		}
+		c.kind.SetSelected(cvCloud)
+		c.endpoint.SetText(srv.URL)
+		c.project.SetText("0d3b2f4e-6c1a-4e8b-9f27-5a4c3b2d1e0f")
+		c.name.SetText("Iteration1")
+		c.predict()
+		waitFor(t, "the cloud prediction", func() bool {
+			var busy bool
+			fyne.DoAndWait(func() { busy = c.busy })
+			return !busy
+		})
+		if len(c.preds) == 0 || !strings.Contains(c.verdict.Text, c.preds[0].Tag) {
+			t.Errorf("private %v: predictions %v, verdict %q", private, c.preds, c.verdict.Text)
+		}
+		if got := faces.calls.Load() > 0; got != private {
+			t.Errorf("private %v: faces looked for: %v", private, got)
+		}
+		c.close()
+	}
+	if reqs := srv.Requests(); len(reqs) != 2 || !strings.Contains(reqs[0].Path, "/0d3b2f4e-6c1a-4e8b-9f27-5a4c3b2d1e0f/classify/iterations/Iteration1/image") {
+		t.Errorf("requests %v", reqs)
+	}
+}
