@@ -9,6 +9,9 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 duration=${SOAK_DURATION:-30m}
 restart=${SOAK_RESTART:-120}
 port=${SOAK_PORT:-18554}
+health=${SOAK_HEALTH:-30s}
+# The events stay for a look at the whole series.
+events=${SOAK_EVENTS:-$root/soak-events.jsonl}
 work=$(mktemp -d)
 # The restarter starts servers in a subshell, so they are found by their
 # command line, not as jobs.
@@ -37,9 +40,9 @@ restarter=$!
 
 echo "soak: $duration of rtsp://127.0.0.1:$port/test, server restarted every ${restart}s" >&2
 "$work/sightline" run --source "rtsp://127.0.0.1:$port/test" --backend local --duration "$duration" \
-	--health-every 30s --events "$work/events.jsonl" >/dev/null
+	--health-every "$health" --events "$events" >/dev/null
 kill "$restarter" 2>/dev/null || true
-python3 - "$work/events.jsonl" <<'PY'
+python3 - "$events" <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 health = [e for e in ev if e["type"] == "health"]

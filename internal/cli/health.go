@@ -14,6 +14,7 @@ type healthEvent struct {
 	Type       string  `json:"type"`
 	TMS        float64 `json:"t_ms"`
 	RSSMiB     float64 `json:"rss_mib"`
+	GoHeapMiB  float64 `json:"go_heap_mib"` // of RSS, what Go's heap holds; the rest is C (OpenCV, FFmpeg, ONNX Runtime)
 	Goroutines int     `json:"goroutines"`
 	OpenMats   *int    `json:"open_mats,omitempty"`
 	FramesRead int64   `json:"frames_read"`
@@ -24,8 +25,10 @@ func (e *events) health(framesRead, reconnects int64) {
 	if e == nil || e.quiet {
 		return
 	}
-	h := healthEvent{Type: "health", TMS: e.now(), RSSMiB: rssMiB(), Goroutines: runtime.NumGoroutine(),
-		FramesRead: framesRead, Reconnects: reconnects}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	h := healthEvent{Type: "health", TMS: e.now(), RSSMiB: rssMiB(), GoHeapMiB: float64(ms.HeapInuse) / (1 << 20),
+		Goroutines: runtime.NumGoroutine(), FramesRead: framesRead, Reconnects: reconnects}
 	if n, ok := openMats(); ok {
 		h.OpenMats = &n
 	}
