@@ -34,6 +34,12 @@ func InitRuntime() error {
 		ort.SetSharedLibraryPath(lib)
 		if err := ort.InitializeEnvironment(); err != nil {
 			ortErr = fmt.Errorf("loading ONNX Runtime from %s: %w", lib, err)
+			return
+		}
+		// Customers' frames stay on the machine, and so does what ONNX
+		// Runtime would report about running them.
+		if err := ort.DisableTelemetry(); err != nil {
+			ortErr = fmt.Errorf("disabling ONNX Runtime's telemetry: %w", err)
 		}
 	})
 	return ortErr
