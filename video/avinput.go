@@ -302,6 +302,10 @@ func (in *avInput) failure(op string, err error) error {
 	case in.abort.Load():
 		return fmt.Errorf("%s %s: %w", op, in.uri, context.Canceled)
 	}
+	if op == "opening" && (strings.HasPrefix(in.uri, "https:") || strings.HasPrefix(in.uri, "rtsps:")) {
+		// FFmpeg reports a certificate it does not trust as a bare I/O error.
+		return fmt.Errorf("%s %s: %w (if the server uses TLS, is its certificate one this machine trusts?)", op, in.uri, err)
+	}
 	return fmt.Errorf("%s %s: %w", op, in.uri, err)
 }
 

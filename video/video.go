@@ -172,6 +172,10 @@ func Parse(uri string) (Kind, string, error) {
 		}
 		switch strings.ToLower(u.Scheme) {
 		case "file":
+			// Only local files: file:///path or file://localhost/path.
+			if u.Path == "" || (u.Host != "" && u.Host != "localhost") {
+				return 0, "", fmt.Errorf("%w: %q (expected file:///path/to/video)", ErrUnsupported, uri)
+			}
 			return KindFile, u.Path, nil
 		case "rtsp", "rtsps", "http", "https":
 			return KindStream, uri, nil

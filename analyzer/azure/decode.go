@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 
 	"github.com/sightline/sightline/analyzer"
@@ -288,9 +289,32 @@ func describeJSONError(err error) error {
 	case errors.As(err, &typeErr) && typeErr.Field == "":
 		return fmt.Errorf("unexpected response shape: the body is a JSON %s, want an object", typeErr.Value)
 	case errors.As(err, &typeErr):
-		return fmt.Errorf("unexpected response shape: %s is a JSON %s, want %s", typeErr.Field, typeErr.Value, typeErr.Type)
+		return fmt.Errorf("unexpected response shape: %s is a JSON %s, want %s", typeErr.Field, typeErr.Value, jsonKind(typeErr.Type))
 	case errors.As(err, &syntaxErr):
 		return fmt.Errorf("invalid JSON at byte %d: %w", syntaxErr.Offset, err)
 	}
 	return err
+}
+
+// jsonKind names what a Go type decodes from, in JSON's words: users read
+// these errors, not Go's type syntax.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return t.String()
 }

@@ -151,16 +151,11 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 		}
 	}
 	if fs.Has(analyzer.FeatureRead) {
-		if b.ocr == nil {
-			dir, err := DefaultOCRDir()
-			if err != nil {
-				return nil, err
-			}
-			if b.ocr, err = newOCR(dir, b.opts.Threads); err != nil {
-				return nil, err
-			}
+		o, err := b.reader()
+		if err != nil {
+			return nil, err
 		}
-		if a.ReadResult, err = b.ocr.Read(mat); err != nil {
+		if a.ReadResult, err = o.Read(mat); err != nil {
 			return nil, err
 		}
 		versions = append(versions, b.ocr.ModelVersion())
@@ -185,6 +180,14 @@ func (b *Backend) Faces(img gocv.Mat) ([]analyzer.Face, error) {
 
 // detectFaces runs BlazeFace, loading it on first use.
 func (b *Backend) detectFaces(mat gocv.Mat) ([]analyzer.Face, error) {
+	d, err := b.faceDetector()
+	if err != nil {
+		return nil, err
+	}
+	return d.Detect(mat)
+}
+
+func (b *Backend) faceDetector() (*FaceDetector, error) {
 	if b.faces == nil {
 		path, err := DefaultFaceModel()
 		if err != nil {
@@ -194,7 +197,44 @@ func (b *Backend) detectFaces(mat gocv.Mat) ([]analyzer.Face, error) {
 			return nil, err
 		}
 	}
-	return b.faces.Detect(mat)
+	return b.faces, nil
+}
+
+func (b *Backend) reader() (*OCR, error) {
+	if b.ocr == nil {
+		dir, err := DefaultOCRDir()
+		if err != nil {
+			return nil, err
+		}
+		if b.ocr, err = newOCR(dir, b.opts.Threads); err != nil {
+			return nil, err
+		}
+	}
+	return b.ocr, nil
+}
+
+// Load loads the models fs need now rather than at the first analysis, so
+// that a missing or broken model is a configuration error the user sees
+// at once, not a failure of every input.
+func (b *Backend) Load(fs analyzer.Features) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if fs.Has(analyzer.FeatureObjects) || fs.Has(analyzer.FeaturePeople) || fs.Has(analyzer.FeatureTags) || fs.Has(analyzer.FeatureSmartCrops) {
+		if _, err := b.detector(); err != nil {
+			return err
+		}
+	}
+	if fs.Has(analyzer.FeatureFaces) || fs.Has(analyzer.FeatureSmartCrops) {
+		if _, err := b.faceDetector(); err != nil {
+			return err
+		}
+	}
+	if fs.Has(analyzer.FeatureRead) {
+		if _, err := b.reader(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fillDetections turns detections into objects, people and tags. Smart

@@ -74,8 +74,12 @@ func modelInfo(path string) (in, out []ort.InputOutputInfo, err error) {
 	if err := InitRuntime(); err != nil {
 		return nil, nil, err
 	}
-	if _, err := os.Stat(path); err != nil {
+	st, err := os.Stat(path)
+	if err != nil {
 		return nil, nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	if st.Size() == 0 {
+		return nil, nil, fmt.Errorf("model %s is an empty file", path)
 	}
 	in, out, err = ort.GetInputOutputInfo(path)
 	if err != nil {

@@ -51,6 +51,9 @@ func cmdAnalyze(ctx context.Context, e env, args []string) error {
 			return usagef("feature %q is not available with --backend %s", f, *backend)
 		}
 	}
+	if err := loadModels(a, req.Features); err != nil {
+		return err
+	}
 	return batch(ctx, e, inputs, *workers, func(ctx context.Context, _ string, img analyzer.Image) (any, string, error) {
 		res, err := a.Analyze(ctx, img, req)
 		return res, a.Name(), err
@@ -74,6 +77,9 @@ func cmdOCR(ctx context.Context, e env, args []string) error {
 	}
 	defer closeFn()
 	req := analyzer.Request{Features: analyzer.Features{analyzer.FeatureRead}, Options: analyzer.Options{Language: *language}}
+	if err := loadModels(a, req.Features); err != nil {
+		return err
+	}
 	lang := *language
 	if lang == "" {
 		lang = "en"

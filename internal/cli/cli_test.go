@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
 	"github.com/sightline/sightline/video"
@@ -442,5 +443,25 @@ func TestEntraConfiguration(t *testing.T) {
 	co, err := clientOptions(e, 0)
 	if err != nil || co.Credential == nil {
 		t.Errorf("entra: credential %v, err %v", co.Credential, err)
+	}
+}
+
+// A cloud call hanging when the file ends does not hold the run up for the
+// client's 30 s timeout: the run ends within its short grace.
+func TestRunEndsWithoutWaitingForTheCloud(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	srv.Enqueue(azuretest.Hang())
+	environ := map[string]string{"VISION_ENDPOINT": srv.URL, "VISION_KEY": srv.Key}
+	start := time.Now()
+	code, out, stderr := runCLI(t, environ, "run", "--source", demoVideo, "--backend", "auto", "--max-frames", "20", "--events", "-")
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("run took %v with a hanging cloud call", took)
+	}
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := jsonLines(t, out)
+	if sum := lines[len(lines)-1]; sum["type"] != "summary" || sum["local_analyses"].(float64) != 20 {
+		t.Errorf("summary %v", sum)
 	}
 }

@@ -417,18 +417,15 @@ func TestFaultYOLOXModel(t *testing.T) {
 				checkLines(t, out, inputs, [][]string{nil, nil})
 				return
 			}
-			if code != exitFailed && code != exitUsage {
-				t.Fatalf("exit %d, want 1 or 2 (stderr %q)", code, stderr)
+			// A broken model is a configuration error, said once up front.
+			if code != exitUsage || out != "" {
+				t.Fatalf("exit %d with output %q, want 2 and nothing on stdout (stderr %q)", code, out, stderr)
 			}
-			if code == exitUsage {
-				for _, w := range r.want {
-					if !strings.Contains(stderr, w) {
-						t.Errorf("stderr %q does not say %q", stderr, w)
-					}
+			for _, w := range r.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr %q does not say %q", stderr, w)
 				}
-				return
 			}
-			checkLines(t, out, inputs, [][]string{r.want, r.want})
 		})
 	}
 }

@@ -171,11 +171,26 @@ func schedulerOptions(e env, f runFlags, features analyzer.Features) (analyzer.S
 		// Recordings and snapshots blur the faces the local model finds.
 		o.Features = append(o.Features, analyzer.FeatureFaces)
 	}
+	var localFeatures analyzer.Features
 	for _, ft := range o.Features {
 		if !(o.Local != nil && o.Local.Supports(ft)) && !(o.Cloud != nil && o.Cloud.Supports(ft)) {
 			closeFn()
 			return o, nil, usagef("feature %q is not available with --backend %s", ft, f.backend)
 		}
+		if o.Local != nil && o.Local.Supports(ft) {
+			localFeatures = append(localFeatures, ft)
+		}
+	}
+	if o.Privacy != nil {
+		localFeatures = append(localFeatures, analyzer.FeatureFaces)
+	}
+	if err := loadModels(o.Privacy, localFeatures); err != nil {
+		closeFn()
+		return o, nil, err
+	}
+	if err := loadModels(o.Local, localFeatures); err != nil {
+		closeFn()
+		return o, nil, err
 	}
 	return o, closeFn, nil
 }
@@ -205,11 +220,12 @@ func (c *streamClock) set(pts time.Duration) {
 // are reached or ctx is cancelled; the summary is always written last.
 func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.SchedulerOptions, ev *events, snapshotReq <-chan os.Signal) (err error) {
 	var (
-		sum   summaryEvent
-		lat   analyzer.Meter
-		src   video.Source
-		sched *analyzer.Scheduler
-		out   *output
+		sum       summaryEvent
+		lat       analyzer.Meter
+		src       video.Source
+		sched     *analyzer.Scheduler
+		stopSched context.CancelFunc
+		out       *output
 	)
 	defer func() {
 		if out != nil {
@@ -218,6 +234,15 @@ func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.Schedule
 			}
 		}
 		if sched != nil {
+			// The last frame's analyses may finish, briefly: a cloud call
+			// hanging until its timeout must not hold up the end of the run.
+			done := make(chan struct{})
+			go func() { sched.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(drainGrace):
+			}
+			stopSched()
 			sched.Close()
 			st := sched.Stats()
 			sum.FramesAnalyzed, sum.CloudCalls, sum.CacheHits = st.FramesAnalyzed, st.Cloud.Calls, st.Cloud.CacheHits
@@ -262,7 +287,10 @@ func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.Schedule
 		ev.analysis(r)
 	}
 	o.OnBackend = ev.backend
-	sched = analyzer.NewScheduler(ctx, o)
+	// Cancelled after the drain in the deferred summary, not before it.
+	schedCtx, cancelSched := context.WithCancel(ctx)
+	sched = analyzer.NewScheduler(schedCtx, o)
+	stopSched = cancelSched
 
 	opened, err := video.Open(ctx, f.source, video.Options{
 		OpenTimeout: f.openTimeout,
@@ -385,6 +413,9 @@ func thresholdOrDefault(t float64) float64 {
 	}
 	return t
 }
+
+// drainGrace is how long the end of a run waits for analyses in flight.
+const drainGrace = 2 * time.Second
 
 func stopReason(ctx context.Context, f runFlags) string {
 	if f.duration > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
