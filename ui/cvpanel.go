@@ -149,11 +149,7 @@ func newCVPanel(ctx context.Context, win fyne.Window, frames snapshotSource, key
 // setRegion is told about the region dragged on the video.
 func (c *cvPanel) setRegion(r image.Rectangle) {
 	c.region = r
-	if r.Empty() {
-		c.predictBtn.SetText("Predict frame")
-	} else {
-		c.predictBtn.SetText(fmt.Sprintf("Predict selection %d×%d", r.Dx(), r.Dy()))
-	}
+	c.predictBtn.SetText(actionOn("Predict", r))
 }
 
 // model returns the chosen predictor, loading it when the choice changed.

@@ -161,11 +161,16 @@ func newOCRPanel(ctx context.Context, win fyne.Window, frames snapshotSource, pi
 // setRegion is told about the region dragged on the video.
 func (o *ocrPanel) setRegion(r image.Rectangle) {
 	o.region = r
+	o.readBtn.SetText(actionOn("Read", r))
+}
+
+// actionOn labels a panel's button: the whole frame, or the region
+// dragged on the video.
+func actionOn(verb string, r image.Rectangle) string {
 	if r.Empty() {
-		o.readBtn.SetText("Read frame")
-	} else {
-		o.readBtn.SetText(fmt.Sprintf("Read selection %d×%d", r.Dx(), r.Dy()))
+		return verb + " frame"
 	}
+	return fmt.Sprintf("%s selection %d×%d", verb, r.Dx(), r.Dy())
 }
 
 func (o *ocrPanel) filter() overlay.Filter {

@@ -17,7 +17,7 @@ func customVisionSample(t testing.TB) string {
 	t.Helper()
 	dir, err := deps.Model("customvision-classifier-sample")
 	if err != nil {
-		t.Skipf("Custom Vision sample not installed (set SIGHTLINE_MODELS): %v", err)
+		t.Fatalf("Custom Vision sample not found (make test sets SIGHTLINE_MODELS=../shared/models): %v", err)
 	}
 	return dir
 }
@@ -68,8 +68,7 @@ func TestCustomVisionMatInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cv.Close()
-	img := readTestImage(t, filepath.Join(dir, "japanese_cherry_6.jpg"))
-	defer img.Close()
+	img := readImage(t, filepath.Join(dir, "japanese_cherry_6.jpg"))
 	preds, err := cv.Predict(context.Background(), analyzer.Image{Mat: img}, false)
 	if err != nil || preds[0].Tag != "JapaneseCherry" {
 		t.Fatalf("got %+v, %v", preds, err)
@@ -134,8 +133,7 @@ func BenchmarkCustomVision(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cv.Close()
-	img := readTestImage(b, filepath.Join(dir, "hemlock_1.jpg"))
-	defer img.Close()
+	img := readImage(b, filepath.Join(dir, "hemlock_1.jpg"))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := cv.Predict(context.Background(), analyzer.Image{Mat: img}, false); err != nil {

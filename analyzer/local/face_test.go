@@ -28,7 +28,7 @@ func testFaceDetector(t testing.TB) *FaceDetector {
 		sharedFace, sharedFaceErr = NewFaceDetector(p)
 	})
 	if sharedFaceErr != nil {
-		t.Skipf("BlazeFace not installed: %v", sharedFaceErr)
+		t.Fatalf("BlazeFace not installed (scripts/setup.sh): %v", sharedFaceErr)
 	}
 	return sharedFace
 }
@@ -46,8 +46,7 @@ func TestFaceDetectorFindsKnownFaces(t *testing.T) {
 		{opencvData + "fruits.jpg", nil},
 	} {
 		t.Run(tc.image, func(t *testing.T) {
-			img := readTestImage(t, tc.image)
-			defer img.Close()
+			img := readImage(t, tc.image)
 			faces, err := d.Detect(img)
 			if err != nil {
 				t.Fatal(err)
@@ -71,8 +70,7 @@ func TestFaceDetectorFindsKnownFaces(t *testing.T) {
 // letterbox scale and padding change) is found at the same place, shifted.
 func TestFaceLetterboxMapping(t *testing.T) {
 	d := testFaceDetector(t)
-	src := readTestImage(t, opencvData+"messi5.jpg")
-	defer src.Close()
+	src := readImage(t, opencvData+"messi5.jpg")
 	base, err := d.Detect(src)
 	if err != nil || len(base) != 1 {
 		t.Fatalf("base: %v %+v", err, base)
@@ -130,7 +128,7 @@ func TestWeightedNMS(t *testing.T) {
 func TestNewFaceDetectorErrors(t *testing.T) {
 	p, err := DefaultFaceModel()
 	if err != nil {
-		t.Skip(err)
+		t.Fatal(err)
 	}
 	ocrDir, _ := DefaultOCRDir()
 	dir := t.TempDir()
@@ -156,8 +154,7 @@ func TestNewFaceDetectorErrors(t *testing.T) {
 
 func BenchmarkFaces(b *testing.B) {
 	d := testFaceDetector(b)
-	img := readTestImage(b, azureImages+"azure-ai-vision-sdk_sample.jpg")
-	defer img.Close()
+	img := readImage(b, azureImages+"azure-ai-vision-sdk_sample.jpg")
 	frame := gocv.NewMat()
 	defer frame.Close()
 	gocv.Resize(img, &frame, image.Pt(1280, 720), 0, 0, gocv.InterpolationLinear)
