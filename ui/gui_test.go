@@ -209,7 +209,7 @@ const ocrTestImage = "/usr/share/doc/opencv-doc/examples/data/imageTextN.png"
 var scenarios = map[string]func(*mainWindow){
 	// ocr reads a text image in the OCR panel with the local backend.
 	"ocr": func(w *mainWindow) {
-		waitFirstFrame(w)
+		w.waitFirstFrame()
 		m := gocv.IMRead(ocrTestImage, gocv.IMReadColor)
 		if m.Empty() {
 			fmt.Println("SCENARIO cannot read", ocrTestImage)
@@ -231,12 +231,6 @@ var scenarios = map[string]func(*mainWindow){
 	},
 	// meters prints the display and source frame counts and the CPU time of
 	// the UI (main) thread and the whole process once a second.
-}
-
-func waitFirstFrame(w *mainWindow) {
-	for w.p.framesShown.Load() == 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // The OCR panel of the real app shows a read document: polygons on the

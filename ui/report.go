@@ -52,9 +52,7 @@ func (w *mainWindow) meter() meterSample {
 // measure samples the counters once a second from the first frame on and,
 // after the warm-up and runFor, writes the report to path and quits.
 func (w *mainWindow) measure(launched time.Time, runFor time.Duration, path string, quit func()) {
-	for w.p.framesShown.Load() == 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	w.waitFirstFrame()
 	first := time.Since(launched)
 	var samples []meterSample
 	end := time.Now().Add(reportWarmup + runFor)
@@ -72,6 +70,13 @@ func (w *mainWindow) measure(launched time.Time, runFor time.Duration, path stri
 		}
 	}
 	quit()
+}
+
+// waitFirstFrame returns once a picture has reached the screen.
+func (w *mainWindow) waitFirstFrame() {
+	for w.p.framesShown.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (w *mainWindow) report(samples []meterSample, first time.Duration) DisplayReport {
