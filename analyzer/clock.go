@@ -3,11 +3,5 @@ package analyzer
 import "time"
 
 // Clock tells the time. The scheduler, budget and cache take one so tests
-// pass times instead of sleeping.
+// pass times instead of sleeping (internal/clock has the real and fake ones).
 type Clock interface{ Now() time.Time }
-
-// SystemClock is the wall clock.
-type SystemClock struct{}
-
-// Now implements Clock.
-func (SystemClock) Now() time.Time { return time.Now() }

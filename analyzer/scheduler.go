@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/internal/clock"
 )
 
 // Mode chooses the backends.
@@ -137,7 +138,8 @@ type Scheduler struct {
 	budget      *Budget
 	cache       Cache
 	cloudDown   bool
-	probeWait   time.Duration
+	probe       clock.Backoff
+	probes      int // failed probes in a row
 	nextProbe   time.Time
 	latestLocal *Result
 	latestCloud *Result
@@ -151,7 +153,7 @@ type Scheduler struct {
 // NewScheduler returns a scheduler; analyses stop when ctx ends.
 func NewScheduler(ctx context.Context, o SchedulerOptions) *Scheduler {
 	if o.Clock == nil {
-		o.Clock = SystemClock{}
+		o.Clock = clock.Real{}
 	}
 	if o.CloudPerMinute == 0 {
 		o.CloudPerMinute = 20
@@ -171,7 +173,8 @@ func NewScheduler(ctx context.Context, o SchedulerOptions) *Scheduler {
 	if o.Mode == "" {
 		o.Mode = ModeAuto
 	}
-	s := &Scheduler{opts: o, ctx: ctx, clock: o.Clock, fp: newFingerprinter(), lastSeq: -1}
+	s := &Scheduler{opts: o, ctx: ctx, clock: o.Clock, fp: newFingerprinter(), lastSeq: -1,
+		probe: clock.Backoff{Initial: o.ProbeMin, Max: o.ProbeMax, Jitter: 0.2}}
 	s.cond = sync.NewCond(&s.mu)
 	s.budget = NewBudget(o.CloudPerMinute, o.CloudPerDay)
 	s.cache.TTL = o.CacheTTL
@@ -391,7 +394,7 @@ func (s *Scheduler) runCloud(seq int64, pts time.Duration, img *sharedMat, req R
 			s.cache.Add(fp, r.Analysis, now)
 			if s.cloudDown {
 				s.cloudDown = false
-				s.probeWait = 0
+				s.probes = 0
 				if s.mode == ModeAuto {
 					s.switchLocked(SourceCloud, "cloud answered again")
 				}
@@ -406,13 +409,8 @@ func (s *Scheduler) runCloud(seq int64, pts time.Duration, img *sharedMat, req R
 // cloudFailedLocked switches auto mode to local at once and schedules the
 // next probe with capped exponential backoff and jitter.
 func (s *Scheduler) cloudFailedLocked(err error, now time.Time) {
-	if s.probeWait == 0 {
-		s.probeWait = s.opts.ProbeMin
-	} else {
-		s.probeWait = min(2*s.probeWait, s.opts.ProbeMax)
-	}
-	jitter := time.Duration(rand.Int64N(int64(s.probeWait)/5 + 1))
-	s.nextProbe = now.Add(s.probeWait + jitter)
+	s.nextProbe = now.Add(s.probe.Delay(s.probes))
+	s.probes++
 	s.cloudDown = true
 	if s.mode == ModeAuto && s.opts.Local != nil {
 		s.switchLocked(SourceLocal, "cloud failed: "+err.Error())

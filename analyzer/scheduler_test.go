@@ -14,28 +14,14 @@ import (
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/overlay"
 )
 
 const demoVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
-// fakeClock is advanced by the test, never by sleeping.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+// clockStart is when the tests' fake clocks begin.
+var clockStart = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
 // frames reads the first n frames of the demo video.
 func frames(t testing.TB, n int) []gocv.Mat {
@@ -116,27 +102,27 @@ func (r *recorder) count(source string) int {
 
 // play offers frame(i) at fps for d of simulated time, waiting for each
 // offer's analyses so the run is deterministic.
-func play(s *analyzer.Scheduler, clock *fakeClock, fps float64, d time.Duration, frame func(i int) gocv.Mat) {
+func play(s *analyzer.Scheduler, clk *clock.Fake, fps float64, d time.Duration, frame func(i int) gocv.Mat) {
 	step := time.Duration(float64(time.Second) / fps)
 	for i := 0; time.Duration(i)*step < d; i++ {
 		s.Offer(int64(i), time.Duration(i)*step, frame(i))
 		s.Wait()
-		clock.advance(step)
+		clk.Advance(step)
 	}
 }
 
 func TestStaticSceneCostsOneCallPerTTL(t *testing.T) {
 	srv := azuretest.New(t, azuretest.Lenient())
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(clockStart)
 	var rec recorder
 	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
 		Cloud: cloudClient(t, srv), Mode: analyzer.ModeCloud,
 		Features: analyzer.Features{analyzer.FeatureCaption, analyzer.FeatureTags},
-		CacheTTL: time.Minute, Clock: clock, OnResult: rec.result, OnBackend: rec.backend,
+		CacheTTL: time.Minute, Clock: clk, OnResult: rec.result, OnBackend: rec.backend,
 	})
 	defer s.Close()
 	still := frames(t, 1)[0]
-	play(s, clock, 30, 10*time.Minute, func(int) gocv.Mat { return still })
+	play(s, clk, 30, 10*time.Minute, func(int) gocv.Mat { return still })
 
 	st := s.Stats()
 	if st.Cloud.Calls > 10 || st.Cloud.Calls < 9 {
@@ -156,26 +142,26 @@ func TestStaticSceneCostsOneCallPerTTL(t *testing.T) {
 
 func TestSceneChangeTriggersCall(t *testing.T) {
 	srv := azuretest.New(t, azuretest.Lenient())
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(clockStart)
 	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
 		Cloud: cloudClient(t, srv), Mode: analyzer.ModeCloud,
 		Features: analyzer.Features{analyzer.FeatureCaption},
-		CacheTTL: 10 * time.Minute, Clock: clock,
+		CacheTTL: 10 * time.Minute, Clock: clk,
 	})
 	defer s.Close()
 	still := frames(t, 1)[0]
 	other := otherScene(t, still)
-	play(s, clock, 30, 30*time.Second, func(int) gocv.Mat { return still })
+	play(s, clk, 30, 30*time.Second, func(int) gocv.Mat { return still })
 	if n := s.Stats().Cloud.Calls; n != 1 {
 		t.Fatalf("%d calls for 30 s of a still scene, want 1", n)
 	}
 	// The scene changes: a call within one cloud interval (3 s at 20/min).
-	play(s, clock, 30, 3*time.Second, func(int) gocv.Mat { return other })
+	play(s, clk, 30, 3*time.Second, func(int) gocv.Mat { return other })
 	if n := s.Stats().Cloud.Calls; n != 2 {
 		t.Fatalf("%d calls after the scene changed, want 2", n)
 	}
 	// Back to the first scene: still cached.
-	play(s, clock, 30, 30*time.Second, func(int) gocv.Mat { return still })
+	play(s, clk, 30, 30*time.Second, func(int) gocv.Mat { return still })
 	if n := s.Stats().Cloud.Calls; n != 2 {
 		t.Errorf("%d calls after returning to a cached scene, want 2", n)
 	}
@@ -184,30 +170,30 @@ func TestSceneChangeTriggersCall(t *testing.T) {
 func TestCloudThrottledSwitchesToLocalAndBack(t *testing.T) {
 	srv := azuretest.New(t, azuretest.Lenient())
 	srv.Enqueue(azuretest.Throttled("10"), azuretest.Throttled("10"), azuretest.Throttled("10"))
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(clockStart)
 	var rec recorder
 	b := local.New(local.Options{})
 	defer b.Close()
 	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
 		Local: b, Cloud: cloudClient(t, srv), Mode: analyzer.ModeAuto,
 		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags, analyzer.FeatureCaption},
-		LocalFPS: 2, Clock: clock, OnResult: rec.result, OnBackend: rec.backend,
+		LocalFPS: 2, Clock: clk, OnResult: rec.result, OnBackend: rec.backend,
 	})
 	defer s.Close()
 	fs := frames(t, 30)
 	frame := func(i int) gocv.Mat { return fs[i%len(fs)] }
 
-	play(s, clock, 30, time.Second, frame)
+	play(s, clk, 30, time.Second, frame)
 	if got := rec.backends; len(got) < 2 || got[0] != "azure" || got[1] != "local" {
 		t.Fatalf("backends %v, want azure then local after the 429", got)
 	}
 	// Local analysis goes on while the cloud is throttled, and local takes
 	// over the tags.
-	play(s, clock, 30, 20*time.Second, frame)
+	play(s, clk, 30, 20*time.Second, frame)
 	if m := s.Merged(); m.Active != "local" || m.Tags == nil || len(m.People) == 0 {
 		t.Errorf("while throttled: active %s, tags %v, people %d", m.Active, m.Tags, len(m.People))
 	}
-	play(s, clock, 30, 2*time.Minute, frame)
+	play(s, clk, 30, 2*time.Minute, frame)
 	if got := rec.backends; len(got) != 3 || got[2] != "azure" {
 		t.Fatalf("backends %v (reasons %q), want a switch back to azure", got, rec.reasons)
 	}
@@ -238,12 +224,12 @@ func TestCloudThrottledSwitchesToLocalAndBack(t *testing.T) {
 
 // Moving the threshold re-filters the cached result: nothing is analysed.
 func TestFilterChangeCausesNoAnalysis(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(clockStart)
 	b := local.New(local.Options{})
 	defer b.Close()
 	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
 		Local: b, Mode: analyzer.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople},
-		Options: analyzer.Options{Threshold: 0.05}, Clock: clock,
+		Options: analyzer.Options{Threshold: 0.05}, Clock: clk,
 	})
 	defer s.Close()
 	f := frames(t, 1)[0]
@@ -280,12 +266,12 @@ func TestFilterChangeCausesNoAnalysis(t *testing.T) {
 func BenchmarkCloudCallsOnDemoVideo(b *testing.B) {
 	for b.Loop() {
 		srv := azuretest.New(b, azuretest.Lenient())
-		clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+		clk := clock.NewFake(clockStart)
 		loc := local.New(local.Options{})
 		s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
 			Local: loc, Cloud: cloudClient(b, srv), Mode: analyzer.ModeAuto,
 			Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags, analyzer.FeatureCaption},
-			LocalFPS: 1, Clock: clock,
+			LocalFPS: 1, Clock: clk,
 		})
 		cap, err := gocv.VideoCaptureFile(demoVideo)
 		if err != nil {
@@ -298,7 +284,7 @@ func BenchmarkCloudCallsOnDemoVideo(b *testing.B) {
 		for cap.Read(&m) && !m.Empty() {
 			s.Offer(int64(frames), time.Duration(frames)*step, m)
 			s.Wait()
-			clock.advance(step)
+			clk.Advance(step)
 			frames++
 		}
 		m.Close()
@@ -390,14 +376,14 @@ func TestAnalyzerPanicIsRecovered(t *testing.T) {
 	b := local.New(local.Options{})
 	defer b.Close()
 	var rec recorder
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	clk := clock.NewFake(clockStart)
 	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
 		Local: &crashing{Analyzer: b}, Mode: analyzer.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
-		WaitForLocal: true, Clock: clock, OnResult: rec.result,
+		WaitForLocal: true, Clock: clk, OnResult: rec.result,
 	})
 	defer s.Close()
 	fs := frames(t, 9)
-	play(s, clock, 10, 900*time.Millisecond, func(i int) gocv.Mat { return fs[i] })
+	play(s, clk, 10, 900*time.Millisecond, func(i int) gocv.Mat { return fs[i] })
 	st := s.Stats()
 	if st.Local.Calls != 9 || st.Local.Errors != 3 {
 		t.Fatalf("calls %d, errors %d; want 9 and 3", st.Local.Calls, st.Local.Errors)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/internal/clock"
 )
 
 // pacer holds frames back to their presentation time (files with
@@ -50,14 +52,7 @@ func (p *pacer) wait(ctx context.Context, pts time.Duration) error {
 		p.start, p.pts0 = now, pts
 		return nil
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return clock.Real{}.Sleep(ctx, wait)
 }
 
 // checkFile turns a missing or unreadable path into a clear error before

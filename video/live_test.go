@@ -13,6 +13,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/video/videotest"
 )
 
@@ -70,7 +71,7 @@ func TestRTSPReconnect(t *testing.T) {
 			log := newStatusLog()
 			src, err := Open(context.Background(), srv.URL(), Options{
 				Transport: transport, OpenTimeout: 3 * time.Second, ReadTimeout: 1500 * time.Millisecond,
-				Backoff: Backoff{Initial: 100 * time.Millisecond, Max: 500 * time.Millisecond}, OnStatus: log.add,
+				Backoff: clock.Backoff{Initial: 100 * time.Millisecond, Max: 500 * time.Millisecond}, OnStatus: log.add,
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -150,100 +151,11 @@ func TestSlowConsumer(t *testing.T) {
 	}
 }
 
-func TestBackoff(t *testing.T) {
-	const ms = time.Millisecond
-	tests := []struct {
-		name string
-		b    Backoff
-		want []time.Duration
-	}{
-		{"no jitter", Backoff{Initial: 100 * ms, Max: time.Second, Jitter: -1},
-			[]time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, time.Second, time.Second}},
-		{"full jitter at its top", Backoff{Initial: 100 * ms, Max: time.Second, Jitter: 1, Rand: func() float64 { return 0 }},
-			[]time.Duration{100 * ms, 200 * ms, 400 * ms, 800 * ms, time.Second}},
-		{"half jitter at its bottom", Backoff{Initial: 100 * ms, Max: time.Second, Jitter: 0.5, Rand: func() float64 { return 1 }},
-			[]time.Duration{50 * ms, 100 * ms, 200 * ms, 400 * ms, 500 * ms}},
-		{"defaults", Backoff{Rand: func() float64 { return 0 }},
-			[]time.Duration{250 * ms, 500 * ms, time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			for n, want := range tt.want {
-				if got := tt.b.Delay(n); got != want {
-					t.Errorf("Delay(%d) = %v, want %v", n, got, want)
-				}
-			}
-			if got := tt.b.Delay(1000); got > tt.b.withDefaults().Max {
-				t.Errorf("Delay(1000) = %v, above the cap", got)
-			}
-		})
-	}
-	// Real jitter stays within [d/2, d] and varies.
-	seen := map[time.Duration]bool{}
-	for range 50 {
-		d := Backoff{Initial: 100 * ms, Max: time.Second}.Delay(3)
-		if d < 400*ms || d > 800*ms {
-			t.Fatalf("jittered Delay(3) = %v, want 400..800 ms", d)
-		}
-		seen[d] = true
-	}
-	if len(seen) < 10 {
-		t.Errorf("jitter too regular: %d distinct delays in 50", len(seen))
-	}
-}
-
-// fakeClock is a Clock whose time moves only when the test says.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []fakeTimer
-	waits  chan time.Duration // each NewTimer's duration
-}
-
-type fakeTimer struct {
-	at time.Time
-	c  chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Unix(1_000_000, 0), waits: make(chan time.Duration, 100)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) NewTimer(d time.Duration) (<-chan time.Time, func() bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	c.timers = append(c.timers, fakeTimer{c.now.Add(d), ch})
-	c.waits <- d
-	return ch, func() bool { return true }
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if t.at.After(c.now) {
-			kept = append(kept, t)
-			continue
-		}
-		t.c <- c.now
-	}
-	c.timers = kept
-}
-
 // nextWait returns the duration of the reader's next timer.
-func (c *fakeClock) nextWait(t *testing.T) time.Duration {
+func nextWait(t *testing.T, clk *clock.Fake) time.Duration {
 	t.Helper()
 	select {
-	case d := <-c.waits:
+	case d := <-clk.Waits():
 		return d
 	case <-time.After(5 * time.Second):
 		t.Fatal("the reader set no timer")
@@ -273,11 +185,11 @@ func (c *fakeConn) read() (gocv.Mat, time.Duration, error) {
 func TestReconnectBackoffFakeClock(t *testing.T) {
 	checkLeaks(t)
 	const ms = time.Millisecond
-	b := Backoff{Initial: 100 * ms, Max: 800 * ms, Jitter: 0.5, Rand: func() float64 { return 0.5 }}
+	b := clock.Backoff{Initial: 100 * ms, Max: 800 * ms, Jitter: 0.5, Rand: func() float64 { return 0.5 }}
 	want := func(n int) time.Duration { return b.Delay(n) } // 75, 150, 300, 600, 600…
 
 	t.Run("open gives up at its deadline", func(t *testing.T) {
-		clock := newFakeClock()
+		clk := clock.NewFake(time.Unix(1_000_000, 0))
 		dials := 0
 		dial := func(context.Context, time.Time, *matPool, *damage) (conn, error) {
 			dials++
@@ -285,16 +197,16 @@ func TestReconnectBackoffFakeClock(t *testing.T) {
 		}
 		errc := make(chan error, 1)
 		go func() {
-			_, err := openLive(context.Background(), "rtsp://x", Options{OpenTimeout: time.Second, Backoff: b, Clock: clock}.withDefaults(), dial)
+			_, err := openLive(context.Background(), "rtsp://x", Options{OpenTimeout: time.Second, Backoff: b, Clock: clk}.withDefaults(), dial)
 			errc <- err
 		}()
 		var total time.Duration
 		for n := 0; ; n++ {
-			d := clock.nextWait(t)
+			d := nextWait(t, clk)
 			if exp := min(want(n), time.Second-total); d != exp {
 				t.Fatalf("wait %d = %v, want %v", n, d, exp)
 			}
-			clock.Advance(d)
+			clk.Advance(d)
 			if total += d; total >= time.Second {
 				break
 			}
@@ -307,7 +219,7 @@ func TestReconnectBackoffFakeClock(t *testing.T) {
 	})
 
 	t.Run("reconnects for ever after playing", func(t *testing.T) {
-		clock := newFakeClock()
+		clk := clock.NewFake(time.Unix(1_000_000, 0))
 		var mu sync.Mutex
 		dials := 0
 		dial := func(_ context.Context, _ time.Time, pool *matPool, _ *damage) (conn, error) {
@@ -321,20 +233,20 @@ func TestReconnectBackoffFakeClock(t *testing.T) {
 			return nil, fmt.Errorf("connection refused")
 		}
 		log := newStatusLog()
-		src, err := openLive(context.Background(), "rtsp://x", Options{OpenTimeout: time.Second, Backoff: b, Clock: clock, OnStatus: log.add}.withDefaults(), dial)
+		src, err := openLive(context.Background(), "rtsp://x", Options{OpenTimeout: time.Second, Backoff: b, Clock: clk, OnStatus: log.add}.withDefaults(), dial)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer src.Close()
 		// Far past the open deadline: dials 2..7 fail, dial 8 plays again.
 		for n := 0; n < 7; n++ {
-			if d := clock.nextWait(t); d != want(n) {
+			if d := nextWait(t, clk); d != want(n) {
 				t.Fatalf("wait %d = %v, want %v", n, d, want(n))
 			}
-			clock.Advance(time.Hour)
+			clk.Advance(time.Hour)
 		}
 		// The connection of dial 8 played, so the backoff starts over.
-		if d := clock.nextWait(t); d != want(0) {
+		if d := nextWait(t, clk); d != want(0) {
 			t.Fatalf("wait after replaying = %v, want %v", d, want(0))
 		}
 		if st := src.Stats(); st.Read != 6 || st.Reconnects != 1 {

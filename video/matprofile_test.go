@@ -13,6 +13,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/video/videotest"
 )
 
@@ -55,7 +56,7 @@ func TestNoMatLeaks(t *testing.T) {
 	rec.Close()
 
 	srv := videotest.StartRTSP(t, videotest.FreePort(t), videotest.Live(t), false)
-	live, err := Open(context.Background(), srv.URL(), Options{OpenTimeout: 5 * time.Second, Backoff: Backoff{Initial: 50 * time.Millisecond}})
+	live, err := Open(context.Background(), srv.URL(), Options{OpenTimeout: 5 * time.Second, Backoff: clock.Backoff{Initial: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

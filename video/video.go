@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/internal/clock"
 )
 
 // Frame is one decoded picture. Mat is 8-bit BGR and belongs to the frame:
@@ -115,7 +117,7 @@ type Options struct {
 	// FFmpeg's defaults (kept to measure what the options buy).
 	Buffered bool
 	// Backoff spaces reconnect attempts.
-	Backoff Backoff
+	Backoff clock.Backoff
 	// Clock drives backoff and the open deadline; default the real clock.
 	Clock Clock
 }
@@ -128,9 +130,9 @@ func (o Options) withDefaults() Options {
 		o.ReadTimeout = 5 * time.Second
 	}
 	if o.Clock == nil {
-		o.Clock = realClock{}
+		o.Clock = clock.Real{}
 	}
-	o.Backoff = o.Backoff.withDefaults()
+	o.Backoff = o.Backoff.WithDefaults()
 	return o
 }
 

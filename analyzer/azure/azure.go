@@ -27,6 +27,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/clock"
 )
 
 // DefaultAPIVersion is the Image Analysis 4.0 GA version.
@@ -47,8 +48,8 @@ type ClientOptions struct {
 	Retries int
 	// TryTimeout bounds each attempt, response body included; 30 s when 0.
 	TryTimeout time.Duration
-	// RetryDelay is the first backoff (doubled each retry, ±20% jitter) when
-	// the service gives no Retry-After; 800 ms when 0.
+	// RetryDelay is the first backoff (doubled each retry, up to 20% less at
+	// random) when the service gives no Retry-After; 800 ms when 0.
 	RetryDelay time.Duration
 	// MaxRetryDelay caps the backoff (not Retry-After); 60 s when 0.
 	MaxRetryDelay time.Duration
@@ -76,7 +77,7 @@ func (o ClientOptions) pipeline(service string, endpoint *url.URL, keyHeader, ke
 	return pipelineConfig{
 		service: service, endpoint: endpoint, keyHeader: keyHeader, key: key,
 		credential: o.Credential, retries: o.Retries, tryTimeout: o.TryTimeout,
-		retryDelay: o.RetryDelay, maxRetryDelay: o.MaxRetryDelay, transport: o.Transport,
+		backoff: clock.Backoff{Initial: o.RetryDelay, Max: o.MaxRetryDelay}, transport: o.Transport,
 		logger: o.Logger, clock: o.Clock, onAttempt: o.OnAttempt,
 	}
 }

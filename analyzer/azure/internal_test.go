@@ -78,13 +78,3 @@ func TestDeclaredSizeOfHeaders(t *testing.T) {
 		}
 	}
 }
-
-func TestBackoffBounds(t *testing.T) {
-	for attempt := 1; attempt <= 10; attempt++ {
-		d := backoff(time.Second, 10*time.Second, attempt)
-		base := min(time.Second<<(attempt-1), 10*time.Second)
-		if d < base*8/10 || d > base*12/10 {
-			t.Errorf("attempt %d: %v outside %v ±20%%", attempt, d, base)
-		}
-	}
-}

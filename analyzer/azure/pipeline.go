@@ -1,13 +1,13 @@
 package azure
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +18,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+
+	"github.com/sightline/sightline/internal/clock"
 )
 
 const (
@@ -51,37 +53,21 @@ type Clock interface {
 	Sleep(ctx context.Context, d time.Duration) error
 }
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // pipelineConfig is what VisionOptions and PredictionOptions have in common,
 // after defaults are applied.
 type pipelineConfig struct {
-	service       string // "azure vision" or "azure custom vision", prefixes errors
-	endpoint      *url.URL
-	keyHeader     string
-	key           string
-	credential    azcore.TokenCredential
-	retries       int
-	tryTimeout    time.Duration
-	retryDelay    time.Duration
-	maxRetryDelay time.Duration
-	transport     policy.Transporter
-	logger        *slog.Logger
-	clock         Clock
-	onAttempt     func(attempt int)
+	service    string // "azure vision" or "azure custom vision", prefixes errors
+	endpoint   *url.URL
+	keyHeader  string
+	key        string
+	credential azcore.TokenCredential
+	retries    int
+	tryTimeout time.Duration
+	backoff    clock.Backoff
+	transport  policy.Transporter
+	logger     *slog.Logger
+	clock      Clock
+	onAttempt  func(attempt int)
 }
 
 // client is the part shared by VisionClient and PredictionClient: an azcore
@@ -103,17 +89,17 @@ func newClient(cfg pipelineConfig) (*client, error) {
 	if cfg.tryTimeout == 0 {
 		cfg.tryTimeout = defaultTryTimeout
 	}
-	if cfg.retryDelay == 0 {
-		cfg.retryDelay = defaultRetryDelay
-	}
-	if cfg.maxRetryDelay == 0 {
-		cfg.maxRetryDelay = defaultMaxRetryDelay
+	cfg.backoff = clock.Backoff{
+		Initial: cmp.Or(cfg.backoff.Initial, defaultRetryDelay),
+		Max:     cmp.Or(cfg.backoff.Max, defaultMaxRetryDelay),
+		// Jitter keeps clients throttled together from retrying together.
+		Jitter: 0.2,
 	}
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
 	if cfg.clock == nil {
-		cfg.clock = realClock{}
+		cfg.clock = clock.Real{}
 	}
 	transport := cfg.transport
 	if transport == nil {
@@ -287,7 +273,7 @@ func (p *retryPolicy) Do(req *policy.Request) (*http.Response, error) {
 		}
 		delay := p.retryAfter(resp)
 		if delay < 0 {
-			delay = backoff(cfg.retryDelay, cfg.maxRetryDelay, attempt)
+			delay = cfg.backoff.Delay(attempt - 1)
 		}
 		if resp != nil {
 			_ = resp.Body.Close()
@@ -377,19 +363,6 @@ func parseRetryAfter(h http.Header, now time.Time) time.Duration {
 		return max(t.Sub(now), 0)
 	}
 	return -1
-}
-
-// backoff is base·2^(attempt-1), capped, with ±20% jitter so that clients
-// throttled together do not retry together.
-func backoff(base, maxDelay time.Duration, attempt int) time.Duration {
-	if base < 0 {
-		return 0
-	}
-	d := float64(base) * math.Pow(2, float64(attempt-1))
-	if maxDelay > 0 && d > float64(maxDelay) {
-		d = float64(maxDelay)
-	}
-	return time.Duration(d * (0.8 + 0.4*rand.Float64()))
 }
 
 // requestID returns the service's request id, for logs and error messages.
