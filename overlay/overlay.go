@@ -120,10 +120,35 @@ func Draw(img *gocv.Mat, a *analyzer.Analysis, f Filter) {
 			analyzer.Pixelate(img, rect(face.BoundingBox))
 		}
 	}
+	// Frames first, labels second, so that no box's line crosses another
+	// box's label.
+	eachBox(a, f, func(r image.Rectangle, c color.RGBA, _ string, _ float64, dim bool) {
+		st.frame(img, r, c, dim)
+	})
+	var placed labelSpots
+	eachBox(a, f, func(r image.Rectangle, c color.RGBA, name string, conf float64, dim bool) {
+		st.label(img, r, c, name, conf, dim, &placed)
+	})
+	if !f.HideRead && a.ReadResult != nil {
+		for _, b := range a.ReadResult.Blocks {
+			for _, l := range b.Lines {
+				if f.Highlighted(l.Text) {
+					st.fill(img, l.BoundingPolygon, HighlightColor)
+					st.polygon(img, l.BoundingPolygon, HighlightColor)
+					continue
+				}
+				st.polygon(img, l.BoundingPolygon, TextColor)
+			}
+		}
+	}
+}
+
+// eachBox calls draw for every box f lets through, in drawing order.
+func eachBox(a *analyzer.Analysis, f Filter, draw func(r image.Rectangle, c color.RGBA, name string, conf float64, dim bool)) {
 	if !f.HideDense {
 		for _, d := range a.DenseCaptions {
 			if d.Confidence >= f.Threshold {
-				st.box(img, rect(d.BoundingBox), DenseColor, d.Text, d.Confidence, false)
+				draw(rect(d.BoundingBox), DenseColor, d.Text, d.Confidence, false)
 			}
 		}
 	}
@@ -135,33 +160,21 @@ func Draw(img *gocv.Mat, a *analyzer.Analysis, f Filter) {
 				continue
 			}
 			if v := f.visibility(o.Name, o.Confidence); v != hidden {
-				st.box(img, rect(o.BoundingBox), ClassColor(o.Name), o.Name, o.Confidence, v == dimmed)
+				draw(rect(o.BoundingBox), ClassColor(o.Name), o.Name, o.Confidence, v == dimmed)
 			}
 		}
 	}
 	if !f.HidePeople {
 		for _, p := range a.People {
 			if v := f.visibility("person", p.Confidence); v != hidden {
-				st.box(img, rect(p.BoundingBox), PersonColor, "person", p.Confidence, v == dimmed)
+				draw(rect(p.BoundingBox), PersonColor, "person", p.Confidence, v == dimmed)
 			}
 		}
 	}
 	if !f.HideFaces {
 		for _, face := range a.Faces {
 			if v := f.visibility("face", face.Confidence); v != hidden {
-				st.box(img, rect(face.BoundingBox), FaceColor, "face", face.Confidence, v == dimmed)
-			}
-		}
-	}
-	if !f.HideRead && a.ReadResult != nil {
-		for _, b := range a.ReadResult.Blocks {
-			for _, l := range b.Lines {
-				if f.Highlighted(l.Text) {
-					st.fill(img, l.BoundingPolygon, HighlightColor)
-					st.polygon(img, l.BoundingPolygon, HighlightColor)
-					continue
-				}
-				st.polygon(img, l.BoundingPolygon, TextColor)
+				draw(rect(face.BoundingBox), FaceColor, "face", face.Confidence, v == dimmed)
 			}
 		}
 	}
@@ -188,26 +201,75 @@ func newStyle(w, h int) style {
 
 const font = gocv.FontHersheySimplex
 
-func (st style) box(img *gocv.Mat, r image.Rectangle, c color.RGBA, name string, conf float64, dim bool) {
+// frame draws a box's outline: thin and faded when dimmed.
+func (st style) frame(img *gocv.Mat, r image.Rectangle, c color.RGBA, dim bool) {
 	if dim {
-		// Dimmed boxes: thin and faded, label without a background.
-		faded := color.RGBA{c.R / 2, c.G / 2, c.B / 2, 255}
-		gocv.Rectangle(img, r, faded, 1)
-		gocv.PutText(img, Label(name, conf), image.Pt(r.Min.X+2, r.Min.Y+int(14*st.fontScale/0.45)), font, st.fontScale*0.8, faded, 1)
+		gocv.Rectangle(img, r, faded(c), 1)
 		return
 	}
 	gocv.Rectangle(img, r, c, st.thick)
-	text := Label(name, conf)
-	size := gocv.GetTextSize(text, font, st.fontScale, st.fontThick)
-	pad := 3
-	top := r.Min.Y - size.Y - 2*pad
-	if top < 0 { // no room above the box: put the label inside it
-		top = r.Min.Y
+}
+
+// labelSpots remembers where labels went, so that the next one can avoid
+// them; a fixed array keeps drawing free of allocations (past its size,
+// labels may overlap again).
+type labelSpots struct {
+	rects [64]image.Rectangle
+	n     int
+}
+
+func (p *labelSpots) free(r image.Rectangle) bool {
+	for _, q := range p.rects[:p.n] {
+		if q.Overlaps(r) {
+			return false
+		}
 	}
-	bg := image.Rect(r.Min.X-st.thick/2, top, r.Min.X+size.X+2*pad, top+size.Y+2*pad)
+	return true
+}
+
+func (p *labelSpots) add(r image.Rectangle) {
+	if p.n < len(p.rects) {
+		p.rects[p.n] = r
+		p.n++
+	}
+}
+
+// label captions a box on a filled background: above it, or where it
+// covers no earlier label (inside its top, below it, inside its bottom),
+// and always within the frame, so that crowded or edge boxes stay readable.
+// Dimmed labels have no background.
+func (st style) label(img *gocv.Mat, r image.Rectangle, c color.RGBA, name string, conf float64, dim bool, placed *labelSpots) {
+	text := Label(name, conf)
+	if dim {
+		gocv.PutText(img, text, image.Pt(r.Min.X+2, r.Min.Y+int(14*st.fontScale/0.45)), font, st.fontScale*0.8, faded(c), 1)
+		return
+	}
+	size := gocv.GetTextSize(text, font, st.fontScale, st.fontThick)
+	const pad = 3
+	w, h := size.X+2*pad, size.Y+2*pad
+	left := r.Min.X - st.thick/2
+	left = max(min(left, img.Cols()-w), 0)
+	bg := image.Rect(left, 0, left+w, h) // if the frame is too small for any spot
+	first := true
+	for _, top := range [4]int{r.Min.Y - h, r.Min.Y, r.Max.Y, r.Max.Y - h} {
+		if top < 0 || top+h > img.Rows() {
+			continue
+		}
+		spot := image.Rect(left, top, left+w, top+h)
+		if first {
+			bg, first = spot, false // the default when every spot is taken
+		}
+		if placed.free(spot) {
+			bg = spot
+			break
+		}
+	}
+	placed.add(bg)
 	gocv.Rectangle(img, bg, c, -1)
 	gocv.PutText(img, text, image.Pt(bg.Min.X+pad, bg.Max.Y-pad), font, st.fontScale, textOn(c), st.fontThick)
 }
+
+func faded(c color.RGBA) color.RGBA { return color.RGBA{c.R / 2, c.G / 2, c.B / 2, 255} }
 
 func (st style) polygon(img *gocv.Mat, pts []analyzer.Point, c color.RGBA) {
 	if len(pts) < 2 {

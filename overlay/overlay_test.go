@@ -118,6 +118,35 @@ func TestDrawColours(t *testing.T) {
 	}
 }
 
+// TestLabelsStayReadable: a label is never cut off by the frame's right
+// edge, covered by another label, or crossed by another box's outline.
+func TestLabelsStayReadable(t *testing.T) {
+	img := testFrame(t)
+	a := &analyzer.Analysis{Objects: []analyzer.Object{
+		{Name: "car", Confidence: 0.9, BoundingBox: box(100, 100, 200, 100)},
+		{Name: "truck", Confidence: 0.8, BoundingBox: box(150, 60, 100, 200)}, // its left edge crosses the car's label
+		{Name: "bus", Confidence: 0.7, BoundingBox: box(610, 200, 30, 60)},    // at the right edge
+		{Name: "dog", Confidence: 0.85, BoundingBox: box(105, 110, 50, 50)},   // its label would cover the car's
+	}}
+	Draw(&img, a, Filter{Threshold: 0.25})
+	st := newStyle(img.Cols(), img.Rows())
+	size := gocv.GetTextSize(Label("car", 0.9), font, st.fontScale, st.fontThick)
+	carLabelY := 100 - size.Y/2 - 3
+	if got := pixel(img, 150, carLabelY); got == ClassColor("truck") {
+		t.Errorf("the truck's outline crosses the car's label at (150,%d)", carLabelY)
+	}
+	if got := pixel(img, 110, 98); got == ClassColor("dog") {
+		t.Error("the dog's label covers the car's")
+	}
+	size = gocv.GetTextSize(Label("bus", 0.7), font, st.fontScale, st.fontThick)
+	left := img.Cols() - size.X - 6
+	for _, x := range []int{left, img.Cols() - 1} {
+		if got := pixel(img, x, 200-2); got != ClassColor("bus") {
+			t.Errorf("bus label background at x=%d is %v, want %v: label not kept inside the frame", x, got, ClassColor("bus"))
+		}
+	}
+}
+
 func TestClassColor(t *testing.T) {
 	if ClassColor("person") != PersonColor || ClassColor("Person") != PersonColor {
 		t.Error("people must have their own colour")
