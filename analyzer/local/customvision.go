@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,15 +17,29 @@ import (
 	"github.com/sightline/sightline/analyzer"
 )
 
-// Custom Vision exports come in two shapes, told apart by their outputs:
+// Custom Vision exports come in these shapes, told apart by their outputs:
 //   - classifiers: `classLabel` (string) and `loss` (a sequence holding one
 //     map label→probability), or a newer single float tensor [N, classes];
-//   - object detectors: `detected_boxes` [1,N,4] (x1,y1,x2,y2 as fractions),
-//     `detected_classes` [1,N] and `detected_scores` [1,N].
+//   - object detectors of the "General (compact) [S1]" domain:
+//     `detected_boxes` [1,N,4] (x1,y1,x2,y2 as fractions),
+//     `detected_classes` [1,N] and `detected_scores` [1,N];
+//   - object detectors of the "General (compact)" domain: one float tensor
+//     [1, A·(5+classes), H, W], a YOLOv2 grid of A anchors a cell that the
+//     app decodes (decodeGrid).
 const (
 	cvDetBoxes   = "detected_boxes"
 	cvDetClasses = "detected_classes"
 	cvDetScores  = "detected_scores"
+)
+
+// The grid detectors' post-processing constants, as in Microsoft's reference
+// (customvision-export-samples, samples/python/onnx/object_detection/predict.py).
+var cvAnchors = [...][2]float64{{0.573, 0.677}, {1.87, 2.06}, {3.34, 5.47}, {7.88, 3.53}, {9.77, 9.17}}
+
+const (
+	cvGridMaxDetections = 64
+	cvGridMinProb       = 0.01 // kept when above
+	cvGridIoU           = 0.45 // suppressed when above, whatever the class
 )
 
 // CustomVision runs a Custom Vision ONNX export with ONNX Runtime. It is
@@ -40,7 +55,9 @@ type CustomVision struct {
 	scale     float32 // pixel value multiplier (1, 1/255 or 2/255)
 	offset    float32 // added after scaling (0 or -1)
 	outNames  []string
-	probsOut  bool // classifier with a plain probability tensor
+	probsOut  bool        // classifier with a plain probability tensor
+	grid      bool        // detector with a raw grid output (decodeGrid)
+	cands     []detection // decodeGrid's candidates, reused between images
 	sess      *ort.DynamicAdvancedSession
 	input     *ort.Tensor[float32]
 	version   string
@@ -61,6 +78,9 @@ func NewCustomVision(dir string) (*CustomVision, error) {
 		return nil, err
 	}
 	c := &CustomVision{modelPath: modelPath, labels: labels}
+	if len(ins) == 1 && ins[0].DataType == ort.TensorElementDataTypeFloat16 {
+		return nil, fmt.Errorf("model %s takes float16 input (the OnnxFloat16 export flavour), which is not supported: export the model again in the default ONNX flavour (float32)", modelPath)
+	}
 	if len(ins) != 1 || ins[0].OrtValueType != ort.ONNXTypeTensor ||
 		ins[0].DataType != ort.TensorElementDataTypeFloat || len(ins[0].Dimensions) != 4 ||
 		ins[0].Dimensions[1] != 3 || ins[0].Dimensions[2] <= 0 || ins[0].Dimensions[3] <= 0 {
@@ -85,9 +105,18 @@ func NewCustomVision(dir string) (*CustomVision, error) {
 		}
 		c.outNames = []string{outs[0].Name}
 		c.probsOut = true
+	case len(outs) == 1 && outs[0].OrtValueType == ort.ONNXTypeTensor &&
+		outs[0].DataType == ort.TensorElementDataTypeFloat && len(outs[0].Dimensions) == 4 &&
+		outs[0].Dimensions[1] > 0 && outs[0].Dimensions[1]%int64(len(cvAnchors)) == 0:
+		if n := outs[0].Dimensions[1]; n != int64(len(cvAnchors)*(5+len(labels))) {
+			return nil, fmt.Errorf("labels %s has %d labels but model %s outputs a grid for %d classes (%d channels: %d anchors × (5 + classes))",
+				labelsPath, len(labels), modelPath, n/int64(len(cvAnchors))-5, n, len(cvAnchors))
+		}
+		c.detector, c.grid = true, true
+		c.outNames = []string{outs[0].Name}
 	default:
-		return nil, fmt.Errorf("model %s: expected Custom Vision outputs (classLabel and loss, or %s, %s and %s), got %v",
-			modelPath, cvDetBoxes, cvDetClasses, cvDetScores, ioString(outs))
+		return nil, fmt.Errorf("model %s: expected Custom Vision outputs (classLabel and loss, or %s, %s and %s, or one grid [1,%d·(5+classes),H,W]), got %v",
+			modelPath, cvDetBoxes, cvDetClasses, cvDetScores, len(cvAnchors), ioString(outs))
 	}
 	if err := c.readMetadata(); err != nil {
 		return nil, err
@@ -181,9 +210,12 @@ func (c *CustomVision) Predict(ctx context.Context, img analyzer.Image, detect b
 	defer c.mu.Unlock()
 	c.fillInput(m)
 	var preds []analyzer.Prediction
-	if c.detector {
+	switch {
+	case c.grid:
+		preds, err = c.runGrid()
+	case c.detector:
 		preds, err = c.runDetector()
-	} else {
+	default:
 		preds, err = c.runClassifier()
 	}
 	if err != nil {
@@ -302,14 +334,95 @@ func (c *CustomVision) runDetector() ([]analyzer.Prediction, error) {
 		if k < 0 || k >= int64(len(c.labels)) {
 			return nil, fmt.Errorf("class %d is outside the %d labels of labels.txt", k, len(c.labels))
 		}
-		x1, y1 := clamp01(float64(b[4*i])), clamp01(float64(b[4*i+1]))
-		x2, y2 := clamp01(float64(b[4*i+2])), clamp01(float64(b[4*i+3]))
-		preds = append(preds, analyzer.Prediction{
-			Tag: c.labels[k], Probability: float64(s[i]),
-			BoundingBox: &analyzer.RelativeBox{Left: x1, Top: y1, Width: x2 - x1, Height: y2 - y1},
-		})
+		preds = append(preds, c.boxPrediction(int(k), s[i], rectF{b[4*i], b[4*i+1], b[4*i+2], b[4*i+3]}))
 	}
 	return preds, nil
+}
+
+// boxPrediction is a detection as the service returns it: the box clamped
+// to the image, as fractions.
+func (c *CustomVision) boxPrediction(class int, score float32, r rectF) analyzer.Prediction {
+	x1, y1 := clamp01(float64(r.x1)), clamp01(float64(r.y1))
+	x2, y2 := clamp01(float64(r.x2)), clamp01(float64(r.y2))
+	return analyzer.Prediction{
+		Tag: c.labels[class], Probability: float64(score),
+		BoundingBox: &analyzer.RelativeBox{Left: x1, Top: y1, Width: x2 - x1, Height: y2 - y1},
+	}
+}
+
+func (c *CustomVision) runGrid() ([]analyzer.Prediction, error) {
+	outs := []ort.Value{nil}
+	if err := c.sess.Run([]ort.Value{c.input}, outs); err != nil {
+		return nil, err
+	}
+	defer outs[0].Destroy()
+	t, ok := outs[0].(*ort.Tensor[float32])
+	if !ok {
+		return nil, fmt.Errorf("expected a float grid, got %T", outs[0])
+	}
+	shape := t.GetShape()
+	channels := int64(len(cvAnchors) * (5 + len(c.labels)))
+	if len(shape) != 4 || shape[0] != 1 || shape[1] != channels || shape[2] <= 0 || shape[3] <= 0 {
+		return nil, fmt.Errorf("expected a grid [1,%d,H,W], got %v", channels, shape)
+	}
+	dets := nms(c.decodeGrid(t.GetData(), int(shape[2]), int(shape[3])), cvGridIoU, false)
+	dets = dets[:min(len(dets), cvGridMaxDetections)]
+	preds := make([]analyzer.Prediction, len(dets))
+	for i, d := range dets {
+		preds[i] = c.boxPrediction(d.class, d.score, d.box)
+	}
+	return preds, nil
+}
+
+// decodeGrid turns a grid [A·(5+C), H, W] into candidate boxes (as fractions
+// of the image) scoring above cvGridMinProb, each with its best class. It
+// follows Microsoft's reference predict.py on purpose, quirks included, so
+// that results match what the export's own sample prints: x and y are
+// offsets added to the cell without a sigmoid, w and h scale the anchors by
+// exp, objectness is a logistic, and the score is the best class's softmax
+// times objectness.
+// Candidates come in the reference's order (row, column, anchor) and go to
+// a reused buffer, so steady-state decoding allocates nothing.
+func (c *CustomVision) decodeGrid(out []float32, h, w int) []detection {
+	nc, plane := len(c.labels), h*w
+	stride := (5 + nc) * plane // from one anchor's channels to the next
+	if c.cands == nil {
+		c.cands = make([]detection, 0, plane*len(cvAnchors))
+	}
+	c.cands = c.cands[:0]
+	for row := 0; row < h; row++ {
+		for col := 0; col < w; col++ {
+			for a, anchor := range cvAnchors {
+				o := out[a*stride+row*w+col:] // channel k of this box is o[k*plane]
+				obj := 1 / (1 + math.Exp(-float64(o[4*plane])))
+				// softmax(best) = 1/Σ exp(l_k − l_best), so the best class's
+				// probability needs no division per class.
+				best := 0
+				for k := 1; k < nc; k++ {
+					if o[(5+k)*plane] > o[(5+best)*plane] {
+						best = k
+					}
+				}
+				var sum float64
+				for k := 0; k < nc; k++ {
+					sum += math.Exp(float64(o[(5+k)*plane] - o[(5+best)*plane]))
+				}
+				prob := obj / sum
+				if !(prob > cvGridMinProb) { // NaN is dropped too, as in the reference
+					continue
+				}
+				x := (float64(o[0]) + float64(col)) / float64(w)
+				y := (float64(o[plane]) + float64(row)) / float64(h)
+				bw := math.Exp(float64(o[2*plane])) * anchor[0] / float64(w)
+				bh := math.Exp(float64(o[3*plane])) * anchor[1] / float64(h)
+				c.cands = append(c.cands, detection{
+					box:   rectF{float32(x - bw/2), float32(y - bh/2), float32(x + bw/2), float32(y + bh/2)},
+					class: best, score: float32(prob),
+				})
+			}
+		}
+	}
+	return c.cands
 }
 
 // Name implements analyzer.Predictor.

@@ -32,12 +32,13 @@ func iou(a, b rectF) float32 {
 	return inter / (a.area() + b.area() - inter)
 }
 
-// nms sorts dets by score (highest first) and keeps, in place, those not
+// nms sorts dets by score (highest first; equal scores keep their order, as
+// the references' argmax picks the first) and keeps, in place, those not
 // overlapping a kept box of the same class by more than iouThreshold. With
 // classAware false every class competes with every other. It returns the
 // kept prefix of dets and allocates nothing.
 func nms(dets []detection, iouThreshold float32, classAware bool) []detection {
-	slices.SortFunc(dets, func(a, b detection) int {
+	slices.SortStableFunc(dets, func(a, b detection) int {
 		switch {
 		case a.score > b.score:
 			return -1
