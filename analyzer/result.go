@@ -199,6 +199,8 @@ type Result struct {
 	Latency  time.Duration
 	Finished time.Time
 	Err      error
+
+	done bool // set by the scheduler when the analysis has finished
 }
 
 // HasMat reports whether img carries decoded pixels. A zero gocv.Mat has no

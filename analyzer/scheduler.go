@@ -45,6 +45,10 @@ type SchedulerOptions struct {
 	Options  Options
 	// LocalFPS limits local analyses a second (0: as fast as they go).
 	LocalFPS float64
+	// LocalWorkers is how many local analyses may run at once (default 1).
+	// More than one only helps a backend that can run them in parallel
+	// (local.Options.Detectors); results are still delivered in frame order.
+	LocalWorkers int
 	// CloudPerMinute and CloudPerDay budget cloud calls (defaults 20 and
 	// unlimited); every call, retry and probe counts.
 	CloudPerMinute float64
@@ -127,33 +131,39 @@ type Scheduler struct {
 	clock Clock
 	fp    *fingerprinter
 
-	mu          sync.Mutex
-	cond        *sync.Cond
-	mode        Mode
-	active      string
-	localBusy   bool
-	cloudBusy   bool
-	lastLocal   time.Time
-	nextCloud   time.Time // earliest next cloud check (cache lookups are paced too)
-	budget      *Budget
-	cache       Cache
-	cloudDown   bool
-	probe       clock.Backoff
-	probes      int // failed probes in a row
-	nextProbe   time.Time
-	latestLocal *Result
-	latestCloud *Result
-	lastSeq     int64
-	stats       Stats
-	localLat    Meter
-	cloudLat    Meter
-	wg          sync.WaitGroup
+	mu           sync.Mutex
+	cond         *sync.Cond
+	mode         Mode
+	active       string
+	localRunning int
+	// localPending are the local results not yet delivered, in frame
+	// order: with several workers a later frame can finish first.
+	localPending []*Result
+	cloudBusy    bool
+	lastLocal    time.Time
+	nextCloud    time.Time // earliest next cloud check (cache lookups are paced too)
+	budget       *Budget
+	cache        Cache
+	cloudDown    bool
+	probe        clock.Backoff
+	probes       int // failed probes in a row
+	nextProbe    time.Time
+	latestLocal  *Result
+	latestCloud  *Result
+	lastSeq      int64
+	stats        Stats
+	localLat     Meter
+	cloudLat     Meter
+	wg           sync.WaitGroup
 }
 
 // NewScheduler returns a scheduler; analyses stop when ctx ends.
 func NewScheduler(ctx context.Context, o SchedulerOptions) *Scheduler {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
+	}
+	if o.LocalWorkers <= 0 {
+		o.LocalWorkers = 1
 	}
 	if o.CloudPerMinute == 0 {
 		o.CloudPerMinute = 20
@@ -279,7 +289,10 @@ func (s *Scheduler) Offer(seq int64, pts time.Duration, frame gocv.Mat) {
 	var shared *sharedMat
 	take := func() *sharedMat {
 		if shared == nil {
+			// Offer holds a reference of its own until it returns, so an
+			// analysis that finishes at once cannot free the copy early.
 			shared = &sharedMat{m: frame.Clone()}
+			shared.refs.Add(1)
 		}
 		shared.refs.Add(1)
 		return shared
@@ -292,12 +305,13 @@ func (s *Scheduler) Offer(seq int64, pts time.Duration, frame gocv.Mat) {
 			minGap = time.Duration(float64(time.Second) / s.opts.LocalFPS)
 		}
 		due := s.lastLocal.IsZero() || now.Sub(s.lastLocal) >= minGap
-		for due && s.opts.WaitForLocal && s.localBusy && s.ctx.Err() == nil {
+		for due && s.opts.WaitForLocal && s.localRunning >= s.opts.LocalWorkers && s.ctx.Err() == nil {
 			s.cond.Wait()
 		}
-		if due && !s.localBusy {
-			s.localBusy, s.lastLocal = true, now
-			s.run(s.opts.Local, SourceLocal, seq, pts, take(), Request{Features: lf, Options: s.opts.Options})
+		if due && s.localRunning < s.opts.LocalWorkers {
+			s.localRunning++
+			s.lastLocal = now
+			s.runLocal(seq, pts, take(), Request{Features: lf, Options: s.opts.Options})
 			analysed = true
 		}
 	}
@@ -336,47 +350,60 @@ func (s *Scheduler) Offer(seq int64, pts time.Duration, frame gocv.Mat) {
 		s.stats.FramesAnalyzed++
 		s.lastSeq = seq
 	}
-	if shared != nil && shared.refs.Load() == 0 {
-		shared.m.Close()
+	if shared != nil {
+		shared.release()
 	}
 }
 
-// run analyses img on a goroutine and records the result.
-func (s *Scheduler) run(a Analyzer, source string, seq int64, pts time.Duration, img *sharedMat, req Request) {
+// runLocal analyses img on a goroutine; results are recorded and delivered
+// in the order their frames were offered.
+func (s *Scheduler) runLocal(seq int64, pts time.Duration, img *sharedMat, req Request) {
+	r := &Result{Frame: seq, PTS: pts, Source: SourceLocal}
+	s.localPending = append(s.localPending, r)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		r := s.analyze(a, source, seq, pts, img, req)
+		s.analyze(s.opts.Local, r, img, req)
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.localBusy = false
+		s.localRunning--
 		s.cond.Broadcast()
-		s.stats.Local.Calls++
-		if r.Err != nil {
-			s.stats.Local.Errors++
-		} else {
-			s.localLat.Add(r.Latency)
-			s.latestLocal = r
-		}
-		if s.opts.OnResult != nil {
-			s.opts.OnResult(r)
+		r.done = true
+		for len(s.localPending) > 0 && s.localPending[0].done {
+			s.deliverLocalLocked(s.localPending[0])
+			s.localPending[0] = nil
+			s.localPending = s.localPending[1:]
 		}
 	}()
+}
+
+func (s *Scheduler) deliverLocalLocked(r *Result) {
+	s.stats.Local.Calls++
+	if r.Err != nil {
+		s.stats.Local.Errors++
+	} else {
+		s.localLat.Add(r.Latency)
+		s.latestLocal = r
+	}
+	if s.opts.OnResult != nil {
+		s.opts.OnResult(r)
+	}
 }
 
 func (s *Scheduler) runCloud(seq int64, pts time.Duration, img *sharedMat, req Request, fp Fingerprint) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		var r *Result
+		r := &Result{Frame: seq, PTS: pts, Source: SourceCloud}
+		blurred := true
 		if s.opts.Privacy != nil {
 			if _, err := BlurFaces(&img.m, s.opts.Privacy); err != nil {
 				img.release()
-				r = &Result{Frame: seq, PTS: pts, Source: SourceCloud, Err: err, Finished: s.clock.Now()}
+				r.Err, r.Finished, blurred = err, s.clock.Now(), false
 			}
 		}
-		if r == nil {
-			r = s.analyze(s.opts.Cloud, SourceCloud, seq, pts, img, req)
+		if blurred {
+			s.analyze(s.opts.Cloud, r, img, req)
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -417,23 +444,21 @@ func (s *Scheduler) cloudFailedLocked(err error, now time.Time) {
 	}
 }
 
-// analyze runs one analysis, turning a panic into an error so that a
-// crashing model never takes the pipeline down.
-func (s *Scheduler) analyze(a Analyzer, source string, seq int64, pts time.Duration, img *sharedMat, req Request) (r *Result) {
+// analyze runs one analysis into r, turning a panic into an error so that
+// a crashing model never takes the pipeline down.
+func (s *Scheduler) analyze(a Analyzer, r *Result, img *sharedMat, req Request) {
 	defer img.release()
-	start := time.Now()
-	r = &Result{Frame: seq, PTS: pts, Source: source, Started: start}
+	r.Started = time.Now()
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				r.Analysis, r.Err = nil, fmt.Errorf("%s analyzer crashed: %v", source, p)
+				r.Analysis, r.Err = nil, fmt.Errorf("%s analyzer crashed: %v", r.Source, p)
 			}
 		}()
 		r.Analysis, r.Err = a.Analyze(s.ctx, Image{Mat: img.m}, req)
 	}()
-	r.Latency = time.Since(start)
+	r.Latency = time.Since(r.Started)
 	r.Finished = s.clock.Now()
-	return r
 }
 
 // retryAfter reads the wait a throttled service asked for (its

@@ -2,7 +2,9 @@ package analyzer_test
 
 import (
 	"context"
+	"fmt"
 	"image"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -395,5 +397,89 @@ func TestAnalyzerPanicIsRecovered(t *testing.T) {
 	}
 	if m := s.Merged(); m.Frame != 7 || m.Objects == nil {
 		t.Errorf("merged result from frame %d, want the last good one (7)", m.Frame)
+	}
+}
+
+// overtaking wraps the real local backend so that every even call waits
+// until the call after it has finished: later frames finish first, as
+// they can when several analyses run at once.
+type overtaking struct {
+	analyzer.Analyzer
+	mu      sync.Mutex
+	calls   int
+	done    map[int]chan struct{}
+	running int
+	most    int // the most analyses seen running at once
+}
+
+func (o *overtaking) Analyze(ctx context.Context, img analyzer.Image, req analyzer.Request) (*analyzer.Analysis, error) {
+	o.mu.Lock()
+	k := o.calls
+	o.calls++
+	o.running++
+	o.most = max(o.most, o.running)
+	next := o.doneOf(k + 1)
+	mine := o.doneOf(k)
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		o.running--
+		o.mu.Unlock()
+		close(mine)
+	}()
+	a, err := o.Analyzer.Analyze(ctx, img, req)
+	if k%2 == 0 {
+		select {
+		case <-next:
+		case <-time.After(5 * time.Second):
+			return nil, fmt.Errorf("call %d: call %d never ran alongside it", k, k+1)
+		}
+	}
+	return a, err
+}
+
+func (o *overtaking) doneOf(k int) chan struct{} {
+	if o.done[k] == nil {
+		o.done[k] = make(chan struct{})
+	}
+	return o.done[k]
+}
+
+// With two local workers, two frames are analysed at once, and results still
+// come out in frame order, so `run` writes its analysis events in order and
+// the overlay never steps back to an older frame.
+func TestParallelLocalAnalysesKeepFrameOrder(t *testing.T) {
+	b := local.New(local.Options{Threads: 1, Detectors: 2})
+	defer b.Close()
+	slow := &overtaking{Analyzer: b, done: map[int]chan struct{}{}}
+	var rec recorder
+	var merged []int64
+	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
+		Local: slow, Mode: analyzer.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
+		WaitForLocal: true, LocalWorkers: 2, OnResult: rec.result,
+	})
+	defer s.Close()
+	fs := frames(t, 10)
+	for i, f := range fs {
+		s.Offer(int64(i), time.Duration(i)*100*time.Millisecond, f)
+		merged = append(merged, s.Merged().Frame)
+	}
+	s.Wait()
+	if slow.most != 2 {
+		t.Errorf("at most %d analyses ran at once, want 2", slow.most)
+	}
+	if len(rec.results) != len(fs) {
+		t.Fatalf("%d results for %d frames", len(rec.results), len(fs))
+	}
+	for i, r := range rec.results {
+		if r.Err != nil || r.Frame != int64(i) || r.Objects == nil {
+			t.Errorf("result %d: frame %d, err %v; want frame %d with objects", i, r.Frame, r.Err, i)
+		}
+	}
+	if !slices.IsSorted(merged) {
+		t.Errorf("the merged result stepped back to an older frame: %v", merged)
+	}
+	if m := s.Merged(); m.Frame != 9 {
+		t.Errorf("merged result from frame %d, want 9", m.Frame)
 	}
 }

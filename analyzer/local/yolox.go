@@ -55,6 +55,9 @@ type gridCell struct{ x, y, stride float32 }
 // (coco_classes.json: a JSON array, or labels.txt: one per line).
 func NewYOLOX(path string) (*YOLOX, error) { return newYOLOX(path, 0) }
 
+// NewYOLOXThreads is NewYOLOX with threads intra-op threads (0: one a core).
+func NewYOLOXThreads(path string, threads int) (*YOLOX, error) { return newYOLOX(path, threads) }
+
 // newYOLOX loads the model for ONNX Runtime with threads intra-op threads
 // (0: one a core).
 func newYOLOX(path string, threads int) (*YOLOX, error) {

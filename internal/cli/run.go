@@ -81,7 +81,10 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts, closeFn, err := schedulerOptions(e, f, features)
+	// A file read as fast as it goes analyses every frame: one detector a
+	// core then keeps every core busy.
+	batch := kind == video.KindFile && !f.realtime
+	opts, closeFn, err := schedulerOptions(e, f, features, batch)
 	if err != nil {
 		return err
 	}
@@ -119,7 +122,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 }
 
 // schedulerOptions builds the backends --backend asks for.
-func schedulerOptions(e env, f runFlags, features analyzer.Features) (analyzer.SchedulerOptions, func(), error) {
+func schedulerOptions(e env, f runFlags, features analyzer.Features, batch bool) (analyzer.SchedulerOptions, func(), error) {
 	o := analyzer.SchedulerOptions{
 		Mode:           analyzer.Mode(f.backend),
 		Options:        analyzer.Options{Threshold: f.threshold},
@@ -151,7 +154,12 @@ func schedulerOptions(e env, f runFlags, features analyzer.Features) (analyzer.S
 		return o, nil, usagef("--backend azure needs VISION_ENDPOINT and VISION_KEY (or SIGHTLINE_AZURE_AUTH=entra) in the environment")
 	}
 	if o.Mode != analyzer.ModeCloud || f.privacy {
-		b := local.New(local.Options{})
+		lo := local.Options{}
+		if batch {
+			lo = local.BatchOptions()
+			o.LocalWorkers = lo.Detectors
+		}
+		b := local.New(lo)
 		closeFn = func() { b.Close() }
 		if o.Mode != analyzer.ModeCloud {
 			o.Local = b
