@@ -218,13 +218,14 @@ type labelSpots struct {
 	n     int
 }
 
-func (p *labelSpots) free(r image.Rectangle) bool {
+// covered is how many pixels of r earlier labels cover.
+func (p *labelSpots) covered(r image.Rectangle) int {
+	n := 0
 	for _, q := range p.rects[:p.n] {
-		if q.Overlaps(r) {
-			return false
-		}
+		i := q.Intersect(r)
+		n += i.Dx() * i.Dy()
 	}
-	return true
+	return n
 }
 
 func (p *labelSpots) add(r image.Rectangle) {
@@ -235,8 +236,9 @@ func (p *labelSpots) add(r image.Rectangle) {
 }
 
 // label captions a box on a filled background: above it, or where it
-// covers no earlier label (inside its top, below it, inside its bottom),
-// and always within the frame, so that crowded or edge boxes stay readable.
+// covers no earlier label (inside its top, below it, inside its bottom; if
+// every spot is taken, where it covers least), and always within the
+// frame, so that crowded or edge boxes stay readable.
 // Dimmed labels have no background.
 func (st style) label(img *gocv.Mat, r image.Rectangle, c color.RGBA, name string, conf float64, dim bool, placed *labelSpots) {
 	text := Label(name, conf)
@@ -250,18 +252,17 @@ func (st style) label(img *gocv.Mat, r image.Rectangle, c color.RGBA, name strin
 	left := r.Min.X - st.thick/2
 	left = max(min(left, img.Cols()-w), 0)
 	bg := image.Rect(left, 0, left+w, h) // if the frame is too small for any spot
-	first := true
+	least := -1
 	for _, top := range [4]int{r.Min.Y - h, r.Min.Y, r.Max.Y, r.Max.Y - h} {
 		if top < 0 || top+h > img.Rows() {
 			continue
 		}
 		spot := image.Rect(left, top, left+w, top+h)
-		if first {
-			bg, first = spot, false // the default when every spot is taken
-		}
-		if placed.free(spot) {
-			bg = spot
-			break
+		if c := placed.covered(spot); least < 0 || c < least {
+			bg, least = spot, c
+			if c == 0 {
+				break
+			}
 		}
 	}
 	placed.add(bg)

@@ -2,6 +2,7 @@ package overlay
 
 import (
 	"flag"
+	"image"
 	"image/color"
 	"os"
 	"path/filepath"
@@ -144,6 +145,45 @@ func TestLabelsStayReadable(t *testing.T) {
 		if got := pixel(img, x, 200-2); got != ClassColor("bus") {
 			t.Errorf("bus label background at x=%d is %v, want %v: label not kept inside the frame", x, got, ClassColor("bus"))
 		}
+	}
+}
+
+// A label goes to the first free spot around its box, and when every spot
+// is taken, to the one earlier labels cover least.
+func TestLabelSpot(t *testing.T) {
+	img := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	st := newStyle(img.Cols(), img.Rows())
+	size := gocv.GetTextSize(Label("car", 0.9), font, st.fontScale, st.fontThick)
+	w, h := size.X+6, size.Y+6
+	r := image.Rect(100, 100, 300, 200)
+	left := r.Min.X - st.thick/2
+	above := image.Rect(left, r.Min.Y-h, left+w, r.Min.Y)
+	insideTop := above.Add(image.Pt(0, h))
+	below := image.Rect(left, r.Max.Y, left+w, r.Max.Y+h)
+	insideBottom := below.Sub(image.Pt(0, h))
+	tests := []struct {
+		name  string
+		taken []image.Rectangle
+		want  image.Rectangle
+	}{
+		{"free: above", nil, above},
+		{"above taken: inside", []image.Rectangle{above}, insideTop},
+		{"above and inside taken: below", []image.Rectangle{above, insideTop}, below},
+		{"all but the last taken", []image.Rectangle{above, insideTop, below}, insideBottom},
+		{"all taken: least covered", []image.Rectangle{above, insideTop, below, insideBottom.Add(image.Pt(w/2, 0))}, insideBottom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var placed labelSpots
+			for _, q := range tt.taken {
+				placed.add(q)
+			}
+			st.label(&img, r, ClassColor("car"), "car", 0.9, false, &placed)
+			if got := placed.rects[placed.n-1]; got != tt.want {
+				t.Errorf("label at %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 
