@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
 
 	ort "github.com/yalue/onnxruntime_go"
 	"gocv.io/x/gocv"
@@ -43,6 +44,12 @@ const (
 	ocrClsW         = 192 // cls_image_shape 3,48,192
 	ocrClsThresh    = 0.9 // cls_thresh
 	ocrDropScore    = 0.5 // drop_score
+)
+
+// Sightline's own: lost spaces (see recheckSpaces).
+const (
+	ocrSpacelessRun = 13  // a Latin run this long is suspected of lost spaces
+	ocrSpacePad     = 0.3 // the border that brings them back, measured on the test renderings
 )
 
 // DefaultOCRDir is the installed PP-OCRv4 folder ($SIGHTLINE_MODELS first).
@@ -232,10 +239,13 @@ func (o *OCR) Read(img gocv.Mat) (*analyzer.ReadResult, error) {
 	if err := o.classify(boxes); err != nil {
 		return nil, err
 	}
-	if err := o.recognize(boxes); err != nil {
+	if err := o.recognize(boxes, 0); err != nil {
 		return nil, err
 	}
 	if err := o.recheckFlipped(boxes); err != nil {
+		return nil, err
+	}
+	if err := o.recheckSpaces(boxes); err != nil {
 		return nil, err
 	}
 	if upsideDown(boxes) {
@@ -501,15 +511,92 @@ func (o *OCR) recheckFlipped(boxes []*textBox) error {
 			a.crop.Close()
 		}
 	}()
-	if err := o.recognize(alt); err != nil {
+	if err := o.recognize(alt, 0); err != nil {
 		return err
 	}
 	for _, b := range boxes {
 		if a := b.unflipped; a != nil && a.score > b.score {
 			b.quad, b.chars, b.text, b.score, b.resizedW = a.quad, a.chars, a.text, a.score, a.resizedW
+			b.crop, a.crop = a.crop, b.crop // the crop goes with its reading
 		}
 	}
 	return nil
+}
+
+// recheckSpaces gives a second reading to lines read as one long run of
+// Latin letters and digits. The recogniser, trained mostly on Chinese,
+// drops every space of crisp rendered English when the text fills its
+// crop's height (DejaVu renderings at 20–24 px); with a border above and
+// below, the same line reads with its spaces. The border hurts small
+// scanned text (opencv-doc's imageTextN.png), so it is tried only on
+// suspect lines, and kept only when it adds spaces and changes no other
+// character.
+func (o *OCR) recheckSpaces(boxes []*textBox) error {
+	var alt, orig []*textBox
+	for _, b := range boxes {
+		if longestLatinRun(b.text) >= ocrSpacelessRun {
+			alt = append(alt, &textBox{quad: b.quad, crop: b.crop}) // the crop stays b's
+			orig = append(orig, b)
+		}
+	}
+	if len(alt) == 0 {
+		return nil
+	}
+	if err := o.recognize(alt, ocrSpacePad); err != nil {
+		return err
+	}
+	for i, a := range alt {
+		b := orig[i]
+		if strings.Count(a.text, " ") > strings.Count(b.text, " ") &&
+			sameButSpaces(a.text, b.text) {
+			b.chars, b.text, b.score, b.resizedW = a.chars, a.text, a.score, a.resizedW
+		}
+	}
+	return nil
+}
+
+// sameButSpaces reports whether a and b differ, spaces aside, in at most
+// one character in twenty (the padded reading may also find a full stop
+// the first missed).
+func sameButSpaces(a, b string) bool {
+	x, y := []rune(strings.ReplaceAll(a, " ", "")), []rune(strings.ReplaceAll(b, " ", ""))
+	return editDistance(x, y)*20 <= max(len(x), len(y))
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b []rune) int {
+	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// longestLatinRun is the length of the longest run of ASCII characters
+// other than spaces in s: English words rarely pass 12 letters, Chinese
+// text (legitimately without spaces) is not ASCII.
+func longestLatinRun(s string) int {
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == ' ' || r > unicode.MaxASCII {
+			run = 0
+			continue
+		}
+		run++
+		longest = max(longest, run)
+	}
+	return longest
 }
 
 // upsideDown reports whether most lines read right to left in image
@@ -527,8 +614,11 @@ func upsideDown(boxes []*textBox) bool {
 // recognize runs the recogniser in batches of six crops of similar aspect
 // ratio, each batch padded to its widest crop (at least 320), as
 // predict_rec.py does, and CTC-decodes every crop.
-func (o *OCR) recognize(boxes []*textBox) error {
-	ratio := func(b *textBox) float64 { return float64(b.crop.Cols()) / float64(b.crop.Rows()) }
+// pad adds a border of pad × the crop's height above and below each crop,
+// repeating its edge rows (see recheckSpaces).
+func (o *OCR) recognize(boxes []*textBox, pad float64) error {
+	border := func(b *textBox) int { return int(math.Round(pad * float64(b.crop.Rows()))) }
+	ratio := func(b *textBox) float64 { return float64(b.crop.Cols()) / float64(b.crop.Rows()+2*border(b)) }
 	order := make([]*textBox, len(boxes))
 	copy(order, boxes)
 	sort.SliceStable(order, func(i, j int) bool { return ratio(order[i]) < ratio(order[j]) })
@@ -552,6 +642,13 @@ func (o *OCR) recognize(boxes []*textBox) error {
 		}
 		data, per := in.GetData(), 3*ocrRecH*width
 		for i, b := range batch {
+			if p := border(b); p > 0 {
+				padded := gocv.NewMat()
+				gocv.CopyMakeBorder(b.crop, &padded, p, p, 0, 0, gocv.BorderReplicate, color.RGBA{})
+				b.resizedW = resizeNorm(padded, data[i*per:(i+1)*per], width)
+				padded.Close()
+				continue
+			}
 			b.resizedW = resizeNorm(b.crop, data[i*per:(i+1)*per], width)
 		}
 		if err := o.rec.Run([]ort.Value{in}, []ort.Value{out}); err != nil {

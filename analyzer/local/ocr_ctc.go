@@ -5,7 +5,8 @@ import "strings"
 // ctcChar is one decoded character and the output step that produced it.
 type ctcChar struct {
 	r    string
-	step int
+	step int // the first output step of its run
+	last int // and the last
 	prob float32
 }
 
@@ -24,8 +25,11 @@ func ctcDecode(probs []float32, classes int, dict []string) []ctcChar {
 				best, p = k, v
 			}
 		}
-		if best != prev && best != 0 && best-1 < len(dict) {
-			out = append(out, ctcChar{r: dict[best-1], step: s, prob: p})
+		switch {
+		case best == prev && best != 0 && len(out) > 0:
+			out[len(out)-1].last = s
+		case best != prev && best != 0 && best-1 < len(dict):
+			out = append(out, ctcChar{r: dict[best-1], step: s, last: s, prob: p})
 		}
 		prev = best
 	}

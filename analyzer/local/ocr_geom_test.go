@@ -50,7 +50,7 @@ func TestCTCDecode(t *testing.T) {
 }
 
 func TestCTCWords(t *testing.T) {
-	cs := []ctcChar{{"H", 1, 0.9}, {"i", 3, 0.7}, {" ", 5, 0.99}, {" ", 6, 0.99}, {"y", 8, 0.6}, {"o", 9, 1}, {"u", 11, 0.8}, {" ", 13, 0.9}}
+	cs := []ctcChar{{"H", 1, 1, 0.9}, {"i", 3, 3, 0.7}, {" ", 5, 5, 0.99}, {" ", 6, 6, 0.99}, {"y", 8, 8, 0.6}, {"o", 9, 9, 1}, {"u", 11, 11, 0.8}, {" ", 13, 13, 0.9}}
 	got := ctcWords(cs)
 	want := []ctcWord{{"Hi", 0.8, 1, 3}, {"you", 0.8, 8, 11}}
 	if len(got) != len(want) {
@@ -143,6 +143,39 @@ func TestSortBoxesReadingOrder(t *testing.T) {
 		sortBoxes(got)
 		if !slices.Equal(got, want) {
 			t.Fatalf("got %v, want %v", got, want)
+		}
+	}
+}
+
+func TestSpacelessLines(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		run  int
+	}{
+		{"", 0},
+		{"The quick brown fox", 5},
+		{"Sightlinereadstextfromvideoframes.", 34},
+		{"call help@example.com now", 16},
+		{"implementation, fine", 15},
+		{"识别中文文本没有空格也是正常的", 0}, // Chinese: no spaces, and rightly so
+		{"ZX-2290号货物", 7},
+	} {
+		if got := longestLatinRun(tc.text); got != tc.run {
+			t.Errorf("longestLatinRun(%q) = %d, want %d", tc.text, got, tc.run)
+		}
+	}
+	for _, tc := range []struct {
+		padded, first string
+		same          bool
+	}{
+		{"Sightline reads text from video frames.", "Sightlinereadstextfromvideoframes.", true},
+		{"Sightline reads text from video frames.", "Sightlinereadstextfromvideoframes", true}, // the full stop found
+		{"Sightline reeds test from video frames.", "Sightlinereadstextfromvideoframes.", false},
+		{"a b", "ab", true},
+		{"a c", "ab", false},
+	} {
+		if got := sameButSpaces(tc.padded, tc.first); got != tc.same {
+			t.Errorf("sameButSpaces(%q, %q) = %v, want %v", tc.padded, tc.first, got, tc.same)
 		}
 	}
 }
