@@ -161,13 +161,17 @@ func NewCustomVision(dir string) (*CustomVision, error) {
 	return c, nil
 }
 
-// readMetadata picks the colour order and pixel range. Like the Windows ML
-// image conventions Custom Vision exports follow, Image.BitmapPixelFormat is
-// Bgr8 or Rgb8 and Image.NominalPixelRange defaults to 0–255 when absent
-// (the compact exports carry only Bgr8 and expect 0–255, which the sample
-// model confirms: it misclassifies its own test images when fed 0–1).
+// readMetadata picks the colour order and pixel range as Microsoft's
+// export samples do: Image.BitmapPixelFormat Bgr8 or Rgb8, and
+// Image.NominalPixelRange. Without a range, current exports (probability
+// tensors, detectors) want 0–1, as the samples assume; the older Windows ML
+// classifiers (classLabel and loss) want 0–255, which the sample export
+// confirms: it misclassifies its own test images when fed 0–1.
 func (c *CustomVision) readMetadata() error {
-	c.bgr, c.scale, c.offset = false, 1, 0
+	c.bgr, c.scale, c.offset = false, 1.0/255, 0
+	if len(c.outNames) == 1 && c.outNames[0] == "loss" {
+		c.scale = 1
+	}
 	md, err := ort.GetModelMetadata(c.modelPath)
 	if err != nil {
 		return fmt.Errorf("model %s: reading metadata: %w", c.modelPath, err)
@@ -178,6 +182,8 @@ func (c *CustomVision) readMetadata() error {
 	}
 	if v, ok, _ := md.LookupCustomMetadataMap("Image.NominalPixelRange"); ok {
 		switch v {
+		case "NominalRange_0_255":
+			c.scale = 1
 		case "Normalized_0_1":
 			c.scale = 1.0 / 255
 		case "Normalized_1_1":

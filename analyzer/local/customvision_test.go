@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"gocv.io/x/gocv"
+
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local/onnxtest"
 	"github.com/sightline/sightline/internal/deps"
@@ -369,5 +371,42 @@ func TestCustomVisionGridDecodeAllocs(t *testing.T) {
 	}
 	if a := testing.AllocsPerRun(10, func() { cv.decodeGrid(g.Data, 13, 13) }); a != 0 {
 		t.Errorf("%v allocations a decode", a)
+	}
+}
+
+// The pixel range follows the model's metadata, and without it the export's
+// generation: the Windows ML classifier (the sample) takes 0–255, current
+// exports take 0–1 as Microsoft's samples feed them.
+func TestCustomVisionPixelRange(t *testing.T) {
+	s1 := func(meta ...[2]string) string {
+		m := onnxtest.S1Detector([]float32{0, 0, 1, 1}, []int64{0}, []float32{0.9})
+		m.Metadata = append(onnxtest.Bgr8, meta...)
+		return onnxtest.Export(t, m, "thing")
+	}
+	const px = 200 // every channel of the test image
+	for _, tc := range []struct {
+		name string
+		dir  string
+		want float32
+	}{
+		{"Windows ML classifier, no range", customVisionSample(t), px},
+		{"current export, no range", s1(), px / 255.0},
+		{"NominalRange_0_255", s1([2]string{"Image.NominalPixelRange", "NominalRange_0_255"}), px},
+		{"Normalized_0_1", s1([2]string{"Image.NominalPixelRange", "Normalized_0_1"}), px / 255.0},
+		{"Normalized_1_1", s1([2]string{"Image.NominalPixelRange", "Normalized_1_1"}), px*2/255.0 - 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := NewCustomVision(tc.dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(px, px, px, 0), 64, 64, gocv.MatTypeCV8UC3)
+			defer img.Close()
+			c.fillInput(img)
+			if got := c.input.GetData()[0]; math.Abs(float64(got-tc.want)) > 1e-5 {
+				t.Errorf("input value %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
