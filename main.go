@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/sightline/sightline/internal/cli"
+	_ "github.com/sightline/sightline/internal/locale" // before Fyne reads the locale
 )
 
 func main() { os.Exit(cli.Main(os.Args[1:])) }

@@ -36,6 +36,49 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// helpError is -h or --help: the command's flags go to stdout, exit 0.
+type helpError struct{ flags string }
+
+func (helpError) Error() string { return "help requested" }
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "help", "-h", "-help", "--help":
+		return true
+	}
+	return false
+}
+
+// synopses are the commands' usage lines, as in ../shared/docs/interfaces.md.
+var synopses = map[string]string{
+	"gui":     "sightline [gui] [flags]\n  The desktop app, on a webcam if one opens, else the demo video.",
+	"run":     "sightline run --source URI [flags]\n  Analyse a video file, RTSP/HTTP stream or webcam headless, writing JSON events.",
+	"analyze": "sightline analyze [flags] INPUT...\n  Analyse images (files or http(s) URLs): one JSON line per input, in input order.",
+	"ocr":     "sightline ocr [flags] INPUT...\n  Read the text of images: one JSON line per input.",
+	"predict": "sightline predict [flags] (--project UUID --published-name NAME | --model DIR) INPUT...\n  Custom Vision prediction with a cloud project or a local ONNX export.",
+	"bench":   "sightline bench [flags]\n  Measure decoding, the models, the pipeline and the GUI side by side.",
+	"version": "sightline version\n  Versions of Sightline and its libraries, as JSON.",
+}
+
+const overview = `Sightline: real-time video analytics with Azure AI Vision and local models.
+
+usage: sightline [COMMAND] [flags] [args]
+
+commands:
+  gui      the desktop app (the default)
+  run      analyse a video file, stream or webcam headless, writing JSON events
+  analyze  analyse images: caption, tags, objects, people, smart crops, text
+  ocr      read the text of images
+  predict  Custom Vision prediction: a cloud project or a local export
+  bench    measure the pipeline (the README's performance table)
+  version  versions of Sightline and its libraries
+
+'sightline help COMMAND' or 'sightline COMMAND --help' lists its flags.
+Azure: VISION_ENDPOINT and VISION_KEY; Custom Vision:
+CUSTOM_VISION_PREDICTION_ENDPOINT and CUSTOM_VISION_PREDICTION_KEY;
+models: SIGHTLINE_MODELS. Keys are read from the environment only.
+`
+
 // failedError means some inputs failed: exit 1, the lines already say why.
 var errSomeFailed = errors.New("some inputs failed")
 
@@ -54,6 +97,14 @@ func Main(args []string) int {
 }
 
 func run(ctx context.Context, e env, args []string) int {
+	if len(args) > 0 && isHelp(args[0]) {
+		if len(args) > 1 && synopses[args[1]] != "" {
+			args = []string{args[1], "--help"} // `sightline help run`
+		} else {
+			fmt.Fprint(e.stdout, overview)
+			return exitOK
+		}
+	}
 	cmd := "gui"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
@@ -82,10 +133,12 @@ func run(ctx context.Context, e env, args []string) int {
 	}
 	err := fn(ctx, e, args)
 	var ue usageError
+	var he helpError
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &he):
+		fmt.Fprintf(e.stdout, "usage: %s\n\nflags:\n%s", synopses[cmd], he.flags)
 		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "sightline %s: %s\n", cmd, ue.msg)
@@ -107,7 +160,10 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+				var b strings.Builder
+				fs.SetOutput(&b)
+				fs.PrintDefaults()
+				return nil, helpError{b.String()}
 			}
 			return nil, usageError{err.Error()}
 		}

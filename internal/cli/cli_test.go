@@ -465,3 +465,33 @@ func TestRunEndsWithoutWaitingForTheCloud(t *testing.T) {
 		t.Errorf("summary %v", sum)
 	}
 }
+
+// Help goes to stdout with exit 0: the commands for the program, the flags
+// for a command.
+func TestHelp(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"--help"}, []string{"commands:", "analyze", "predict", "VISION_KEY"}},
+		{[]string{"help"}, []string{"commands:", "sightline help COMMAND"}},
+		{[]string{"-h"}, []string{"commands:"}},
+		{[]string{"run", "--help"}, []string{"usage: sightline run --source URI", "-max-frames", "-events"}},
+		{[]string{"help", "run"}, []string{"usage: sightline run", "-realtime"}},
+		{[]string{"analyze", "-h"}, []string{"usage: sightline analyze [flags] INPUT...", "-features", "-workers"}},
+		{[]string{"predict", "--help"}, []string{"--model DIR", "-detect", "-published-name"}},
+		{[]string{"gui", "--help"}, []string{"usage: sightline [gui]", "-source", "-backend"}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, out, stderr := runCLI(t, nil, tc.args...)
+			if code != exitOK || stderr != "" {
+				t.Errorf("exit %d, stderr %q; want 0 and nothing", code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("help lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
