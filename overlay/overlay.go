@@ -236,9 +236,9 @@ func (p *labelSpots) add(r image.Rectangle) {
 }
 
 // label captions a box on a filled background: above it, or where it
-// covers no earlier label (inside its top, below it, inside its bottom; if
-// every spot is taken, where it covers least), and always within the
-// frame, so that crowded or edge boxes stay readable.
+// covers no earlier label (at its right end, inside its top, below it,
+// inside its bottom; if every spot is taken, where it covers least), and
+// always within the frame, so that crowded or edge boxes stay readable.
 // Dimmed labels have no background.
 func (st style) label(img *gocv.Mat, r image.Rectangle, c color.RGBA, name string, conf float64, dim bool, placed *labelSpots) {
 	text := Label(name, conf)
@@ -249,19 +249,22 @@ func (st style) label(img *gocv.Mat, r image.Rectangle, c color.RGBA, name strin
 	size := gocv.GetTextSize(text, font, st.fontScale, st.fontThick)
 	const pad = 3
 	w, h := size.X+2*pad, size.Y+2*pad
-	left := r.Min.X - st.thick/2
-	left = max(min(left, img.Cols()-w), 0)
+	clampX := func(x int) int { return max(min(x, img.Cols()-w), 0) }
+	left, right := clampX(r.Min.X-st.thick/2), clampX(r.Max.X+st.thick/2-w)
 	bg := image.Rect(left, 0, left+w, h) // if the frame is too small for any spot
 	least := -1
+spots:
 	for _, top := range [4]int{r.Min.Y - h, r.Min.Y, r.Max.Y, r.Max.Y - h} {
 		if top < 0 || top+h > img.Rows() {
 			continue
 		}
-		spot := image.Rect(left, top, left+w, top+h)
-		if c := placed.covered(spot); least < 0 || c < least {
-			bg, least = spot, c
-			if c == 0 {
-				break
+		for _, x := range [2]int{left, right} {
+			spot := image.Rect(x, top, x+w, top+h)
+			if c := placed.covered(spot); least < 0 || c < least {
+				bg, least = spot, c
+				if c == 0 {
+					break spots
+				}
 			}
 		}
 	}

@@ -157,21 +157,24 @@ func TestLabelSpot(t *testing.T) {
 	size := gocv.GetTextSize(Label("car", 0.9), font, st.fontScale, st.fontThick)
 	w, h := size.X+6, size.Y+6
 	r := image.Rect(100, 100, 300, 200)
-	left := r.Min.X - st.thick/2
-	above := image.Rect(left, r.Min.Y-h, left+w, r.Min.Y)
-	insideTop := above.Add(image.Pt(0, h))
-	below := image.Rect(left, r.Max.Y, left+w, r.Max.Y+h)
-	insideBottom := below.Sub(image.Pt(0, h))
+	left, right := r.Min.X-st.thick/2, r.Max.X+st.thick/2-w
+	at := func(x, top int) image.Rectangle { return image.Rect(x, top, x+w, top+h) }
+	above, aboveRight := at(left, r.Min.Y-h), at(right, r.Min.Y-h)
+	insideTop, insideTopRight := at(left, r.Min.Y), at(right, r.Min.Y)
+	below, belowRight := at(left, r.Max.Y), at(right, r.Max.Y)
+	insideBottom, insideBottomRight := at(left, r.Max.Y-h), at(right, r.Max.Y-h)
+	taken := []image.Rectangle{above, aboveRight, insideTop, insideTopRight, below, belowRight, insideBottom}
 	tests := []struct {
 		name  string
 		taken []image.Rectangle
 		want  image.Rectangle
 	}{
 		{"free: above", nil, above},
-		{"above taken: inside", []image.Rectangle{above}, insideTop},
-		{"above and inside taken: below", []image.Rectangle{above, insideTop}, below},
-		{"all but the last taken", []image.Rectangle{above, insideTop, below}, insideBottom},
-		{"all taken: least covered", []image.Rectangle{above, insideTop, below, insideBottom.Add(image.Pt(w/2, 0))}, insideBottom},
+		{"above taken: its right end", taken[:1], aboveRight},
+		{"above taken: inside", taken[:2], insideTop},
+		{"above and inside taken: below", taken[:4], below},
+		{"all but the last taken", taken, insideBottomRight},
+		{"all taken: least covered", append(taken[:6:6], insideBottomRight, insideBottom.Add(image.Pt(w/2, 0))), insideBottom},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -166,7 +166,9 @@ type scenePanel struct {
 func newScenePanel() *scenePanel {
 	s := &scenePanel{caption: widget.NewLabel("Waiting for the first analysis…"), from: widget.NewLabel(""), tags: container.NewVBox()}
 	s.caption.Wrapping = fyne.TextWrapWord
-	s.caption.SizeName = "headingText"
+	// Bold, not a heading size: a Label sized as a heading wraps to the
+	// wrong width and height (Fyne 2.7.1), cutting the caption off.
+	s.caption.TextStyle.Bold = true
 	s.from.Importance = widget.LowImportance
 	s.content = container.NewVScroll(container.NewVBox(heading("Caption"), s.caption, s.from, heading("Tags"), s.tags))
 	return s
