@@ -11,6 +11,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/mats"
 )
 
 // Mode chooses the backends.
@@ -130,6 +131,9 @@ type Scheduler struct {
 	ctx   context.Context
 	clock Clock
 	fp    *fingerprinter
+	// frames recycles the copies analyses work on: a frame's worth of
+	// pixels a frame, never allocated in the steady state.
+	frames mats.Pool
 
 	mu           sync.Mutex
 	cond         *sync.Cond
@@ -263,15 +267,23 @@ func (s *Scheduler) cloudFeatures() Features {
 	return fs
 }
 
-// sharedMat is one copy of a frame shared by the analyses that take it.
+// sharedMat is one copy of a frame shared by the analyses that take it;
+// the last to let go returns its pixels to the pool.
 type sharedMat struct {
 	m    gocv.Mat
 	refs atomic.Int32
+	pool *mats.Pool
+}
+
+func (s *Scheduler) copyOf(frame gocv.Mat) *sharedMat {
+	sm := &sharedMat{m: s.frames.Copy(frame), pool: &s.frames}
+	sm.refs.Add(1)
+	return sm
 }
 
 func (sm *sharedMat) release() {
 	if sm.refs.Add(-1) == 0 {
-		sm.m.Close()
+		sm.pool.Put(sm.m)
 	}
 }
 
@@ -291,8 +303,7 @@ func (s *Scheduler) Offer(seq int64, pts time.Duration, frame gocv.Mat) {
 		if shared == nil {
 			// Offer holds a reference of its own until it returns, so an
 			// analysis that finishes at once cannot free the copy early.
-			shared = &sharedMat{m: frame.Clone()}
-			shared.refs.Add(1)
+			shared = s.copyOf(frame)
 		}
 		shared.refs.Add(1)
 		return shared
@@ -337,8 +348,7 @@ func (s *Scheduler) Offer(seq int64, pts time.Duration, frame gocv.Mat) {
 			if s.opts.Privacy != nil {
 				// The cloud gets its own copy to blur: the local analysis
 				// must still see the faces it is asked to find.
-				img = &sharedMat{m: frame.Clone()}
-				img.refs.Add(1)
+				img = s.copyOf(frame)
 			} else {
 				img = take()
 			}
@@ -520,4 +530,5 @@ func (s *Scheduler) Close() {
 	s.mu.Unlock()
 	s.wg.Wait()
 	s.fp.Close()
+	s.frames.Close()
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/asticode/go-astiav"
 	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/internal/mats"
 )
 
 // avObjects counts the FFmpeg objects (format and codec contexts, frames,
@@ -42,7 +44,7 @@ type avInput struct {
 	pkt   *astiav.Packet
 	frame *astiav.Frame
 	sc    scaler
-	pool  *matPool
+	pool  *mats.Pool
 	dmg   *damage
 	start int64 // stream start time, in stream time base
 	eof   bool  // demuxer exhausted, decoder being drained
@@ -57,7 +59,7 @@ type avInput struct {
 
 // openAV opens uri and its decoder, all before deadline or until openCtx
 // ends. ctx is the input's lifetime: when it ends, any blocked call returns.
-func openAV(ctx, openCtx context.Context, uri string, deadline time.Time, cfg avConfig, pool *matPool, dmg *damage) (_ *avInput, err error) {
+func openAV(ctx, openCtx context.Context, uri string, deadline time.Time, cfg avConfig, pool *mats.Pool, dmg *damage) (_ *avInput, err error) {
 	installLog()
 	in := &avInput{uri: uri, cfg: cfg, pool: pool, dmg: dmg, stop: make(chan struct{})}
 	in.fc = astiav.AllocFormatContext()
@@ -277,7 +279,7 @@ func (in *avInput) convert() (gocv.Mat, time.Duration, error) {
 	if decodeDamaged(f) {
 		in.dmg.add("picture decoded with errors (concealed)")
 	}
-	m := in.pool.get(f.Height(), f.Width())
+	m := in.pool.Get(f.Height(), f.Width())
 	if err := in.sc.toMat(f, m); err != nil {
 		m.Close()
 		return gocv.Mat{}, 0, err

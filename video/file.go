@@ -12,6 +12,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/mats"
 )
 
 // pacer holds frames back to their presentation time (files with
@@ -76,7 +77,7 @@ type avFile struct {
 	in      *avInput
 	info    Info
 	opts    Options
-	pool    *matPool
+	pool    *mats.Pool
 	dmg     damage
 	cancel  context.CancelFunc
 	pace    pacer
@@ -91,11 +92,11 @@ func openAVFile(ctx context.Context, path string, opts Options) (*avFile, error)
 		return nil, err
 	}
 	life, cancel := context.WithCancel(context.Background())
-	s := &avFile{opts: opts, pool: &matPool{}, cancel: cancel, pace: pacer{on: opts.Realtime}}
+	s := &avFile{opts: opts, pool: &mats.Pool{}, cancel: cancel, pace: pacer{on: opts.Realtime}}
 	in, err := openAV(life, ctx, path, time.Now().Add(opts.OpenTimeout), avConfig{readTimeout: opts.ReadTimeout}, s.pool, &s.dmg)
 	if err != nil {
 		cancel()
-		s.pool.close()
+		s.pool.Close()
 		return nil, fmt.Errorf("%w (not a video FFmpeg can read?)", err)
 	}
 	s.in, s.info = in, in.info()
@@ -179,7 +180,7 @@ func (s *avFile) Close() error {
 		s.in.close()
 		s.in = nil
 	}
-	s.pool.close()
+	s.pool.Close()
 	return nil
 }
 

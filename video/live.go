@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/internal/mats"
 )
 
 // conn is one connection of a live source: it decodes pictures until it
@@ -23,7 +25,7 @@ type conn interface {
 
 // dialer opens a connection. ctx is the connection's lifetime; deadline
 // bounds the opening.
-type dialer func(ctx context.Context, deadline time.Time, pool *matPool, dmg *damage) (conn, error)
+type dialer func(ctx context.Context, deadline time.Time, pool *mats.Pool, dmg *damage) (conn, error)
 
 // permanentError marks an opening failure that retrying cannot fix (a
 // webcam device that does not exist).
@@ -42,7 +44,7 @@ type liveSource struct {
 	uri    string
 	opts   Options
 	dial   dialer
-	pool   *matPool
+	pool   *mats.Pool
 	dmg    damage
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -67,7 +69,7 @@ type liveSource struct {
 func openLive(ctx context.Context, uri string, opts Options, dial dialer) (*liveSource, error) {
 	life, cancel := context.WithCancel(context.Background())
 	s := &liveSource{
-		uri: uri, opts: opts, dial: dial, pool: &matPool{}, cancel: cancel,
+		uri: uri, opts: opts, dial: dial, pool: &mats.Pool{}, cancel: cancel,
 		done: make(chan struct{}), ready: make(chan struct{}, 1), first: make(chan struct{}),
 		state: StateOpening, info: Info{URI: uri, Live: true}, stallAfter: time.Second,
 	}
@@ -164,7 +166,7 @@ func (s *liveSource) pump(ctx context.Context, c conn) (got bool, err error) {
 			return got, err
 		}
 		if ctx.Err() != nil {
-			s.pool.put(m)
+			s.pool.Put(m)
 			return got, ctx.Err()
 		}
 		got = true
@@ -291,7 +293,7 @@ func (s *liveSource) Close() error {
 		s.cancel()
 		s.wg.Wait()
 		s.take().Release()
-		s.pool.close()
+		s.pool.Close()
 	})
 	return nil
 }
@@ -299,7 +301,7 @@ func (s *liveSource) Close() error {
 // streamDialer opens network streams through FFmpeg.
 func streamDialer(uri string, opts Options) dialer {
 	cfg := avConfig{live: true, transport: opts.Transport, buffered: opts.Buffered, readTimeout: opts.ReadTimeout}
-	return func(ctx context.Context, deadline time.Time, pool *matPool, dmg *damage) (conn, error) {
+	return func(ctx context.Context, deadline time.Time, pool *mats.Pool, dmg *damage) (conn, error) {
 		in, err := openAV(ctx, ctx, uri, deadline, cfg, pool, dmg)
 		if err != nil {
 			return nil, err
@@ -312,12 +314,12 @@ func streamDialer(uri string, opts Options) dialer {
 type webcam struct {
 	cap   *gocv.VideoCapture
 	inf   Info
-	pool  *matPool
+	pool  *mats.Pool
 	start time.Time
 }
 
 func webcamDialer(n int) dialer {
-	return func(_ context.Context, _ time.Time, pool *matPool, _ *damage) (conn, error) {
+	return func(_ context.Context, _ time.Time, pool *mats.Pool, _ *damage) (conn, error) {
 		uri := fmt.Sprintf("webcam:%d", n)
 		dev := fmt.Sprintf("/dev/video%d", n)
 		if _, err := os.Stat(dev); errors.Is(err, os.ErrNotExist) {
@@ -344,9 +346,9 @@ func webcamDialer(n int) dialer {
 func (w *webcam) info() Info { return w.inf }
 
 func (w *webcam) read() (gocv.Mat, time.Duration, error) {
-	m := w.pool.get(w.inf.Height, w.inf.Width)
+	m := w.pool.Get(w.inf.Height, w.inf.Width)
 	if !w.cap.Read(&m) || m.Empty() {
-		w.pool.put(m)
+		w.pool.Put(m)
 		return gocv.Mat{}, 0, fmt.Errorf("%s: read failed (camera unplugged?)", w.inf.URI)
 	}
 	return m, time.Since(w.start), nil

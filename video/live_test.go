@@ -14,6 +14,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/mats"
 	"github.com/sightline/sightline/video/videotest"
 )
 
@@ -165,7 +166,7 @@ func nextWait(t *testing.T, clk *clock.Fake) time.Duration {
 
 // fakeConn yields n small pictures, then fails.
 type fakeConn struct {
-	pool *matPool
+	pool *mats.Pool
 	n    int
 }
 
@@ -176,7 +177,7 @@ func (c *fakeConn) read() (gocv.Mat, time.Duration, error) {
 		return gocv.Mat{}, 0, errors.New("connection reset")
 	}
 	c.n--
-	return c.pool.get(2, 4), 0, nil
+	return c.pool.Get(2, 4), 0, nil
 }
 
 // TestReconnectBackoffFakeClock drives the reconnect loop with an injected
@@ -191,7 +192,7 @@ func TestReconnectBackoffFakeClock(t *testing.T) {
 	t.Run("open gives up at its deadline", func(t *testing.T) {
 		clk := clock.NewFake(time.Unix(1_000_000, 0))
 		dials := 0
-		dial := func(context.Context, time.Time, *matPool, *damage) (conn, error) {
+		dial := func(context.Context, time.Time, *mats.Pool, *damage) (conn, error) {
 			dials++
 			return nil, fmt.Errorf("connection refused")
 		}
@@ -222,7 +223,7 @@ func TestReconnectBackoffFakeClock(t *testing.T) {
 		clk := clock.NewFake(time.Unix(1_000_000, 0))
 		var mu sync.Mutex
 		dials := 0
-		dial := func(_ context.Context, _ time.Time, pool *matPool, _ *damage) (conn, error) {
+		dial := func(_ context.Context, _ time.Time, pool *mats.Pool, _ *damage) (conn, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			dials++

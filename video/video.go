@@ -14,6 +14,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/mats"
 )
 
 // Frame is one decoded picture. Mat is 8-bit BGR and belongs to the frame:
@@ -24,7 +25,7 @@ type Frame struct {
 	Arrived time.Time     // wall-clock time the frame was decoded
 	Mat     gocv.Mat
 
-	pool *matPool // where Release returns Mat; nil: Release closes it
+	pool *mats.Pool // where Release returns Mat; nil: Release closes it
 }
 
 // Release frees the frame's pixels (or returns them to the source's pool).
@@ -34,7 +35,7 @@ func (f *Frame) Release() {
 		return
 	}
 	if f.pool != nil {
-		f.pool.put(f.Mat)
+		f.pool.Put(f.Mat)
 	} else {
 		f.Mat.Close()
 	}
