@@ -131,8 +131,8 @@ type Scheduler struct {
 	ctx   context.Context
 	clock Clock
 	fp    *fingerprinter
-	// frames recycles the copies analyses work on: a frame's worth of
-	// pixels a frame, never allocated in the steady state.
+	// frames recycles the copies analyses work on, so the steady state
+	// allocates no pixels.
 	frames mats.Pool
 
 	mu           sync.Mutex
