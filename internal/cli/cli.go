@@ -49,35 +49,49 @@ func isHelp(arg string) bool {
 	return false
 }
 
-// synopses are the commands' usage lines, as in ../shared/docs/interfaces.md.
-var synopses = map[string]string{
-	"gui":     "sightline [gui] [flags]\n  The desktop app, on a webcam if one opens, else the demo video.",
-	"run":     "sightline run --source URI [flags]\n  Analyse a video file, RTSP/HTTP stream or webcam headless, writing JSON events.",
-	"analyze": "sightline analyze [flags] INPUT...\n  Analyse images (files or http(s) URLs): one JSON line per input, in input order.",
-	"ocr":     "sightline ocr [flags] INPUT...\n  Read the text of images: one JSON line per input.",
-	"predict": "sightline predict [flags] (--project UUID --published-name NAME | --model DIR) INPUT...\n  Custom Vision prediction with a cloud project or a local ONNX export.",
-	"bench":   "sightline bench [flags]\n  Measure decoding, the models, the pipeline and the GUI side by side.",
-	"version": "sightline version\n  Versions of Sightline and its libraries, as JSON.",
+// command is one of Sightline's commands: its usage line (as in
+// ../shared/docs/interfaces.md), what it does, and the code that runs it.
+type command struct {
+	name, usage, about string
+	run                func(context.Context, env, []string) error
 }
 
-const overview = `Sightline: real-time video analytics with Azure AI Vision and local models.
+// commands, in the order help lists them; the first is the default.
+var commands = []command{
+	{"gui", "sightline [gui] [flags]", "the desktop app, on a webcam if one opens, else the demo video (the default)", cmdGUI},
+	{"run", "sightline run --source URI [flags]", "analyse a video file, RTSP/HTTP stream or webcam headless, writing JSON events", cmdRun},
+	{"analyze", "sightline analyze [flags] INPUT...", "analyse images (files or http(s) URLs): caption, tags, objects, people, smart crops, text", cmdAnalyze},
+	{"ocr", "sightline ocr [flags] INPUT...", "read the text of images", cmdOCR},
+	{"predict", "sightline predict [flags] (--project UUID --published-name NAME | --model DIR) INPUT...", "Custom Vision prediction with a cloud project or a local ONNX export", cmdPredict},
+	{"bench", "sightline bench [flags]", "measure decoding, the models, the pipeline and the GUI side by side", cmdBench},
+	{"version", "sightline version", "versions of Sightline and its libraries, as JSON", cmdVersion},
+}
 
-usage: sightline [COMMAND] [flags] [args]
+func lookup(name string) (command, bool) {
+	for _, c := range commands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
+}
 
-commands:
-  gui      the desktop app (the default)
-  run      analyse a video file, stream or webcam headless, writing JSON events
-  analyze  analyse images: caption, tags, objects, people, smart crops, text
-  ocr      read the text of images
-  predict  Custom Vision prediction: a cloud project or a local export
-  bench    measure the pipeline (the README's performance table)
-  version  versions of Sightline and its libraries
-
+// overview is the program's help: the commands and where keys come from.
+func overview() string {
+	var b strings.Builder
+	b.WriteString("Sightline: real-time video analytics with Azure AI Vision and local models.\n\n")
+	b.WriteString("usage: sightline [COMMAND] [flags] [args]\n\ncommands:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  %-8s %s\n", c.name, c.about)
+	}
+	b.WriteString(`
 'sightline help COMMAND' or 'sightline COMMAND --help' lists its flags.
 Azure: VISION_ENDPOINT and VISION_KEY; Custom Vision:
 CUSTOM_VISION_PREDICTION_ENDPOINT and CUSTOM_VISION_PREDICTION_KEY;
 models: SIGHTLINE_MODELS. Keys are read from the environment only.
-`
+`)
+	return b.String()
+}
 
 // failedError means some inputs failed: exit 1, the lines already say why.
 var errSomeFailed = errors.New("some inputs failed")
@@ -98,29 +112,27 @@ func Main(args []string) int {
 
 func run(ctx context.Context, e env, args []string) int {
 	if len(args) > 0 && isHelp(args[0]) {
-		if len(args) > 1 && synopses[args[1]] != "" {
-			args = []string{args[1], "--help"} // `sightline help run`
-		} else {
-			fmt.Fprint(e.stdout, overview)
+		named := false
+		if len(args) > 1 {
+			_, named = lookup(args[1])
+		}
+		if !named {
+			fmt.Fprint(e.stdout, overview())
 			return exitOK
 		}
+		args = []string{args[1], "--help"} // `sightline help run`
 	}
-	cmd := "gui"
+	cmd := commands[0].name
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
-	commands := map[string]func(context.Context, env, []string) error{
-		"gui":     cmdGUI,
-		"run":     cmdRun,
-		"analyze": cmdAnalyze,
-		"ocr":     cmdOCR,
-		"predict": cmdPredict,
-		"bench":   cmdBench,
-		"version": cmdVersion,
-	}
-	fn, ok := commands[cmd]
+	c, ok := lookup(cmd)
 	if !ok {
-		fmt.Fprintf(e.stderr, "sightline: unknown command %q (commands: gui, run, analyze, ocr, predict, bench, version)\n", cmd)
+		names := make([]string, len(commands))
+		for i, c := range commands {
+			names[i] = c.name
+		}
+		fmt.Fprintf(e.stderr, "sightline: unknown command %q (commands: %s)\n", cmd, strings.Join(names, ", "))
 		return exitUsage
 	}
 	if err := refuseKeyFlags(args); err != nil {
@@ -131,14 +143,14 @@ func run(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "sightline: %v\n", err)
 		return exitUsage
 	}
-	err := fn(ctx, e, args)
+	err := c.run(ctx, e, args)
 	var ue usageError
 	var he helpError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &he):
-		fmt.Fprintf(e.stdout, "usage: %s\n\nflags:\n%s", synopses[cmd], he.flags)
+		fmt.Fprintf(e.stdout, "usage: %s\n  %s.\n\nflags:\n%s", c.usage, c.about, he.flags)
 		return exitOK
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "sightline %s: %s\n", cmd, ue.msg)
