@@ -166,7 +166,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 	var vbuf [3]string // on the stack: one version a model
 	versions := vbuf[:0]
 	fs := req.Features
-	if fs.Has(analyzer.FeatureObjects) || fs.Has(analyzer.FeaturePeople) || fs.Has(analyzer.FeatureTags) || fs.Has(analyzer.FeatureSmartCrops) {
+	if needsDetector(fs) {
 		err := func() error {
 			d, err := b.takeDetector(ctx)
 			if err != nil {
@@ -184,16 +184,27 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 			return nil, err
 		}
 	}
-	if !fs.Has(analyzer.FeatureFaces) && !fs.Has(analyzer.FeatureSmartCrops) && !fs.Has(analyzer.FeatureRead) {
-		a.ModelVersion = strings.Join(versions, ",")
-		return a, nil
+	if needsFaces(fs) || fs.Has(analyzer.FeatureRead) {
+		// Faces and text have one model each: one reading at a time.
+		var err error
+		if versions, err = b.facesAndText(mat, req, a, versions); err != nil {
+			return nil, err
+		}
 	}
+	a.ModelVersion = strings.Join(versions, ",")
+	return a, nil
+}
+
+// facesAndText adds faces, smart crops and text to a, as req asks, and
+// their models' versions to versions.
+func (b *Backend) facesAndText(mat gocv.Mat, req analyzer.Request, a *analyzer.Analysis, versions []string) ([]string, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if fs.Has(analyzer.FeatureFaces) || fs.Has(analyzer.FeatureSmartCrops) {
+	fs := req.Features
+	if needsFaces(fs) {
 		faces, err := b.detectFaces(mat)
 		if err != nil {
-			return nil, err
+			return versions, err
 		}
 		a.Faces = faces
 		versions = append(versions, b.faces.ModelVersion())
@@ -213,15 +224,25 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 	if fs.Has(analyzer.FeatureRead) {
 		o, err := b.reader()
 		if err != nil {
-			return nil, err
+			return versions, err
 		}
 		if a.ReadResult, err = o.Read(mat); err != nil {
-			return nil, err
+			return versions, err
 		}
 		versions = append(versions, b.ocr.ModelVersion())
 	}
-	a.ModelVersion = strings.Join(versions, ",")
-	return a, nil
+	return versions, nil
+}
+
+// needsDetector and needsFaces say which models fs needs: smart crops
+// weigh objects, people and faces.
+func needsDetector(fs analyzer.Features) bool {
+	return fs.Has(analyzer.FeatureObjects) || fs.Has(analyzer.FeaturePeople) ||
+		fs.Has(analyzer.FeatureTags) || fs.Has(analyzer.FeatureSmartCrops)
+}
+
+func needsFaces(fs analyzer.Features) bool {
+	return fs.Has(analyzer.FeatureFaces) || fs.Has(analyzer.FeatureSmartCrops)
 }
 
 // Faces implements analyzer.FaceFinder, for privacy blurring.
@@ -277,14 +298,14 @@ func (b *Backend) reader() (*OCR, error) {
 // that a missing or broken model is a configuration error the user sees
 // at once, not a failure of every input.
 func (b *Backend) Load(fs analyzer.Features) error {
-	if fs.Has(analyzer.FeatureObjects) || fs.Has(analyzer.FeaturePeople) || fs.Has(analyzer.FeatureTags) || fs.Has(analyzer.FeatureSmartCrops) {
+	if needsDetector(fs) {
 		if _, err := b.Detector(); err != nil {
 			return err
 		}
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if fs.Has(analyzer.FeatureFaces) || fs.Has(analyzer.FeatureSmartCrops) {
+	if needsFaces(fs) {
 		if _, err := b.faceDetector(); err != nil {
 			return err
 		}
