@@ -405,14 +405,13 @@ func (s *Scheduler) runCloud(seq int64, pts time.Duration, img *sharedMat, req R
 	go func() {
 		defer s.wg.Done()
 		r := &Result{Frame: seq, PTS: pts, Source: SourceCloud}
-		blurred := true
 		if s.opts.Privacy != nil {
 			if _, err := BlurFaces(&img.m, s.opts.Privacy); err != nil {
 				img.release()
-				r.Err, r.Finished, blurred = err, s.clock.Now(), false
+				r.Err, r.Finished = err, s.clock.Now()
 			}
 		}
-		if blurred {
+		if r.Err == nil { // not sent when its faces could not be looked for
 			s.analyze(s.opts.Cloud, r, img, req)
 		}
 		s.mu.Lock()
