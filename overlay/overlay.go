@@ -260,9 +260,9 @@ spots:
 		}
 		for _, x := range [2]int{left, right} {
 			spot := image.Rect(x, top, x+w, top+h)
-			if c := placed.covered(spot); least < 0 || c < least {
-				bg, least = spot, c
-				if c == 0 {
+			if cov := placed.covered(spot); least < 0 || cov < least {
+				bg, least = spot, cov
+				if cov == 0 {
 					break spots
 				}
 			}

@@ -207,6 +207,11 @@ type textBox struct {
 	unflipped *textBox
 }
 
+// takeReading keeps a's reading of the same line (a second opinion).
+func (b *textBox) takeReading(a *textBox) {
+	b.chars, b.text, b.score, b.resizedW = a.chars, a.text, a.score, a.resizedW
+}
+
 // Read returns the text of a BGR image as one block of lines in reading
 // order (top to bottom, left to right), with words split at spaces.
 func (o *OCR) Read(img gocv.Mat) (*analyzer.ReadResult, error) {
@@ -516,7 +521,8 @@ func (o *OCR) recheckFlipped(boxes []*textBox) error {
 	}
 	for _, b := range boxes {
 		if a := b.unflipped; a != nil && a.score > b.score {
-			b.quad, b.chars, b.text, b.score, b.resizedW = a.quad, a.chars, a.text, a.score, a.resizedW
+			b.takeReading(a)
+			b.quad = a.quad
 			b.crop, a.crop = a.crop, b.crop // the crop goes with its reading
 		}
 	}
@@ -529,8 +535,8 @@ func (o *OCR) recheckFlipped(boxes []*textBox) error {
 // crop's height (DejaVu renderings at 20–24 px); with a border above and
 // below, the same line reads with its spaces. The border hurts small
 // scanned text (opencv-doc's imageTextN.png), so it is tried only on
-// suspect lines, and kept only when it adds spaces and changes no other
-// character.
+// suspect lines, and kept only when it adds spaces and changes at most
+// one other character in twenty.
 func (o *OCR) recheckSpaces(boxes []*textBox) error {
 	var alt, orig []*textBox
 	for _, b := range boxes {
@@ -549,7 +555,7 @@ func (o *OCR) recheckSpaces(boxes []*textBox) error {
 		b := orig[i]
 		if strings.Count(a.text, " ") > strings.Count(b.text, " ") &&
 			sameButSpaces(a.text, b.text) {
-			b.chars, b.text, b.score, b.resizedW = a.chars, a.text, a.score, a.resizedW
+			b.takeReading(a)
 		}
 	}
 	return nil
