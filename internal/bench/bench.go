@@ -159,22 +159,23 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	}
 	var ortAlone, ortParallel, ortDetect, dnnDetect, pipe, pipeSingle, allocs, ortCPU, ortParallelCPU, pipeCPU []float64
 	var ageAnalysed, ageShown []float64
-	for range cfg.Repeats {
+	// perFrameCPU runs fn and appends the CPU it used per frame to cpu.
+	perFrameCPU := func(cpu *[]float64, fn func()) {
 		c0 := cpuTime()
-		ortAlone = append(ortAlone, rate(cfg.Frames, func() error { return ort.Infer() }))
-		ortCPU = append(ortCPU, millis(cpuTime()-c0)/float64(cfg.Frames))
-		c0 = cpuTime()
-		ortParallel = append(ortParallel, parallelRate(cfg.Frames, sessions))
-		ortParallelCPU = append(ortParallelCPU, millis(cpuTime()-c0)/float64(cfg.Frames))
+		fn()
+		*cpu = append(*cpu, millis(cpuTime()-c0)/float64(cfg.Frames))
+	}
+	for range cfg.Repeats {
+		perFrameCPU(&ortCPU, func() { ortAlone = append(ortAlone, rate(cfg.Frames, func() error { return ort.Infer() })) })
+		perFrameCPU(&ortParallelCPU, func() { ortParallel = append(ortParallel, parallelRate(cfg.Frames, sessions)) })
 		ortDetect = append(ortDetect, detectFPS(ort, frame, cfg.Frames))
 		dnnDetect = append(dnnDetect, detectFPS(dnn, frame, max(20, cfg.Frames/5)))
-		c0 = cpuTime()
-		fps, perFrame, err := pipelineFPS(ctx, cfg.Source, cfg.Frames, batch)
+		var fps, perFrame float64
+		perFrameCPU(&pipeCPU, func() { fps, perFrame, err = pipelineFPS(ctx, cfg.Source, cfg.Frames, batch) })
 		if err != nil {
 			return nil, err
 		}
 		pipe, allocs = append(pipe, fps), append(allocs, perFrame)
-		pipeCPU = append(pipeCPU, millis(cpuTime()-c0)/float64(cfg.Frames))
 		if fps, _, err = pipelineFPS(ctx, cfg.Source, cfg.Frames, local.Options{}); err != nil {
 			return nil, err
 		}
