@@ -1,0 +1,104 @@
+package event
+
+import (
+	"sync"
+	"time"
+)
+
+// Sink consumes events, in the order they were published, on the bus's own
+// goroutine: a slow sink (a disk, a broker) never holds up the publishers.
+type Sink interface {
+	Publish(e Event)
+}
+
+// SinkFunc adapts a function to a Sink.
+type SinkFunc func(Event)
+
+// Publish calls f.
+func (f SinkFunc) Publish(e Event) { f(e) }
+
+// Clock tells the time; internal/clock has the real and the fake one.
+type Clock interface{ Now() time.Time }
+
+// Bus stamps events with the time since the run started and the camera's
+// name, and delivers them to its sinks in publish order. Publish never
+// blocks on a sink. Close delivers what is queued and stops.
+type Bus struct {
+	clock  Clock
+	start  time.Time
+	camera string
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []Event
+	sinks   []Sink
+	closing bool
+	done    chan struct{}
+}
+
+// NewBus starts a bus for a run that started now; camera is the name every
+// event carries ("" for single-camera runs).
+func NewBus(clk Clock, camera string) *Bus {
+	b := &Bus{clock: clk, start: clk.Now(), camera: camera, done: make(chan struct{})}
+	b.cond = sync.NewCond(&b.mu)
+	go b.deliver()
+	return b
+}
+
+// Attach adds a sink; events published from now on reach it.
+func (b *Bus) Attach(s Sink) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sinks = append(b.sinks, s)
+}
+
+// Since is the time since the run started.
+func (b *Bus) Since() time.Duration { return b.clock.Now().Sub(b.start) }
+
+// Publish stamps e and queues it for the sinks. Publishing after Close
+// drops the event.
+func (b *Bus) Publish(e Event) {
+	h := e.Head()
+	h.TMS = MS(b.Since())
+	if h.Camera == "" {
+		h.Camera = b.camera
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closing {
+		return
+	}
+	b.queue = append(b.queue, e)
+	b.cond.Signal()
+}
+
+func (b *Bus) deliver() {
+	defer close(b.done)
+	for {
+		b.mu.Lock()
+		for len(b.queue) == 0 && !b.closing {
+			b.cond.Wait()
+		}
+		batch, sinks := b.queue, b.sinks
+		b.queue = nil
+		closing := b.closing
+		b.mu.Unlock()
+		for _, e := range batch {
+			for _, s := range sinks {
+				s.Publish(e)
+			}
+		}
+		if closing && len(batch) == 0 {
+			return
+		}
+	}
+}
+
+// Close delivers the queued events and waits for the sinks to take them.
+func (b *Bus) Close() {
+	b.mu.Lock()
+	b.closing = true
+	b.cond.Signal()
+	b.mu.Unlock()
+	<-b.done
+}
