@@ -5,6 +5,10 @@ import (
 	"image/color"
 	"time"
 
+	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/text"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -19,8 +23,8 @@ import (
 type sample struct {
 	at          time.Time
 	read, shown int64
-	stats       analyzer.Stats
-	merged      *analyzer.Merged
+	stats       schedule.Stats
+	view        pipeline.View // what is drawn on the newest frame
 }
 
 // meters are the rates between two samples, as the HUD and plots show them.
@@ -102,8 +106,8 @@ func (h *hud) update(m meters, s sample, st video.Status, paused bool, cloud boo
 	set(h.state, state, c)
 	set(h.fps, fmt.Sprintf("%4.1f fps shown / %4.1f source", m.displayFPS, m.sourceFPS), hudText)
 	active := "—"
-	if s.merged != nil && s.merged.Active != "" {
-		active = s.merged.Active
+	if s.view.Active != "" {
+		active = s.view.Active
 	}
 	set(h.mode, "backend: "+active, hudText)
 	set(h.local, fmt.Sprintf("local %4.1f/s %4.0f ms", m.localFPS, msf(m.localLat)), hudDim)
@@ -112,7 +116,7 @@ func (h *hud) update(m meters, s sample, st video.Status, paused bool, cloud boo
 	} else {
 		set(h.cloud, "azure not configured", hudDim)
 	}
-	set(h.drawn, drawnText(s.merged), hudText)
+	set(h.drawn, drawnText(&s.view.Merged), hudText)
 }
 
 // drawnText says which backend produced the boxes on screen and how old
@@ -174,7 +178,7 @@ func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond
 func bannerText(st video.Status) string {
 	detail := ""
 	if st.Detail != "" {
-		detail = ": " + oneLine(st.Detail)
+		detail = ": " + text.OneLine(st.Detail, 90)
 	}
 	switch st.State {
 	case video.StateStalled:

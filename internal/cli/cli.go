@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sightline/sightline/internal/text"
+
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/internal/deps"
 )
@@ -158,7 +160,7 @@ func run(ctx context.Context, e env, args []string) int {
 	case errors.Is(err, errSomeFailed):
 		return exitFailed
 	default:
-		fmt.Fprintf(e.stderr, "sightline %s: %s\n", cmd, oneLine(err.Error()))
+		fmt.Fprintf(e.stderr, "sightline %s: %s\n", cmd, text.OneLine(err.Error(), 0))
 		return exitFailed
 	}
 }
@@ -229,11 +231,6 @@ func parseRatios(s string) ([]float64, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// oneLine keeps error messages to the single line the contract promises.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 // ms converts a duration to float milliseconds rounded to 0.1 ms.
