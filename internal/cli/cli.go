@@ -107,7 +107,9 @@ type env struct {
 // Main runs the command line args (without the program name) and returns
 // the exit code.
 func Main(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed terminal or SSH session (SIGHUP) ends a run as Ctrl-C does:
+	// summary written, recording finalised.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	return run(ctx, env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, args)
 }
