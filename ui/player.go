@@ -146,6 +146,25 @@ func (p *player) SetFPSLimit(v float64) {
 // FPSLimit is the cap on analyses a second.
 func (p *player) FPSLimit() float64 { return p.Schedule().LocalFPS }
 
+// staleAfter is how old boxes may get before the view stops calling them
+// live: three times the interval the analysis promises (local boxes at
+// their rate limit, the cloud at its budget's pace), and never under 3 s.
+func (p *player) staleAfter() time.Duration {
+	o := p.Schedule()
+	interval := time.Second
+	if o.LocalFPS > 0 {
+		interval = time.Duration(float64(time.Second) / o.LocalFPS)
+	}
+	if o.Mode == schedule.ModeCloud {
+		perMinute := o.CloudPerMinute
+		if perMinute <= 0 {
+			perMinute = 20 // the scheduler's default
+		}
+		interval = time.Duration(float64(time.Minute) / perMinute)
+	}
+	return max(3*time.Second, 3*interval)
+}
+
 // Mode is the backend choice.
 func (p *player) Mode() schedule.Mode { return p.Schedule().Mode }
 

@@ -381,6 +381,7 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 		fyne.Do(func() {
 			w.hud.update(m, cur, st, paused, cloud)
 			w.stats.update(m, cur.stats)
+			w.settings.setCloud(cur.stats, cloud)
 			w.scene.update(&cur.view.Merged, cloud, threshold)
 			w.controls.setClasses(classes)
 		})
@@ -389,7 +390,8 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 
 func (w *mainWindow) sample() sample {
 	st := w.p.Stats()
-	return sample{at: time.Now(), read: st.FramesRead, shown: w.p.display.shown.Load(), stats: st.Schedule, view: w.p.HeldView()}
+	return sample{at: time.Now(), read: st.FramesRead, shown: w.p.display.shown.Load(), stats: st.Schedule,
+		view: w.p.HeldView(), staleAfter: w.p.staleAfter(), mode: w.p.Mode()}
 }
 
 // stop waits for the goroutines and frees what the window holds.

@@ -109,9 +109,9 @@ type BackendStats struct {
 	CacheHits  int64
 	LatencyP50 time.Duration
 	LatencyP95 time.Duration
-	// LastError is the newest failure's reason, LastErrorAt when it
-	// happened; cleared by the next success.
-	LastError   string
+	// LastError is the newest failure, LastErrorAt when it happened;
+	// cleared by the next success.
+	LastError   error
 	LastErrorAt time.Time
 }
 
@@ -464,10 +464,10 @@ func (s *Scheduler) finishLocalLocked(r *analyzer.Result) {
 	s.stats.Local.Calls++
 	if r.Err != nil {
 		s.stats.Local.Errors++
-		s.stats.Local.LastError, s.stats.Local.LastErrorAt = r.Err.Error(), r.Finished
+		s.stats.Local.LastError, s.stats.Local.LastErrorAt = r.Err, r.Finished
 	} else {
 		s.localLat.Add(r.Latency)
-		s.stats.Local.LastError = ""
+		s.stats.Local.LastError = nil
 	}
 	s.postLocked(delivery{result: r})
 }
@@ -483,14 +483,14 @@ func (s *Scheduler) runCloud(f Frame, img *sharedMat, req analyzer.Request, fp F
 		now := s.clock.Now()
 		if r.Err != nil {
 			s.stats.Cloud.Errors++
-			s.stats.Cloud.LastError, s.stats.Cloud.LastErrorAt = r.Err.Error(), now
+			s.stats.Cloud.LastError, s.stats.Cloud.LastErrorAt = r.Err, now
 			if t, ok := retryAfter(r.Err, now); ok {
 				s.budget.Defer(t)
 			}
 			s.cloudFailedLocked(r.Err, now)
 		} else {
 			s.stats.CostUSD += float64(len(req.Features)) * s.opts.PricePer1000 / 1000
-			s.stats.Cloud.LastError = ""
+			s.stats.Cloud.LastError = nil
 			s.cloudLat.Add(r.Latency)
 			s.cache.Add(fp, r.Analysis, now)
 			if s.cloudDown {

@@ -566,14 +566,14 @@ func TestCloudFailureIsNotBilledAndIsReported(t *testing.T) {
 	if st.Cloud.Calls != 1 || st.Cloud.Errors != 1 || st.CostUSD != 0 || !st.CloudDown {
 		t.Fatalf("after a 429: calls %d errors %d cost %v down %v; want 1, 1, 0, true", st.Cloud.Calls, st.Cloud.Errors, st.CostUSD, st.CloudDown)
 	}
-	if !strings.Contains(st.Cloud.LastError, "429") {
+	if st.Cloud.LastError == nil || !strings.Contains(st.Cloud.LastError.Error(), "429") {
 		t.Errorf("last error %q does not name the 429", st.Cloud.LastError)
 	}
 	clk.Advance(time.Minute)
 	s.Offer(schedule.Frame{Seq: 1, Mat: f})
 	s.Wait()
 	st = s.Stats()
-	if st.Cloud.Calls != 2 || st.CostUSD <= 0 || st.Cloud.LastError != "" || st.CloudDown {
+	if st.Cloud.Calls != 2 || st.CostUSD <= 0 || st.Cloud.LastError != nil || st.CloudDown {
 		t.Errorf("after the cloud answered: calls %d cost %v last error %q down %v", st.Cloud.Calls, st.CostUSD, st.Cloud.LastError, st.CloudDown)
 	}
 }
