@@ -66,6 +66,18 @@ const (
 	shown
 )
 
+// strength is 1 for a shown box and its share of its threshold for a
+// dimmed one.
+func (f Filter) strength(name string, conf float64, v visibility) float64 {
+	if v != dimmed {
+		return 1
+	}
+	if t := f.ThresholdFor(name); t > 0 {
+		return conf / t
+	}
+	return 0
+}
+
 func (f Filter) visibility(name string, conf float64) visibility {
 	if f.Hidden[strings.ToLower(name)] {
 		return hidden
@@ -122,12 +134,12 @@ func Draw(img *gocv.Mat, a *analyzer.Analysis, f Filter) {
 	}
 	// Frames first, labels second, so that no box's line crosses another
 	// box's label.
-	eachBox(a, f, func(r image.Rectangle, c color.RGBA, _ string, _ float64, dim bool) {
-		st.frame(img, r, c, dim)
+	eachBox(a, f, func(r image.Rectangle, c color.RGBA, _ string, _ float64, strength float64) {
+		st.frame(img, r, c, strength)
 	})
 	var placed labelSpots
-	eachBox(a, f, func(r image.Rectangle, c color.RGBA, name string, conf float64, dim bool) {
-		st.label(img, r, c, name, conf, dim, &placed)
+	eachBox(a, f, func(r image.Rectangle, c color.RGBA, name string, conf float64, strength float64) {
+		st.label(img, r, c, name, conf, strength, &placed)
 	})
 	if !f.HideRead && a.ReadResult != nil {
 		for _, b := range a.ReadResult.Blocks {
@@ -143,12 +155,14 @@ func Draw(img *gocv.Mat, a *analyzer.Analysis, f Filter) {
 	}
 }
 
-// eachBox calls draw for every box f lets through, in drawing order.
-func eachBox(a *analyzer.Analysis, f Filter, draw func(r image.Rectangle, c color.RGBA, name string, conf float64, dim bool)) {
+// eachBox calls draw for every box f lets through, in drawing order, with
+// its strength: 1 for a box at or over its threshold, its share of the
+// threshold (confidence / threshold) for one under it, drawn dimmed.
+func eachBox(a *analyzer.Analysis, f Filter, draw func(r image.Rectangle, c color.RGBA, name string, conf float64, strength float64)) {
 	if !f.HideDense {
 		for _, d := range a.DenseCaptions {
 			if d.Confidence >= f.Threshold {
-				draw(rect(d.BoundingBox), DenseColor, d.Text, d.Confidence, false)
+				draw(rect(d.BoundingBox), DenseColor, d.Text, d.Confidence, 1)
 			}
 		}
 	}
@@ -160,21 +174,21 @@ func eachBox(a *analyzer.Analysis, f Filter, draw func(r image.Rectangle, c colo
 				continue
 			}
 			if v := f.visibility(o.Name, o.Confidence); v != hidden {
-				draw(rect(o.BoundingBox), ClassColor(o.Name), o.Name, o.Confidence, v == dimmed)
+				draw(rect(o.BoundingBox), ClassColor(o.Name), o.Name, o.Confidence, f.strength(o.Name, o.Confidence, v))
 			}
 		}
 	}
 	if !f.HidePeople {
 		for _, p := range a.People {
 			if v := f.visibility("person", p.Confidence); v != hidden {
-				draw(rect(p.BoundingBox), PersonColor, "person", p.Confidence, v == dimmed)
+				draw(rect(p.BoundingBox), PersonColor, "person", p.Confidence, f.strength("person", p.Confidence, v))
 			}
 		}
 	}
 	if !f.HideFaces {
 		for _, face := range a.Faces {
 			if v := f.visibility("face", face.Confidence); v != hidden {
-				draw(rect(face.BoundingBox), FaceColor, "face", face.Confidence, v == dimmed)
+				draw(rect(face.BoundingBox), FaceColor, "face", face.Confidence, f.strength("face", face.Confidence, v))
 			}
 		}
 	}
@@ -201,10 +215,11 @@ func newStyle(w, h int) style {
 
 const font = gocv.FontHersheySimplex
 
-// frame draws a box's outline: thin and faded when dimmed.
-func (st style) frame(img *gocv.Mat, r image.Rectangle, c color.RGBA, dim bool) {
-	if dim {
-		gocv.Rectangle(img, r, faded(c), 1)
+// frame draws a box's outline: thin, and the fainter the further under
+// its threshold, when dimmed.
+func (st style) frame(img *gocv.Mat, r image.Rectangle, c color.RGBA, strength float64) {
+	if strength < 1 {
+		gocv.Rectangle(img, r, fadedBy(c, strength), 1)
 		return
 	}
 	gocv.Rectangle(img, r, c, st.thick)
@@ -239,11 +254,13 @@ func (p *labelSpots) add(r image.Rectangle) {
 // covers no earlier label (at its right end, inside its top, below it,
 // inside its bottom; if every spot is taken, where it covers least), and
 // always within the frame, so that crowded or edge boxes stay readable.
-// Dimmed labels have no background.
-func (st style) label(img *gocv.Mat, r image.Rectangle, c color.RGBA, name string, conf float64, dim bool, placed *labelSpots) {
+// Dimmed boxes are labelled only near their threshold (at half of it or
+// more), without a background, and only where no other label is: a
+// crowd of doubtful boxes must not bury the confident ones' labels.
+func (st style) label(img *gocv.Mat, r image.Rectangle, c color.RGBA, name string, conf, strength float64, placed *labelSpots) {
 	text := Label(name, conf)
-	if dim {
-		gocv.PutText(img, text, image.Pt(r.Min.X+2, r.Min.Y+int(14*st.fontScale/0.45)), font, st.fontScale*0.8, faded(c), 1)
+	if strength < 1 {
+		st.dimLabel(img, r, c, text, strength, placed)
 		return
 	}
 	size := gocv.GetTextSize(text, font, st.fontScale, st.fontThick)
@@ -273,7 +290,28 @@ spots:
 	gocv.PutText(img, text, image.Pt(bg.Min.X+pad, bg.Max.Y-pad), font, st.fontScale, textOn(c), st.fontThick)
 }
 
-func faded(c color.RGBA) color.RGBA { return color.RGBA{c.R / 2, c.G / 2, c.B / 2, 255} }
+// dimLabel writes a dimmed box's label inside its top, when the box is
+// near its threshold and the spot is free.
+func (st style) dimLabel(img *gocv.Mat, r image.Rectangle, c color.RGBA, text string, strength float64, placed *labelSpots) {
+	if strength < 0.5 {
+		return
+	}
+	scale := st.fontScale * 0.8
+	size := gocv.GetTextSize(text, font, scale, 1)
+	spot := image.Rect(r.Min.X+2, r.Min.Y+2, r.Min.X+2+size.X, r.Min.Y+4+size.Y)
+	if placed.covered(spot) > 0 || !spot.In(image.Rect(0, 0, img.Cols(), img.Rows())) {
+		return
+	}
+	placed.add(spot)
+	gocv.PutText(img, text, image.Pt(spot.Min.X, spot.Max.Y-2), font, scale, fadedBy(c, strength), 1)
+}
+
+// fadedBy darkens c the more, the weaker a box is: from a quarter of its
+// brightness for a box at no confidence to 80 % just under its threshold.
+func fadedBy(c color.RGBA, strength float64) color.RGBA {
+	k := 0.25 + 0.55*max(0, min(1, strength))
+	return color.RGBA{uint8(float64(c.R) * k), uint8(float64(c.G) * k), uint8(float64(c.B) * k), 255}
+}
 
 func (st style) polygon(img *gocv.Mat, pts []analyzer.Point, c color.RGBA) {
 	if len(pts) < 2 {

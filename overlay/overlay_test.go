@@ -182,7 +182,7 @@ func TestLabelSpot(t *testing.T) {
 			for _, q := range tt.taken {
 				placed.add(q)
 			}
-			st.label(&img, r, ClassColor("car"), "car", 0.9, false, &placed)
+			st.label(&img, r, ClassColor("car"), "car", 0.9, 1, &placed)
 			if got := placed.rects[placed.n-1]; got != tt.want {
 				t.Errorf("label at %v, want %v", got, tt.want)
 			}
@@ -232,5 +232,38 @@ func BenchmarkDraw(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Draw(&img, scene, f)
+	}
+}
+
+// Boxes under the threshold fade with their score, and their labels stay
+// out of each other's way: a pile of doubtful boxes gets one label, a box
+// far under its threshold none.
+func TestDimmedBoxesFadeAndDeclutter(t *testing.T) {
+	img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(0, 0, 0, 0), 360, 640, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	faint, near := box(40, 40, 100, 100), box(300, 40, 100, 100)
+	a := &analyzer.Analysis{Objects: []analyzer.Object{
+		{Name: "car", Confidence: 0.05, BoundingBox: faint},
+		{Name: "car", Confidence: 0.22, BoundingBox: near},
+	}}
+	Draw(&img, a, Filter{Threshold: 0.25, Dimmed: true})
+	edge := func(b analyzer.BoundingBox) uint8 {
+		return img.GetUCharAt(b.Y+b.H/2, b.X*3) + img.GetUCharAt(b.Y+b.H/2, b.X*3+1)
+	}
+	if edge(faint) >= edge(near) {
+		t.Errorf("a 0.05 box is drawn as bright (%d) as a 0.22 one (%d)", edge(faint), edge(near))
+	}
+	st := newStyle(img.Cols(), img.Rows())
+	var placed labelSpots
+	r := image.Rect(100, 100, 200, 200)
+	for range 10 {
+		st.label(&img, r, ClassColor("car"), "car", 0.2, 0.8, &placed)
+	}
+	if placed.n != 1 {
+		t.Errorf("%d labels for ten doubtful boxes on one spot, want 1", placed.n)
+	}
+	st.label(&img, image.Rect(300, 200, 400, 300), ClassColor("car"), "car", 0.05, 0.2, &placed)
+	if placed.n != 1 {
+		t.Error("a box far under its threshold got a label")
 	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -52,6 +53,7 @@ func layers() []layer {
 type controls struct {
 	content fyne.CanvasObject
 	p       *player
+	win     fyne.Window
 
 	source      *widget.SelectEntry
 	backend     *widget.RadioGroup
@@ -62,9 +64,13 @@ type controls struct {
 	classSl     *widget.Slider
 	classText   *widget.Label
 	classes     *fyne.Container
+	noClasses   *widget.Label
 	classChecks map[string]*widget.Check
-	layerChecks map[string]*widget.Check
-	rate        *widget.Select
+	// seen are the classes seen on this source; shownClasses those listed.
+	seen         map[string]bool
+	shownClasses []string
+	layerChecks  map[string]*widget.Check
+	rate         *widget.Select
 
 	recent   []string
 	onSource func(uri string) // the window saves it as a recent source
@@ -75,13 +81,14 @@ type controls struct {
 const threshStep = 0.05
 
 func newControls(win fyne.Window, p *player, recent []string) *controls {
-	c := &controls{p: p, recent: recent, classChecks: map[string]*widget.Check{}, layerChecks: map[string]*widget.Check{}}
+	c := &controls{p: p, win: win, recent: recent, classChecks: map[string]*widget.Check{}, seen: map[string]bool{}, layerChecks: map[string]*widget.Check{}}
 
 	// Source picker: webcams found, the demo video and recent sources; any
 	// path or rtsp:// URL can be typed.
 	c.source = widget.NewSelectEntry(sourceOptions(recent))
 	c.source.SetText(p.Source())
 	c.source.SetPlaceHolder("file, rtsp://…, webcam:0")
+	c.source.OnSubmitted = func(uri string) { c.play(uri) }
 	play := widget.NewButton("Play", func() { c.play(c.source.Text) })
 	play.Importance = widget.HighImportance
 	open := widget.NewButton("File…", func() {
@@ -102,6 +109,7 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 				p.SetMode(b.mode)
 			}
 		}
+		c.unfocus()
 	})
 	for _, b := range backendChoices {
 		c.backend.Options = append(c.backend.Options, b.label)
@@ -123,8 +131,10 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 		c.threshText.SetText(thresholdText(v))
 		p.SetFilter(func(f *overlay.Filter) { f.Threshold = v })
 	}
-	c.dimmed = widget.NewCheck("Show boxes under the threshold, dimmed", func(v bool) {
+	c.thresh.OnChangeEnded = func(float64) { c.unfocus() }
+	c.dimmed = widget.NewCheck("Also show boxes under it, faded", func(v bool) {
 		p.SetFilter(func(f *overlay.Filter) { f.Dimmed = v })
+		c.unfocus()
 	})
 
 	// Per-class threshold: pick a class seen so far, then its own slider.
@@ -138,6 +148,7 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 		c.classSl.OnChanged = nil
 		c.classSl.SetValue(t)
 		c.classText.SetText(fmt.Sprintf("%.2f", t))
+		c.classSl.OnChangeEnded = func(float64) { c.unfocus() }
 		c.classSl.OnChanged = func(v float64) {
 			c.classText.SetText(fmt.Sprintf("%.2f", v))
 			p.SetFilter(func(f *overlay.Filter) {
@@ -160,14 +171,14 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 	})
 	perClass := container.NewBorder(nil, nil, c.classSel, container.NewHBox(c.classText, reset), c.classSl)
 	c.classes = container.NewGridWithColumns(2)
-	noClasses := widget.NewLabel("Classes appear here as they are detected.")
-	noClasses.Importance = widget.LowImportance
-	c.classes.Add(noClasses)
+	c.noClasses = widget.NewLabel("Classes appear here as they are detected.")
+	c.noClasses.Importance = widget.LowImportance
+	c.noClasses.Wrapping = fyne.TextWrapWord
 
-	layerBox := container.NewGridWithColumns(2)
+	layerBox := container.NewGridWithColumns(1)
 	for _, l := range layers() {
 		l := l
-		ck := widget.NewCheck(l.label, func(on bool) { c.setLayer(l, on) })
+		ck := widget.NewCheck(l.label, func(on bool) { c.setLayer(l, on); c.unfocus() })
 		ck.SetChecked(l.on)
 		if !l.on {
 			p.SetFilter(func(f *overlay.Filter) { l.hide(f, true) })
@@ -183,6 +194,7 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 	c.rate = widget.NewSelect([]string{"As fast as possible", "15 / s", "10 / s", "5 / s", "2 / s", "1 / s"}, func(s string) {
 		v, _ := strconv.ParseFloat(strings.Fields(s)[0], 64)
 		p.SetFPSLimit(v)
+		c.unfocus()
 	})
 	if lim := p.FPSLimit(); lim > 0 {
 		c.rate.Options = append(c.rate.Options, fmt.Sprintf("%g / s", lim))
@@ -196,7 +208,7 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 		heading("Backend"), c.backend,
 		heading("Confidence"), container.NewBorder(nil, nil, c.threshText, nil, c.thresh), c.dimmed,
 		widget.NewLabel("Per class"), perClass,
-		heading("Classes shown"), c.classes,
+		heading("Classes shown"), c.noClasses, c.classes,
 		heading("Layers"), layerBox, readNote,
 		heading("Analyses"), container.NewBorder(nil, nil, widget.NewLabel("At most"), nil, c.rate),
 	))
@@ -271,42 +283,79 @@ func (c *controls) nudgeThreshold(d float64) {
 	c.thresh.SetValue(min(max(c.thresh.Value+d, c.thresh.Min), c.thresh.Max))
 }
 
-// setClasses lists the classes seen so far as checkboxes with their colours.
-func (c *controls) setClasses(names []string) {
-	var added bool
-	for _, n := range names {
-		if _, ok := c.classChecks[n]; !ok {
-			added = true
-			name := n
-			c.classChecks[n] = widget.NewCheck(n, func(on bool) {
-				c.p.SetFilter(func(f *overlay.Filter) {
-					f.Hidden = cloneMap(f.Hidden)
-					if on {
-						delete(f.Hidden, strings.ToLower(name))
-					} else {
-						f.Hidden[strings.ToLower(name)] = true
-					}
-				})
-			})
-			c.classChecks[n].SetChecked(true)
+// maxClassesShown bounds the class list, so it never pushes the layers
+// off the panel.
+const maxClassesShown = 12
+
+// setClasses lists the classes of the current results first, then the
+// others seen on this source, as checkboxes with their colours.
+func (c *controls) setClasses(current []string) {
+	for _, n := range current {
+		c.seen[n] = true
+	}
+	order := slices.Clone(current)
+	var earlier []string
+	for n := range c.seen {
+		if !slices.Contains(current, n) {
+			earlier = append(earlier, n)
 		}
 	}
-	if !added {
+	sort.Strings(earlier)
+	order = append(order, earlier...)
+	order = order[:min(len(order), maxClassesShown)]
+	if slices.Equal(order, c.shownClasses) {
 		return
 	}
-	all := make([]string, 0, len(c.classChecks))
-	for n := range c.classChecks {
-		all = append(all, n)
-	}
-	sort.Strings(all)
+	c.shownClasses = order
+	c.noClasses.Hide()
 	c.classes.RemoveAll()
-	for _, n := range all {
+	for _, n := range order {
 		sw := canvas.NewRectangle(overlay.ClassColor(n))
 		sw.SetMinSize(fyne.NewSize(10, 10))
 		sw.CornerRadius = 3
-		c.classes.Add(container.NewBorder(nil, nil, container.NewCenter(sw), nil, c.classChecks[n]))
+		c.classes.Add(container.NewBorder(nil, nil, container.NewCenter(sw), nil, c.classCheck(n)))
 	}
+	all := slices.Sorted(maps.Keys(c.seen))
 	c.classSel.SetOptions(all)
+}
+
+// classCheck is the checkbox that shows or hides a class.
+func (c *controls) classCheck(name string) *widget.Check {
+	if ck, ok := c.classChecks[name]; ok {
+		return ck
+	}
+	ck := widget.NewCheck(name, func(on bool) {
+		c.p.SetFilter(func(f *overlay.Filter) {
+			f.Hidden = cloneMap(f.Hidden)
+			if on {
+				delete(f.Hidden, strings.ToLower(name))
+			} else {
+				f.Hidden[strings.ToLower(name)] = true
+			}
+		})
+		c.unfocus()
+	})
+	ck.SetChecked(true)
+	c.classChecks[name] = ck
+	return ck
+}
+
+// resetClasses forgets the classes of the old source, and which of them
+// were hidden.
+func (c *controls) resetClasses() {
+	c.seen, c.classChecks, c.shownClasses = map[string]bool{}, map[string]*widget.Check{}, nil
+	c.p.SetFilter(func(f *overlay.Filter) { f.Hidden = nil })
+	c.classes.RemoveAll()
+	c.noClasses.Show()
+	c.classSel.SetOptions(nil)
+}
+
+// unfocus gives the keyboard back to the window after a click on a
+// control, so that Space pauses instead of toggling the last checkbox.
+func (c *controls) unfocus() {
+	if c.win != nil {
+		c.win.Canvas().Unfocus()
+	}
 }
 
 // seenClasses lists the classes in an analysis, lower-case.

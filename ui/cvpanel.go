@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -273,6 +274,18 @@ func (c *cvPanel) show(m gocv.Mat, preds []analyzer.Prediction) {
 	c.render()
 }
 
+// distinct formats two probabilities with as many decimals as it takes to
+// tell them apart (0.996 and 1.00 are not both "1.00").
+func distinct(a, b float64) (string, string) {
+	for _, prec := range []int{2, 3, 4} {
+		x, y := strconv.FormatFloat(a, 'f', prec, 64), strconv.FormatFloat(b, 'f', prec, 64)
+		if x != y || prec == 4 {
+			return x, y
+		}
+	}
+	return "", ""
+}
+
 // render shows the verdict, the bars and the frame with detection boxes
 // for the current threshold.
 func (c *cvPanel) render() {
@@ -286,7 +299,8 @@ func (c *cvPanel) render() {
 		c.verdict.SetText("Review required — the model found nothing")
 	case !r.ConfidenceThresholdMet:
 		c.verdict.Importance = widget.WarningImportance
-		c.verdict.SetText(fmt.Sprintf("⚠ Review required — top “%s” %.2f is under %.2f", r.TopPrediction.Tag, r.TopPrediction.Probability, c.thresh.Value))
+		top, threshold := distinct(r.TopPrediction.Probability, c.thresh.Value)
+		c.verdict.SetText(fmt.Sprintf("⚠ Review required — top “%s” %s is not above %s", r.TopPrediction.Tag, top, threshold))
 	default:
 		c.verdict.Importance = widget.SuccessImportance
 		c.verdict.SetText(fmt.Sprintf("✓ %s %.2f", r.TopPrediction.Tag, r.TopPrediction.Probability))

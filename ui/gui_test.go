@@ -20,6 +20,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/deps"
 	"github.com/sightline/sightline/overlay"
 )
@@ -36,6 +37,11 @@ func TestMain(m *testing.M) {
 			src = m
 		}
 		cfg := Config{Source: src, Mode: schedule.ModeLocal, Threshold: 0.25}
+		// A scenario with a cloud gets it from the environment, as the
+		// command line does.
+		if e := os.Getenv("VISION_ENDPOINT"); e != "" {
+			cfg.Mode, cfg.Vision = schedule.ModeAuto, backend.Azure{Endpoint: e, Key: os.Getenv("VISION_KEY")}
+		}
 		// "report:D:PATH" measures for D and writes the report to PATH.
 		if spec, ok := strings.CutPrefix(scenario, "report:"); ok {
 			d, path, _ := strings.Cut(spec, ":")
@@ -119,7 +125,7 @@ func near(a, b uint8) bool { return a >= b-8 && a <= b+8 || (b < 8 && a < 16) ||
 
 // startApp runs the real app on the demo video under X with a scenario
 // hook and returns its log file and a channel that reports its exit.
-func startApp(t *testing.T, display, scenario string) (logPath string, exited chan error) {
+func startApp(t *testing.T, display, scenario string, env ...string) (logPath string, exited chan error) {
 	t.Helper()
 	if _, err := os.Stat(deps.DemoVideo); err != nil {
 		t.Fatalf("demo video missing (scripts/setup.sh installs opencv-doc): %v", err)
@@ -127,6 +133,7 @@ func startApp(t *testing.T, display, scenario string) (logPath string, exited ch
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), guiChildEnv+"="+deps.DemoVideo, guiScenarioEnv+"="+scenario, "DISPLAY="+display,
 		"XDG_CONFIG_HOME="+t.TempDir()) // the child's preferences stay out of the user's
+	cmd.Env = append(cmd.Env, env...)
 	logPath = filepath.Join(t.TempDir(), "app.log")
 	logs, _ := os.Create(logPath)
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -227,7 +234,7 @@ var scenarios = map[string]func(*mainWindow){
 		}
 		fyne.Do(func() {
 			w.tabs.SelectIndex(1)
-			w.ocr.show(m, res.ReadResult, "local", filepath.Base(ocrTestImage))
+			w.ocr.show(m, image.Point{}, res.ReadResult, "local", filepath.Base(ocrTestImage))
 			w.ocr.keywords.SetText("total, amount, invoice, projects")
 			w.ocr.list.Select(0)
 			fmt.Println("SCENARIO ocr shown")

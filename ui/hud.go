@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"strings"
 	"time"
 
 	"github.com/sightline/sightline/analyzer/azure"
@@ -30,6 +31,9 @@ type sample struct {
 	// refreshed as the settings promise.
 	staleAfter time.Duration
 	mode       schedule.Mode
+	// recording is whether a recording runs, recorded how long it is.
+	recording bool
+	recorded  time.Duration
 }
 
 // stale reports whether the boxes on screen are older than the analysis
@@ -81,7 +85,7 @@ func rates(prev, cur sample) meters {
 type hud struct {
 	content                        fyne.CanvasObject
 	state, fps, mode, local, cloud *canvas.Text
-	drawn                          *canvas.Text
+	drawn, rec                     *canvas.Text
 }
 
 var (
@@ -107,14 +111,19 @@ func newHUD() *hud {
 		local: t("", hudDim),
 		cloud: t("", hudDim),
 		drawn: t("", hudDim),
+		rec:   t("", hudError),
 	}
+	h.rec.Hide()
 	sep := func() fyne.CanvasObject { return t("│", hudDim) }
 	// Two short rows rather than one long one, so the HUD never forces the
 	// window wider than a laptop screen.
-	row1 := container.NewHBox(h.state, sep(), h.fps, sep(), h.drawn, layout.NewSpacer())
+	row1 := container.NewHBox(h.rec, h.state, sep(), h.fps, sep(), h.drawn, layout.NewSpacer())
 	row2 := container.NewHBox(h.mode, sep(), h.local, sep(), h.cloud, layout.NewSpacer())
 	bg := canvas.NewRectangle(hudBG)
-	h.content = container.NewStack(bg, container.NewPadded(container.New(layout.NewCustomPaddedVBoxLayout(0), row1, row2)))
+	// The rows scroll rather than widen the window: their text grows when
+	// the first frame arrives, and must not move the split beside it.
+	rows := container.NewHScroll(container.New(layout.NewCustomPaddedVBoxLayout(0), row1, row2))
+	h.content = container.NewStack(bg, container.NewPadded(rows))
 	return h
 }
 
@@ -136,6 +145,13 @@ func (h *hud) update(m meters, s sample, st video.Status, paused bool, cloud boo
 		drawn = hudWarn
 	}
 	set(h.drawn, drawnText(&s.view.Merged), drawn)
+	if !s.recording {
+		h.rec.Hide()
+		return
+	}
+	d := s.recorded.Truncate(time.Second)
+	set(h.rec, fmt.Sprintf("● REC %02d:%02d", int(d.Minutes()), int(d.Seconds())%60), hudError)
+	h.rec.Show()
 }
 
 // cloudText says what the cloud is doing, and when it fails, why, in
@@ -208,12 +224,23 @@ func set(t *canvas.Text, s string, c color.Color) {
 
 func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// noSignal reports whether st says the source cannot be opened: an error,
+// or an opening that is retrying after a failure (its detail is a reason,
+// not just the source's name).
+func noSignal(st video.Status) bool {
+	return st.State == video.StateError || (st.State == video.StateOpening && strings.Contains(st.Detail, "retrying"))
+}
+
 // bannerText is the warning over the video when the source is not
 // delivering, "" while it plays.
 func bannerText(st video.Status) string {
 	detail := ""
 	if st.Detail != "" {
 		detail = ": " + text.OneLine(st.Detail, 90)
+	}
+	switch {
+	case st.State == video.StateOpening && noSignal(st):
+		return "✕ No signal, retrying" + detail
 	}
 	switch st.State {
 	case video.StateStalled:

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -55,12 +56,25 @@ func newKeyStore(ring keyringAPI, getenv func(string) string) *keyStore {
 	select {
 	case err := <-done:
 		if err != nil && !errors.Is(err, keyring.ErrNotFound) {
-			k.unavailable = text.OneLine(err.Error(), 90)
+			k.unavailable = keyringProblem(err)
 		}
 	case <-time.After(2 * time.Second):
 		k.unavailable = "the OS keyring did not answer"
 	}
 	return k
+}
+
+// keyringProblem says why the OS keyring cannot be used, in a user's words
+// rather than D-Bus's.
+func keyringProblem(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "dbus") || strings.Contains(msg, "DBus") || strings.Contains(msg, "org.freedesktop.secrets"):
+		return "no Secret Service is running in this desktop session"
+	case strings.Contains(msg, "locked") || strings.Contains(msg, "dismissed"):
+		return "the keyring is locked"
+	}
+	return text.OneLine(msg, 90)
 }
 
 // Get returns the key and where it came from ("environment", "OS keyring",
@@ -92,7 +106,7 @@ func (k *keyStore) Set(name, value string) error {
 			delete(k.mem, name)
 			return nil
 		}
-		k.unavailable = text.OneLine(err.Error(), 90)
+		k.unavailable = keyringProblem(err)
 	}
 	k.mem[name] = value
 	return nil

@@ -17,6 +17,9 @@ type liveView struct {
 	img *canvas.Image
 	sel *canvas.Rectangle
 	bg  *canvas.Rectangle
+	// msg is said over an empty view: what is being opened, or why there
+	// is no signal.
+	msg *canvas.Text
 
 	dragFrom, dragTo fyne.Position
 	dragging         bool
@@ -29,7 +32,11 @@ func newLiveView() *liveView {
 		img: canvas.NewImageFromImage(image.NewRGBA(image.Rect(0, 0, 16, 9))),
 		sel: canvas.NewRectangle(color.NRGBA{0x29, 0xb6, 0xf6, 0x30}),
 		bg:  canvas.NewRectangle(color.NRGBA{0x10, 0x12, 0x16, 0xff}),
+		msg: canvas.NewText("", color.NRGBA{0xe6, 0xea, 0xf0, 0xff}),
 	}
+	v.msg.Alignment = fyne.TextAlignCenter
+	v.msg.TextStyle = fyne.TextStyle{Bold: true}
+	v.msg.Hide()
 	v.img.FillMode = canvas.ImageFillContain
 	// Fastest leaves scaling to the GPU (linear filtering); the smooth
 	// modes rescale every frame on the CPU.
@@ -43,8 +50,31 @@ func newLiveView() *liveView {
 
 // setImage swaps the picture on screen; UI thread only.
 func (v *liveView) setImage(img image.Image) {
+	if v.msg.Visible() {
+		v.msg.Hide()
+		v.img.Show()
+	}
 	v.img.Image = img
 	v.img.Refresh()
+}
+
+// clear takes the picture off (it belonged to another source) and says
+// msg instead; UI thread only.
+func (v *liveView) clear(msg string) {
+	v.img.Hide()
+	v.clearRegion()
+	v.say(msg)
+}
+
+// say changes the message over an empty view; a view with a picture keeps
+// it. UI thread only.
+func (v *liveView) say(msg string) {
+	if v.img.Visible() {
+		return
+	}
+	v.msg.Text = msg
+	v.msg.Show()
+	v.msg.Refresh()
 }
 
 func (v *liveView) CreateRenderer() fyne.WidgetRenderer {
@@ -148,16 +178,18 @@ type liveRenderer struct{ v *liveView }
 func (r *liveRenderer) Layout(size fyne.Size) {
 	r.v.bg.Resize(size)
 	r.v.img.Resize(size)
+	r.v.msg.Resize(fyne.NewSize(size.Width, r.v.msg.MinSize().Height))
+	r.v.msg.Move(fyne.NewPos(0, (size.Height-r.v.msg.MinSize().Height)/2))
 	r.v.layoutSelection()
 }
 
 func (r *liveRenderer) MinSize() fyne.Size { return r.v.MinSize() }
 func (r *liveRenderer) Refresh() {
-	r.v.layoutSelection()
+	r.Layout(r.v.Size())
 	r.v.sel.Refresh()
 	r.v.img.Refresh()
 }
 func (r *liveRenderer) Objects() []fyne.CanvasObject {
-	return []fyne.CanvasObject{r.v.bg, r.v.img, r.v.sel}
+	return []fyne.CanvasObject{r.v.bg, r.v.img, r.v.sel, r.v.msg}
 }
 func (r *liveRenderer) Destroy() {}

@@ -7,8 +7,10 @@ import (
 	"image"
 	"image/color"
 	"io"
+	"slices"
 	"strings"
 
+	"github.com/sightline/sightline/internal/mats"
 	"github.com/sightline/sightline/internal/text"
 
 	"fyne.io/fyne/v2"
@@ -58,7 +60,8 @@ type ocrPanel struct {
 	copyLine *widget.Button
 	exports  []*widget.Button
 
-	mat      gocv.Mat // the frame read, owned by the UI thread
+	mat      gocv.Mat    // the part of the frame read, owned by the UI thread
+	origin   image.Point // where mat's top left is in the frame
 	result   analyzer.OCRResult
 	source   string
 	input    string
@@ -153,7 +156,7 @@ func newOCRPanel(ctx context.Context, win fyne.Window, frames snapshotSource, pi
 		container.NewBorder(nil, nil, nil, o.backend, o.readBtn),
 		container.NewBorder(nil, nil, widget.NewLabel("Highlight"), nil, o.keywords),
 		o.progress, o.status)
-	actions := container.NewGridWithColumns(4, o.copyLine, copyAll, exportJSON, exportTXT)
+	actions := container.NewGridWithColumns(2, o.copyLine, copyAll, exportJSON, exportTXT)
 	split := container.NewVSplit(o.img, o.list)
 	split.Offset = 0.45
 	o.content = container.NewBorder(top, actions, nil, nil, split)
@@ -189,44 +192,52 @@ func (o *ocrPanel) read() {
 		o.status.SetText(err.Error())
 		return
 	}
-	m, seq, ok := o.frames.Frame(o.region)
+	frame, seq, ok := o.frames.Frame(image.Rectangle{})
 	if !ok {
 		o.status.SetText("No picture yet.")
 		return
 	}
+	region := o.region.Intersect(image.Rect(0, 0, frame.Cols(), frame.Rows()))
 	input := fmt.Sprintf("frame %d", seq)
-	if !o.region.Empty() {
-		r := o.region
-		input += fmt.Sprintf(" region %d,%d %dx%d", r.Min.X, r.Min.Y, r.Dx(), r.Dy())
+	if !region.Empty() {
+		input += fmt.Sprintf(" region %d,%d %dx%d", region.Min.X, region.Min.Y, region.Dx(), region.Dy())
 	}
 	o.busy = true
 	o.readBtn.Disable()
 	o.progress.Show()
 	o.progress.Start()
 	o.status.SetText(fmt.Sprintf("Reading %s with %s…", input, o.backend.Selected))
+	// The goroutine owns frame; it hands the part read to show, which
+	// keeps it for drawing.
 	go func() {
-		res, err := a.Analyze(o.ctx, analyzer.Image{Mat: m}, analyzer.Request{Features: analyzer.Features{analyzer.FeatureRead}})
+		defer frame.Close()
+		res, err := analyzer.AnalyzeRegion(o.ctx, a, frame, region, analyzer.Request{Features: analyzer.Features{analyzer.FeatureRead}})
+		var shown gocv.Mat
+		if err == nil {
+			shown = mats.Crop(frame, region)
+		}
 		fyne.Do(func() {
 			defer func() { o.busy = false }() // last: tests wait on it
 			o.readBtn.Enable()
 			o.progress.Stop()
 			o.progress.Hide()
 			if err != nil {
-				m.Close()
 				o.status.SetText("Reading failed: " + text.OneLine(err.Error(), 90))
 				return
 			}
-			o.show(m, res.ReadResult, a.Name(), input)
+			o.show(shown, region.Min, res.ReadResult, a.Name(), input)
 		})
 	}()
 }
 
-// show displays a read result of m, taking ownership of m; UI thread.
-func (o *ocrPanel) show(m gocv.Mat, r *analyzer.ReadResult, source, input string) {
+// show displays a read result, in frame coordinates, over m, the part of
+// the frame read, whose top left is at origin in the frame. It takes
+// ownership of m; UI thread.
+func (o *ocrPanel) show(m gocv.Mat, origin image.Point, r *analyzer.ReadResult, source, input string) {
 	if o.mat.Ptr() != nil {
 		o.mat.Close()
 	}
-	o.mat, o.source, o.input = m, source, input
+	o.mat, o.origin, o.source, o.input = m, origin, source, input
 	o.result = analyzer.NewOCRResult(r, ocrLanguage)
 	o.selected = -1
 	o.list.UnselectAll()
@@ -249,9 +260,11 @@ func (o *ocrPanel) render() {
 	defer draw.Close()
 	lines := make([]analyzer.Line, len(o.result.StructuredData))
 	for i, l := range o.result.StructuredData {
-		lines[i] = analyzer.Line{Text: l.Text, BoundingPolygon: l.BoundingPolygon, Words: l.Words}
+		lines[i] = analyzer.Line{Text: l.Text, BoundingPolygon: slices.Clone(l.BoundingPolygon)}
 	}
-	overlay.Draw(&draw, &analyzer.Analysis{ReadResult: &analyzer.ReadResult{Blocks: []analyzer.Block{{Lines: lines}}}}, o.filter())
+	shown := &analyzer.Analysis{ReadResult: &analyzer.ReadResult{Blocks: []analyzer.Block{{Lines: lines}}}}
+	shown.Offset(image.Point{}.Sub(o.origin)) // frame coordinates to the part shown
+	overlay.Draw(&draw, shown, o.filter())
 	if o.selected >= 0 && o.selected < len(lines) {
 		r := polygonBounds(lines[o.selected].BoundingPolygon).Inset(-4)
 		gocv.Rectangle(&draw, r, selectionColor, 3)

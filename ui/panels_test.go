@@ -350,7 +350,7 @@ func TestOCRPanelShowsFixedResult(t *testing.T) {
 		{Text: "Widgets x3", BoundingPolygon: poly},
 		{Text: "Total 42.00", BoundingPolygon: poly},
 	}}}}
-	o.show(gocv.NewMatWithSize(120, 320, gocv.MatTypeCV8UC3), rr, "azure", "receipt")
+	o.show(gocv.NewMatWithSize(120, 320, gocv.MatTypeCV8UC3), image.Point{}, rr, "azure", "receipt")
 	var got []string
 	for _, l := range o.result.StructuredData {
 		got = append(got, l.Text)
@@ -487,7 +487,7 @@ func TestScenePanelRenders(t *testing.T) {
 	s := newScenePanel()
 	a := sceneAnalysis
 	a.Caption = &analyzer.Caption{Text: "two people walking past a parked car", Confidence: 0.81}
-	s.update(&analyzer.Merged{Analysis: &a, Source: "local", CloudSource: "azure"}, true, 0.25)
+	s.update(&analyzer.Merged{Analysis: &a, Source: "local", CloudSource: "azure"}, true, "", 0.25)
 	w := test.NewWindow(s.content)
 	w.Resize(fyne.NewSize(360, 320))
 	test.AssertRendersToMarkup(t, "scene.xml", w.Canvas())
@@ -495,7 +495,7 @@ func TestScenePanelRenders(t *testing.T) {
 	if n := len(s.tags.Objects); n != 2 {
 		t.Errorf("%d tags listed", n)
 	}
-	s.update(&analyzer.Merged{Analysis: &a, Source: "local"}, true, 0.5)
+	s.update(&analyzer.Merged{Analysis: &a, Source: "local"}, true, "", 0.5)
 	if n := len(s.tags.Objects); n != 1 {
 		t.Errorf("%d tags listed over 0.5", n)
 	}
@@ -540,6 +540,24 @@ func TestKeyboardShortcuts(t *testing.T) {
 		if got := w.p.Filter().Threshold; math.Abs(got-s.threshold) > 1e-9 {
 			t.Errorf("after %q: threshold %v, want %v", s.keys, got, s.threshold)
 		}
+	}
+
+	// A click on a checkbox or a slider does not keep the keyboard: Space
+	// still pauses (it used to toggle the checkbox clicked last).
+	for _, tap := range []fyne.Tappable{w.controls.dimmed, w.controls.layerChecks["Faces"]} {
+		before := w.p.Paused()
+		test.Tap(tap)
+		test.TypeOnCanvas(c, " ")
+		if w.p.Paused() == before {
+			t.Errorf("Space after clicking %T did not toggle the pause", tap)
+		}
+	}
+	// Enter in the source field plays what was typed.
+	w.controls.source.SetText("")
+	test.Type(w.controls.source, "rtsp://camera.invalid/stream")
+	w.controls.source.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if got := w.p.Source(); !strings.HasSuffix(got, "rtsp://camera.invalid/stream") {
+		t.Errorf("Enter in the source field: playing %q", got)
 	}
 }
 

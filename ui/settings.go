@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,7 +104,7 @@ type settingsPanel struct {
 	visionEndpoint, visionKey, cvEndpoint, cvKey *widget.Entry
 	perMinute, perDay, cacheTTL, modelDir, snaps *widget.Entry
 	blur                                         *widget.Check
-	note, keyState, cloudState                   *widget.Label
+	note, keyState, cloudState, problem          *widget.Label
 }
 
 func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(settings)) *settingsPanel {
@@ -115,7 +118,7 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	p.cacheTTL = entry(strconv.FormatFloat(s.CacheTTL.Seconds(), 'g', -1, 64), "60")
 	p.modelDir = entry(s.ModelDir, "default: $SIGHTLINE_MODELS, then deps/models")
 	p.snaps = entry(s.SnapshotDir, "")
-	p.blur = widget.NewCheck("Blur faces (privacy) in the view, snapshots and recordings", nil)
+	p.blur = widget.NewCheck("Blur faces (privacy)", nil)
 	p.blur.SetChecked(s.BlurFaces)
 	p.note = widget.NewLabel(keys.Note())
 	p.note.Wrapping = fyne.TextWrapWord
@@ -139,19 +142,34 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 			}, win)
 		})
 	}
+	hinted := func(label string, e fyne.CanvasObject, hint string) *widget.FormItem {
+		it := widget.NewFormItem(label, e)
+		it.HintText = hint
+		return it
+	}
 	form := widget.NewForm(
 		widget.NewFormItem("Vision endpoint", p.visionEndpoint),
 		widget.NewFormItem("Vision key", p.visionKey),
 		widget.NewFormItem("Custom Vision endpoint", p.cvEndpoint),
 		widget.NewFormItem("Custom Vision key", p.cvKey),
 		widget.NewFormItem("Cloud calls / minute", p.perMinute),
-		widget.NewFormItem("Cloud calls / day", p.perDay),
-		widget.NewFormItem("Cache TTL (s)", p.cacheTTL),
+		hinted("Cloud calls / day", p.perDay, "0 = unlimited"),
+		hinted("Cache TTL (s)", p.cacheTTL, "0 = no cache"),
 		widget.NewFormItem("Model folder", container.NewBorder(nil, nil, nil, browse(p.modelDir), p.modelDir)),
 		widget.NewFormItem("Snapshot folder", container.NewBorder(nil, nil, nil, browse(p.snaps), p.snaps)),
 	)
+	p.problem = widget.NewLabel("")
+	p.problem.Importance = widget.DangerImportance
+	p.problem.Wrapping = fyne.TextWrapWord
+	p.problem.Hide()
 	save := widget.NewButton("Save and apply", func() {
 		ns := p.read(s)
+		if err := errors.Join(checkEndpoint("Vision endpoint", ns.VisionEndpoint), checkEndpoint("Custom Vision endpoint", ns.CVEndpoint)); err != nil {
+			p.problem.SetText(err.Error())
+			p.problem.Show()
+			return
+		}
+		p.problem.Hide()
 		for name, e := range map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey} {
 			if e.Text != "" {
 				_ = keys.Set(name, e.Text) // Set falls back to memory; it never fails
@@ -164,11 +182,12 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 		onApply(ns)
 	})
 	save.Importance = widget.HighImportance
-	modelNote := widget.NewLabel("The model folder applies at the next start.")
+	modelNote := widget.NewLabel("The model folder applies at the next start. Privacy pixelates faces before a frame goes to the cloud, and in the view, snapshots and recordings.")
 	modelNote.Importance = widget.LowImportance
+	modelNote.Wrapping = fyne.TextWrapWord
 	p.content = container.NewVScroll(container.NewVBox(
 		heading("Azure"), form, p.keyState, p.cloudState, p.note, modelNote, p.blur,
-		container.NewHBox(save)))
+		p.problem, container.NewHBox(save)))
 	return p
 }
 
@@ -209,6 +228,25 @@ func (p *settingsPanel) setCloud(st schedule.Stats, configured bool) {
 		p.cloudState.Importance = imp
 		p.cloudState.SetText(text)
 	}
+}
+
+// checkEndpoint refuses what cannot be an Azure endpoint: anything but an
+// https:// URL with a host (http:// only to this machine, for tests and
+// proxies). Empty is fine: no cloud.
+func checkEndpoint(name, endpoint string) error {
+	if endpoint == "" {
+		return nil
+	}
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil || u.Host == "":
+		return fmt.Errorf("%s %q is not a URL: it looks like https://<resource>.cognitiveservices.azure.com", name, endpoint)
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && (u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback()):
+		return nil
+	}
+	return fmt.Errorf("%s %q must start with https://", name, endpoint)
 }
 
 // refreshKeyState says which keys are set and where from, never the keys.

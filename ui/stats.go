@@ -176,7 +176,8 @@ func newScenePanel() *scenePanel {
 }
 
 // update shows m's caption and tags; UI thread.
-func (s *scenePanel) update(m *analyzer.Merged, cloud bool, threshold float64) {
+// cloudProblem, when not "", is why the cloud has not answered.
+func (s *scenePanel) update(m *analyzer.Merged, cloud bool, cloudProblem string, threshold float64) {
 	if m == nil || m.Analysis == nil {
 		return
 	}
@@ -186,7 +187,7 @@ func (s *scenePanel) update(m *analyzer.Merged, cloud bool, threshold float64) {
 			tags = append(tags, t)
 		}
 	}
-	key := fmt.Sprint(m.Caption, tags)
+	key := fmt.Sprint(m.Caption, tags, cloud, cloudProblem)
 	if key == s.last {
 		return
 	}
@@ -194,8 +195,10 @@ func (s *scenePanel) update(m *analyzer.Merged, cloud bool, threshold float64) {
 	switch {
 	case m.Caption != nil:
 		s.caption.SetText(fmt.Sprintf("%s (%.2f)", m.Caption.Text, m.Caption.Confidence))
+	case cloud && cloudProblem != "":
+		s.caption.SetText("No caption: captions come from Azure, which is failing — " + cloudProblem)
 	case cloud:
-		s.caption.SetText("No caption yet.")
+		s.caption.SetText("No caption yet: captions come from Azure, asked at its budget's pace.")
 	default:
 		s.caption.SetText("Captions come from Azure AI Vision; local models give tags only.")
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"image"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
+	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
@@ -43,19 +45,21 @@ type mainWindow struct {
 	panel analyzer.Analyzer // local backend of the OCR panel
 	faces analyzer.FaceFinder
 
-	live     *liveView
-	hud      *hud
-	banner   *banner
-	controls *controls
-	ocr      *ocrPanel
-	cv       *cvPanel
-	scene    *scenePanel
-	stats    *statsPanel
-	settings *settingsPanel
-	tabs     *container.AppTabs
-	pauseBtn *widget.Button
-	recBtn   *widget.Button
-	message  *widget.Label
+	live       *liveView
+	hud        *hud
+	banner     *banner
+	controls   *controls
+	ocr        *ocrPanel
+	cv         *cvPanel
+	scene      *scenePanel
+	stats      *statsPanel
+	settings   *settingsPanel
+	tabs       *container.AppTabs
+	pauseBtn   *widget.Button
+	recBtn     *widget.Button
+	openFolder *widget.Button // opens the folder of the file just saved
+	transport  fyne.CanvasObject
+	message    *widget.Label
 
 	wg sync.WaitGroup
 }
@@ -93,6 +97,9 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.controls.onSource = func(uri string) {
 		w.st.Recent = addRecent(w.st.Recent, uri)
 		w.st.save(a.Preferences())
+		// The picture, the selection and the classes were the old source's.
+		w.live.clear(text.OneLine("Opening "+uri+" …", 90))
+		w.controls.resetClasses()
 	}
 	w.controls.onError = func(err error) { w.say(text.OneLine(err.Error(), 90)) }
 	w.ocr = newOCRPanel(ctx, w.win, w.p, w.pickBackend, w.st.Keywords, w.p.Cloud())
@@ -122,24 +129,36 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		container.NewTabItemWithIcon("Stats", theme.GridIcon(), w.stats.content),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), w.settings.content),
 	)
+	w.tabs.SetTabLocation(container.TabLocationLeading)
 
 	w.pauseBtn = widget.NewButtonWithIcon("Pause", theme.MediaPauseIcon(), w.togglePause)
-	step := widget.NewButtonWithIcon("Step", theme.MediaSkipNextIcon(), w.p.Step)
+	step := widget.NewButtonWithIcon("", theme.MediaSkipNextIcon(), w.p.Step) // one frame on, paused
 	snap := widget.NewButtonWithIcon("Snapshot", theme.MediaPhotoIcon(), w.snapshot)
 	w.recBtn = widget.NewButtonWithIcon("Record", theme.MediaRecordIcon(), w.toggleRecord)
 	full := widget.NewButtonWithIcon("", theme.ViewFullScreenIcon(), w.toggleFullScreen)
 	w.message = widget.NewLabel("Space pause · S snapshot · O read text · P predict · +/− threshold · F full screen · drag to select a region")
 	w.message.Importance = widget.LowImportance
 	w.message.Truncation = fyne.TextTruncateEllipsis
-	transport := container.NewBorder(nil, nil, container.NewHBox(w.pauseBtn, step, snap, w.recBtn), full, w.message)
+	// The message has a row of its own, so a long one never widens the
+	// window (it must fit an 800×600 line-side panel).
+	w.openFolder = widget.NewButtonWithIcon("Open folder", theme.FolderOpenIcon(), nil)
+	w.openFolder.Hide()
+	w.transport = container.NewVBox(
+		container.NewBorder(nil, nil, container.NewHBox(w.pauseBtn, step, snap, w.recBtn), full),
+		container.NewBorder(nil, nil, nil, w.openFolder, w.message))
 
 	video := container.NewStack(w.live, container.NewBorder(w.banner.content, nil, nil, nil, layout.NewSpacer()))
-	left := container.NewBorder(w.hud.content, transport, nil, nil, video)
+	left := container.NewBorder(w.hud.content, w.transport, nil, nil, video)
 	split := container.NewHSplit(left, w.tabs)
 	split.Offset = 0.68
 	w.win.SetContent(split)
 	w.win.Resize(fyne.NewSize(1280, 800))
 	w.win.Canvas().SetOnTypedRune(w.typedRune)
+	w.win.Canvas().SetOnTypedKey(func(e *fyne.KeyEvent) {
+		if e.Name == fyne.KeyEscape && w.win.FullScreen() {
+			w.setFullScreen(false)
+		}
+	})
 	return w
 }
 
@@ -194,7 +213,7 @@ func (w *mainWindow) applySettings(s settings) {
 func (w *mainWindow) onEvent(e event.Event) {
 	switch e := e.(type) {
 	case *event.Snapshot:
-		fyne.Do(func() { w.say("Snapshot saved: " + e.Path + " (and -clean.png)") })
+		fyne.Do(func() { w.saved("Snapshot saved (and -clean.png)", e.Path) })
 	case *event.OutputError:
 		if e.Output == "recording" {
 			w.p.recordingFailed()
@@ -207,6 +226,9 @@ func (w *mainWindow) onEvent(e event.Event) {
 		st := video.Status{State: video.State(e.State), Detail: e.Detail}
 		fyne.Do(func() {
 			w.banner.set(bannerText(st), st.State)
+			if noSignal(st) {
+				w.live.say(text.OneLine("No signal — "+st.Detail, 90))
+			}
 			if st.State == video.StatePlaying {
 				w.win.SetTitle("Sightline — " + filepath.Base(w.p.Source()))
 			}
@@ -252,7 +274,20 @@ func (w *mainWindow) pickBackend(label string) (analyzer.Analyzer, error) {
 func (w *mainWindow) say(msg string) {
 	if w.message != nil {
 		w.message.SetText(msg)
+		w.openFolder.Hide()
 	}
+}
+
+// saved says where a file went, with a button that opens its folder.
+func (w *mainWindow) saved(msg, path string) {
+	w.say(msg + ": " + path)
+	dir := filepath.Dir(path)
+	w.openFolder.OnTapped = func() {
+		if err := w.app.OpenURL(&url.URL{Scheme: "file", Path: dir}); err != nil {
+			w.say("Cannot open " + dir + ": " + err.Error())
+		}
+	}
+	w.openFolder.Show()
 }
 
 func (w *mainWindow) togglePause() {
@@ -265,9 +300,25 @@ func (w *mainWindow) togglePause() {
 		w.pauseBtn.SetText("Pause")
 		w.pauseBtn.SetIcon(theme.MediaPauseIcon())
 	}
+	// The chip changes at once, not at the next meter reading.
+	state, c := stateChip(w.p.Status(), paused, false)
+	set(w.hud.state, state, c)
 }
 
-func (w *mainWindow) toggleFullScreen() { w.win.SetFullScreen(!w.win.FullScreen()) }
+// toggleFullScreen gives the video the whole screen, with only the HUD
+// above it (F, or Esc to leave).
+func (w *mainWindow) toggleFullScreen() { w.setFullScreen(!w.win.FullScreen()) }
+
+func (w *mainWindow) setFullScreen(on bool) {
+	for _, o := range []fyne.CanvasObject{w.tabs, w.transport} {
+		if on {
+			o.Hide()
+		} else {
+			o.Show()
+		}
+	}
+	w.win.SetFullScreen(on)
+}
 
 // snapshot saves the current frame, clean and annotated, through the
 // pipeline's snapshot output; the snapshot event says where.
@@ -293,7 +344,7 @@ func (w *mainWindow) toggleRecord() {
 					w.say("Recording " + path + ": " + text.OneLine(err.Error(), 90))
 					return
 				}
-				w.say("Recording saved: " + path)
+				w.saved("Recording saved", path)
 			})
 		}()
 		return
@@ -308,7 +359,7 @@ func (w *mainWindow) toggleRecord() {
 		return
 	}
 	w.refreshRecordButton()
-	w.say("Recording to " + path)
+	w.saved("Recording to", path)
 }
 
 // refreshRecordButton shows whether a recording runs; UI thread.
@@ -382,7 +433,7 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 			w.hud.update(m, cur, st, paused, cloud)
 			w.stats.update(m, cur.stats)
 			w.settings.setCloud(cur.stats, cloud)
-			w.scene.update(&cur.view.Merged, cloud, threshold)
+			w.scene.update(&cur.view.Merged, cloud, azure.Reason(cur.stats.Cloud.LastError), threshold)
 			w.controls.setClasses(classes)
 		})
 	}
@@ -390,8 +441,12 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 
 func (w *mainWindow) sample() sample {
 	st := w.p.Stats()
-	return sample{at: time.Now(), read: st.FramesRead, shown: w.p.display.shown.Load(), stats: st.Schedule,
+	s := sample{at: time.Now(), read: st.FramesRead, shown: w.p.display.shown.Load(), stats: st.Schedule,
 		view: w.p.HeldView(), staleAfter: w.p.staleAfter(), mode: w.p.Mode()}
+	if r := w.p.Recording(); r != nil {
+		s.recording, s.recorded = true, r.Duration()
+	}
+	return s
 }
 
 // stop waits for the goroutines and frees what the window holds.

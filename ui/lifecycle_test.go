@@ -1,0 +1,254 @@
+package ui
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/sightline/sightline/video/videotest"
+)
+
+// appState is what a lifecycle scenario reads off the real app's screen.
+type appState struct {
+	Chip, FPS, Drawn, Local, Cloud string // the HUD
+	Banner                         string
+	Message                        string // over an empty view; "" when a picture is shown
+	Picture                        bool
+	Classes                        []string
+	LocalCalls                     int64
+	FramesRead                     int64
+	Paused                         bool
+	HeldFrame                      int64
+	Threshold                      float64
+	Note                           string // the transport's message
+	CloudState                     string // Settings' line about the cloud
+	Cost                           float64
+	Recording                      string // the HUD's REC timer
+	OpenFolder                     bool
+}
+
+// state reads what the window shows; any goroutine.
+func (w *mainWindow) state() appState {
+	var s appState
+	fyne.DoAndWait(func() {
+		s = appState{Chip: w.hud.state.Text, FPS: w.hud.fps.Text, Drawn: w.hud.drawn.Text, Local: w.hud.local.Text,
+			Cloud: w.hud.cloud.Text, Banner: w.banner.text.Text, Picture: w.live.img.Visible(), Paused: w.p.Paused(),
+			Threshold: w.p.Filter().Threshold, Note: w.message.Text, CloudState: w.settings.cloudState.Text,
+			OpenFolder: w.openFolder.Visible()}
+		if w.hud.rec.Visible() {
+			s.Recording = w.hud.rec.Text
+		}
+		if !w.banner.content.Visible() {
+			s.Banner = ""
+		}
+		if w.live.msg.Visible() {
+			s.Message = w.live.msg.Text
+		}
+		s.Classes = append(s.Classes, w.controls.shownClasses...)
+	})
+	st := w.p.Stats()
+	s.LocalCalls, s.FramesRead, s.Cost = st.Schedule.Local.Calls, st.FramesRead, st.Schedule.CostUSD
+	s.HeldFrame = w.p.HeldView().Frame
+	return s
+}
+
+// report prints a named state for the test to read.
+func report(name string, s appState) {
+	b, _ := json.Marshal(s)
+	fmt.Printf("SCENARIO %s %s\n", name, b)
+}
+
+// lifecycleScenarios drive the real app through what a user does, and
+// report what the screen says after each step.
+var lifecycleScenarios = map[string]func(*mainWindow){
+	// switch: Faces ticked (a reconfiguration), then another clip, then a
+	// source that never opens.
+	"switch": func(w *mainWindow) {
+		w.waitFirstFrame()
+		time.Sleep(2 * time.Second)
+		fyne.DoAndWait(func() { w.controls.layerChecks["Faces"].SetChecked(true) })
+		time.Sleep(3 * time.Second)
+		report("faces", w.state())
+		fyne.DoAndWait(func() { w.controls.play(os.Getenv("SIGHTLINE_TEST_SECOND_SOURCE")) })
+		time.Sleep(6 * time.Second)
+		report("switched", w.state())
+		fyne.DoAndWait(func() { w.controls.play("rtsp://127.0.0.1:9/x") })
+		time.Sleep(4 * time.Second)
+		report("dead", w.state())
+	},
+	// pause: paused for a while, tuned, resumed.
+	"pause": func(w *mainWindow) {
+		w.waitFirstFrame()
+		time.Sleep(3 * time.Second)
+		fyne.DoAndWait(w.togglePause)
+		time.Sleep(500 * time.Millisecond)
+		report("paused", w.state())
+		fyne.DoAndWait(func() { w.controls.nudgeThreshold(threshStep) })
+		time.Sleep(time.Second)
+		fyne.DoAndWait(func() { w.controls.nudgeThreshold(threshStep) })
+		time.Sleep(1500 * time.Millisecond)
+		report("tuned", w.state())
+		fyne.DoAndWait(w.togglePause)
+		time.Sleep(2 * time.Second)
+		report("resumed", w.state())
+	},
+	// cloud: Azure configured but unreachable, in auto mode.
+	"cloud": func(w *mainWindow) {
+		w.waitFirstFrame()
+		time.Sleep(4 * time.Second)
+		report("cloud", w.state())
+	},
+	// record: three seconds recorded, then stopped.
+	"record": func(w *mainWindow) {
+		w.waitFirstFrame()
+		time.Sleep(2 * time.Second)
+		fyne.DoAndWait(w.toggleRecord)
+		time.Sleep(3500 * time.Millisecond)
+		report("recording", w.state())
+		fyne.DoAndWait(w.toggleRecord)
+		time.Sleep(2 * time.Second)
+		report("stopped", w.state())
+	},
+}
+
+func init() {
+	for name, fn := range lifecycleScenarios {
+		scenarios[name] = fn
+	}
+}
+
+// runLifecycle runs a scenario in the real app and returns the states it
+// reported, by name.
+func runLifecycle(t *testing.T, scenario string, want []string, env ...string) map[string]appState {
+	t.Helper()
+	display := xDisplay(t)
+	logPath, exited := startApp(t, display, scenario, env...)
+	got := map[string]appState{}
+	pollApp(t, exited, logPath, 90*time.Second, func() (bool, string) {
+		b, _ := os.ReadFile(logPath)
+		for _, line := range strings.Split(string(b), "\n") {
+			name, js, ok := strings.Cut(strings.TrimPrefix(line, "SCENARIO "), " ")
+			if !ok || !strings.HasPrefix(line, "SCENARIO ") {
+				continue
+			}
+			var s appState
+			if json.Unmarshal([]byte(js), &s) == nil {
+				got[name] = s
+			}
+		}
+		return len(got) == len(want), fmt.Sprintf("states so far: %v", got)
+	})
+	return got
+}
+
+func lastCount(hud string) float64 {
+	// "local  8.5/s   95 ms": the rate after "local".
+	f := strings.Fields(strings.TrimPrefix(hud, "local"))
+	if len(f) == 0 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(strings.TrimSuffix(f[0], "/s"), 64)
+	return v
+}
+
+// Items 1, 4 and 6 of the first-hour report: after a layer is ticked and
+// the source switched, the analysis goes on (it used to stop, with a green
+// LIVE over frozen boxes); a source that never opens clears the picture
+// and says why, naming it; the classes are the new source's.
+func TestAppKeepsAnalysingAcrossSwitches(t *testing.T) {
+	second := videotest.Make(t, "gui-second-640x360.mp4", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=10:d=60",
+		"-c:v", "libx264", "-pix_fmt", "yuv420p")
+	st := runLifecycle(t, "switch", []string{"faces", "switched", "dead"}, "SIGHTLINE_TEST_SECOND_SOURCE="+second)
+	faces, switched, dead := st["faces"], st["switched"], st["dead"]
+	if switched.LocalCalls <= faces.LocalCalls+20 || lastCount(switched.Local) <= 0 {
+		t.Errorf("after the switch: %d local analyses (from %d), HUD %q: the analysis stopped", switched.LocalCalls, faces.LocalCalls, switched.Local)
+	}
+	if !strings.Contains(switched.Chip, "LIVE") || switched.Banner != "" || !switched.Picture {
+		t.Errorf("after the switch: chip %q, banner %q, picture %v", switched.Chip, switched.Banner, switched.Picture)
+	}
+	for _, c := range switched.Classes {
+		if c == "car" || c == "truck" {
+			t.Errorf("the demo video's %q is still listed after switching to the test pattern: %v", c, switched.Classes)
+		}
+	}
+	if dead.Picture || !strings.Contains(dead.Message, "No signal") || !strings.Contains(dead.Banner, "rtsp://127.0.0.1:9/x") {
+		t.Errorf("a source that never opens: picture %v, message %q, banner %q", dead.Picture, dead.Message, dead.Banner)
+	}
+	if strings.Contains(dead.Chip, "LIVE") {
+		t.Errorf("chip %q over a source that never opened", dead.Chip)
+	}
+}
+
+// Items 3 and 5: a paused frame keeps its results while the threshold is
+// tuned, and playing resumes where it paused at the source's rate.
+func TestAppPauseTuneResume(t *testing.T) {
+	st := runLifecycle(t, "pause", []string{"paused", "tuned", "resumed"})
+	paused, tuned, resumed := st["paused"], st["tuned"], st["resumed"]
+	if !paused.Paused || !strings.Contains(paused.Chip, "PAUSED") {
+		t.Fatalf("not paused: %+v", paused)
+	}
+	if tuned.HeldFrame != paused.HeldFrame || tuned.FramesRead != paused.FramesRead {
+		t.Errorf("tuning while paused swapped results: frame %d → %d, frames read %d → %d", paused.HeldFrame, tuned.HeldFrame, paused.FramesRead, tuned.FramesRead)
+	}
+	if tuned.Threshold <= paused.Threshold {
+		t.Errorf("threshold %v → %v", paused.Threshold, tuned.Threshold)
+	}
+	// 2 s at the demo video's 10 fps: about 20 frames, not a fast-forward.
+	if n := resumed.FramesRead - tuned.FramesRead; n > 35 || n < 10 {
+		t.Errorf("%d frames read in the 2 s after resuming, want about 20", n)
+	}
+}
+
+// Item 2: a cloud that cannot be reached says why, in the HUD and
+// Settings, Auto says it runs locally, and nothing is billed.
+func TestAppSaysWhyTheCloudFails(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	endpoint := "http://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	st := runLifecycle(t, "cloud", []string{"cloud"}, "VISION_ENDPOINT="+endpoint, "VISION_KEY=not-a-key")["cloud"]
+	if !strings.Contains(st.Cloud, "Azure offline – running locally") || !strings.Contains(st.Cloud, "cannot connect") {
+		t.Errorf("HUD cloud line %q", st.Cloud)
+	}
+	if !strings.Contains(st.CloudState, "cannot connect") || st.Cost != 0 {
+		t.Errorf("Settings say %q, cost %v", st.CloudState, st.Cost)
+	}
+	if lastCount(st.Local) <= 0 {
+		t.Errorf("local analysis not running meanwhile: %q", st.Local)
+	}
+}
+
+// Item 11: a recording made in the app starts at 0 whatever the source's
+// clock says, shows a REC timer while it runs and where it went after.
+func TestAppRecording(t *testing.T) {
+	home := t.TempDir()
+	st := runLifecycle(t, "record", []string{"recording", "stopped"}, "HOME="+home)
+	snaps := filepath.Join(home, "Pictures", "Sightline") // the default folder
+	if !strings.HasPrefix(st["recording"].Recording, "● REC 00:0") {
+		t.Errorf("HUD while recording: %q", st["recording"].Recording)
+	}
+	stopped := st["stopped"]
+	if stopped.Recording != "" || !strings.Contains(stopped.Note, "Recording saved") || !stopped.OpenFolder {
+		t.Errorf("after stopping: REC %q, message %q, open folder %v", stopped.Recording, stopped.Note, stopped.OpenFolder)
+	}
+	files, _ := filepath.Glob(filepath.Join(snaps, "*.mp4"))
+	if len(files) != 1 {
+		t.Fatalf("recordings %v", files)
+	}
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", files[0]).Output()
+	d, _ := strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	if err != nil || d < 2.5 || d > 5 {
+		t.Errorf("the recording lasts %v s (%v), want about 3.5", d, err)
+	}
+}
