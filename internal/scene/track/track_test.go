@@ -2,6 +2,7 @@ package track
 
 import (
 	"fmt"
+	"github.com/sightline/sightline/internal/scene/sim"
 	"slices"
 	"testing"
 	"time"
@@ -9,63 +10,63 @@ import (
 
 // walker is a person 40×100 px walking at speed px/s from x0 along y,
 // in view for the whole run.
-func walker(x0, y, speed float64) object {
-	return object{Class: "person", W: 40, H: 100, Path: linear(x0, y, speed, 0, 0),
+func walker(x0, y, speed float64) sim.Object {
+	return sim.Object{Class: "person", W: 40, H: 100, Path: sim.Linear(x0, y, speed, 0, 0),
 		In: 0, Out: 1e9, Score: 0.8, JitterPx: 2}
 }
 
-func with(o object, f func(*object)) object { f(&o); return o }
+func with(o sim.Object, f func(*sim.Object)) sim.Object { f(&o); return o }
 
 // TestTrackerGroundTruth runs synthetic scenes with known identities at
 // the rates Sightline analyses at, and checks each object's IDs.
 func TestTrackerGroundTruth(t *testing.T) {
 	tests := func(fps float64) []struct {
 		name string
-		objs []object
+		objs []sim.Object
 		dur  float64
 		want []int
 	} {
 		return []struct {
 			name string
-			objs []object
+			objs []sim.Object
 			dur  float64
 			// want is, per object, how many IDs it should have had in turn.
 			want []int
 		}{
-			{"one walker", []object{walker(100, 300, 100)}, 5, []int{1}},
-			{"crossing paths", []object{walker(100, 300, 100), walker(700, 330, -100)}, 6, []int{1, 1}},
-			{"swap places, the far one hidden while they overlap", []object{
+			{"one walker", []sim.Object{walker(100, 300, 100)}, 5, []int{1}},
+			{"crossing paths", []sim.Object{walker(100, 300, 100), walker(700, 330, -100)}, 6, []int{1, 1}},
+			{"swap places, the far one hidden while they overlap", []sim.Object{
 				walker(100, 300, 100),
-				with(walker(700, 300, -100), func(o *object) { o.Hidden = [][2]float64{{2.8, 3.2}} }),
+				with(walker(700, 300, -100), func(o *sim.Object) { o.Hidden = [][2]float64{{2.8, 3.2}} }),
 			}, 6, []int{1, 1}},
-			{"occluded for 0.5 s", []object{
-				with(walker(100, 300, 100), func(o *object) { o.Hidden = [][2]float64{{2, 2.5}} }),
+			{"occluded for 0.5 s", []sim.Object{
+				with(walker(100, 300, 100), func(o *sim.Object) { o.Hidden = [][2]float64{{2, 2.5}} }),
 			}, 5, []int{1}},
-			{"gone for 1.5 s: a new track", []object{
-				with(walker(100, 300, 100), func(o *object) { o.Hidden = [][2]float64{{2, 3.5}} }),
+			{"gone for 1.5 s: a new track", []sim.Object{
+				with(walker(100, 300, 100), func(o *sim.Object) { o.Hidden = [][2]float64{{2, 3.5}} }),
 			}, 6, []int{2}},
-			{"low confidence for 2 s keeps its track", []object{
-				with(walker(100, 300, 100), func(o *object) { o.LowScore, o.LowFrom, o.LowTo = 0.3, 2, 4 }),
+			{"low confidence for 2 s keeps its track", []sim.Object{
+				with(walker(100, 300, 100), func(o *sim.Object) { o.LowScore, o.LowFrom, o.LowTo = 0.3, 2, 4 }),
 			}, 6, []int{1}},
-			{"a false box on two analyses gets no ID", []object{
-				with(walker(300, 300, 0), func(o *object) { o.In, o.Out = 1, 1+1.5/fps }),
+			{"a false box on two analyses gets no ID", []sim.Object{
+				with(walker(300, 300, 0), func(o *sim.Object) { o.In, o.Out = 1, 1+1.5/fps }),
 			}, 3, []int{0}},
-			{"a rider and a bicycle keep their classes", []object{
+			{"a rider and a bicycle keep their classes", []sim.Object{
 				walker(100, 300, 100),
-				with(walker(100, 300, 100), func(o *object) { o.Class = "bicycle"; o.H = 60 }),
+				with(walker(100, 300, 100), func(o *sim.Object) { o.Class = "bicycle"; o.H = 60 }),
 			}, 5, []int{1, 1}},
-			{"a parked and a passing car", []object{
-				with(walker(400, 300, 0), func(o *object) { o.Class, o.W, o.H = "car", 160, 80 }),
-				with(walker(0, 310, 300), func(o *object) { o.Class, o.W, o.H = "car", 160, 80 }),
+			{"a parked and a passing car", []sim.Object{
+				with(walker(400, 300, 0), func(o *sim.Object) { o.Class, o.W, o.H = "car", 160, 80 }),
+				with(walker(0, 310, 300), func(o *sim.Object) { o.Class, o.W, o.H = "car", 160, 80 }),
 			}, 3, []int{1, 1}},
 		}
 	}
 	for _, fps := range []float64{3, 10, 30, 60} {
 		for _, tt := range tests(fps) {
 			t.Run(fmt.Sprintf("%s at %g fps", tt.name, fps), func(t *testing.T) {
-				sim := simulate(tt.objs, fps, tt.dur, Options{})
+				res := simulate(tt.objs, fps, tt.dur, Options{})
 				var all []int
-				for i, ids := range sim.ids {
+				for i, ids := range res.ids {
 					d := distinct(ids)
 					if len(d) != tt.want[i] {
 						t.Errorf("object %d had IDs %v, want %d of them (per analysis: %v)", i, d, tt.want[i], ids)
@@ -77,11 +78,11 @@ func TestTrackerGroundTruth(t *testing.T) {
 						all = append(all, id)
 					}
 				}
-				if !slices.Equal(sortedCopy(sim.starts), sortedCopy(all)) {
-					t.Errorf("started %v, but detections carried %v", sim.starts, all)
+				if !slices.Equal(sortedCopy(res.starts), sortedCopy(all)) {
+					t.Errorf("started %v, but detections carried %v", res.starts, all)
 				}
-				if !slices.Equal(sortedCopy(sim.ended), sortedCopy(sim.starts)) {
-					t.Errorf("ended %v, started %v: every track must end once", sim.ended, sim.starts)
+				if !slices.Equal(sortedCopy(res.ended), sortedCopy(res.starts)) {
+					t.Errorf("ended %v, started %v: every track must end once", res.ended, res.starts)
 				}
 			})
 		}
