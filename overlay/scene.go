@@ -107,11 +107,13 @@ func (st style) line(img *gocv.Mat, l *scenes.LineView) {
 	st.arrow(img, mid, nx, ny, c)
 	var b text
 	b.str(l.Name).str(" in ").int(l.In).str(" out ").int(l.Out)
-	// Centre the label just off the line on the out side: as far along
+	// The label goes beside the line's start on the out side, clear of
+	// the middle, where what it counts crosses: as far off the line along
 	// the normal as the label's half-extent in that direction.
 	w, h := st.tagSize(b.String(), false)
 	off := math.Abs(nx)*float64(w)/2 + math.Abs(ny)*float64(h)/2 + float64(st.thick)
-	centre := image.Pt(mid.X-int(nx*off), mid.Y-int(ny*off))
+	along := l.A.Add(d.Mul(15).Div(100))
+	centre := image.Pt(along.X-int(nx*off), along.Y-int(ny*off))
 	st.tag(img, centre.Sub(image.Pt(w/2, h/2)), b.String(), c, false)
 }
 

@@ -75,12 +75,17 @@ func (t *trail) add(p vec) {
 }
 
 // New returns a scene for cfg, which is validated first.
-func New(cfg Config) (*Scene, error) {
+func New(cfg Config) (*Scene, error) { return NewWithTracker(cfg, track.Options{}) }
+
+// NewWithTracker is New with the tracker's thresholds set, for detectors
+// whose confidences are calibrated unlike YOLOX's (the defaults);
+// cfg's lost_after_s sets o.LostAfter.
+func NewWithTracker(cfg Config, o track.Options) (*Scene, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Scene{cfg: cfg, tracker: track.New(track.Options{LostAfter: seconds(cfg.Tracking.LostAfter())}),
-		tracks: map[string]int{}}
+	o.LostAfter = seconds(cfg.Tracking.LostAfter())
+	s := &Scene{cfg: cfg, tracker: track.New(o), tracks: map[string]int{}}
 	for _, l := range cfg.Lines {
 		s.lines = append(s.lines, line{cfg: l})
 	}
