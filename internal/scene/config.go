@@ -207,7 +207,9 @@ func expected(goType string) string {
 		return "a list"
 	case goType == "string":
 		return "a string"
-	case goType == "float64", goType == "int":
+	case goType == "int":
+		return "a whole number"
+	case goType == "float64":
 		return "a number"
 	}
 	return "an object"

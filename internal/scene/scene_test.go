@@ -2,6 +2,7 @@ package scene
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -35,6 +36,7 @@ type player struct {
 	objs   []sim.Object
 	fps    float64
 	frame  int64
+	rng    *rand.Rand
 	events []event.Event
 	// before, if set, runs before each frame's Update (to record
 	// inspection verdicts).
@@ -47,21 +49,25 @@ func newPlayer(t *testing.T, cfg Config, fps float64, objs ...sim.Object) *playe
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &player{t: t, scene: s, objs: objs, fps: fps}
+	return &player{t: t, scene: s, objs: objs, fps: fps, rng: sim.Rand()}
 }
 
 // play analyses frames up to dur seconds, then finishes the scene.
 func (p *player) play(dur float64) []event.Event {
-	rng := sim.Rand()
+	p.run(dur)
+	end := at(float64(p.frame) / p.fps)
+	return p.scene.Finish(event.AtFrame(p.frame, end), end, p.events)
+}
+
+// run analyses frames up to dur seconds.
+func (p *player) run(dur float64) {
 	for ; float64(p.frame) <= dur*p.fps+1e-9; p.frame++ {
 		ts := float64(p.frame) / p.fps
 		if p.before != nil {
 			p.before(p.scene, ts)
 		}
-		p.events = p.scene.Update(p.frameAt(ts, rng), p.events)
+		p.events = p.scene.Update(p.frameAt(ts, p.rng), p.events)
 	}
-	end := at(float64(p.frame) / p.fps)
-	return p.scene.Finish(event.AtFrame(p.frame, end), end, p.events)
 }
 
 func (p *player) frameAt(ts float64, rng *rand.Rand) Frame {
@@ -415,5 +421,41 @@ func TestRecordInspectionSummary(t *testing.T) {
 	s.Summary(&sum)
 	if got := sum.Inspections; len(got) != 1 || got["cap"] != (event.InspectionCount{Pass: 2, Fail: 1, Review: 1}) {
 		t.Errorf("inspections %v", got)
+	}
+}
+
+// The view shows a zone and a line in alarm while their rules hold, with
+// the alerts, and clears them when the conditions end.
+func TestViewAlarms(t *testing.T) {
+	cfg := Config{Lines: []Line{gate}, Zones: []Zone{station}, Rules: []Rule{
+		{Name: "occupied", When: WhenOccupancyAbove, Zone: "station"},
+		{Name: "stopped", When: WhenCrossingsBelow, Line: "gate", Count: 1, Seconds: 1},
+	}}
+	// In the station from 0 to 2 s, then away beyond the gate's end.
+	visitor := person(sim.Waypoints([3]float64{0, 320, 300}, [3]float64{2, 320, 300}, [3]float64{3, 620, 300}))
+	p := newPlayer(t, cfg, 10, visitor)
+	var v View
+	check := func(when string, zoneAlarm, lineAlarm bool, alerts ...string) {
+		t.Helper()
+		p.scene.View(&v)
+		var got []string
+		for _, a := range v.Alerts {
+			got = append(got, a.Rule)
+			if a.Detail == "" {
+				t.Errorf("%s: alert %s without detail", when, a.Rule)
+			}
+		}
+		if v.Zones[0].Alarm != zoneAlarm || v.Lines[0].Alarm != lineAlarm || !slices.Equal(got, alerts) {
+			t.Errorf("%s: zone alarm %v, line alarm %v, alerts %q; want %v, %v, %q", when, v.Zones[0].Alarm, v.Lines[0].Alarm, got, zoneAlarm, lineAlarm, alerts)
+		}
+	}
+	p.run(0.5)
+	check("someone in the station", true, false, "occupied")
+	p.run(1.5)
+	check("and nobody crossed the gate for a second", true, true, "occupied", "stopped")
+	p.run(4)
+	check("the station empty", false, true, "stopped")
+	if v.Width != frameW || v.Zones[0].Polygon[1] != image.Pt(480, 120) || v.Lines[0].A != image.Pt(64, 240) {
+		t.Errorf("view geometry %dx%d, zone %v, line %v", v.Width, v.Height, v.Zones[0].Polygon, v.Lines[0].A)
 	}
 }

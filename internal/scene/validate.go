@@ -47,9 +47,17 @@ func quoted(name string) string {
 	return fmt.Sprintf(" %q", name)
 }
 
+// Upper bounds, so that no value overflows a duration or asks for a
+// buffer the size of the machine.
+const (
+	maxLostAfterS = 3600
+	maxSeconds    = 1e7 // about 115 days
+	maxCount      = 1_000_000
+)
+
 func (t Tracking) validate() error {
-	if t.LostAfterS < 0 {
-		return fmt.Errorf("tracking: lost_after_s must be positive, got %g", t.LostAfterS)
+	if t.LostAfterS < 0 || t.LostAfterS > maxLostAfterS {
+		return fmt.Errorf("tracking: lost_after_s must be from 0 to %d, got %g", maxLostAfterS, t.LostAfterS)
 	}
 	if err := validClasses(t.Classes); err != nil {
 		return fmt.Errorf("tracking: %w", err)
@@ -231,16 +239,16 @@ func (r Rule) validate(cfg Config, names map[string]bool) error {
 		return fmt.Errorf("%s takes no seconds", r.When)
 	case !f.percent && r.Percent != 0:
 		return fmt.Errorf("%s takes no percent", r.When)
-	case r.Count < 0:
-		return fmt.Errorf("count must not be negative, got %d", r.Count)
+	case r.Count < 0 || r.Count > maxCount:
+		return fmt.Errorf("count must be from 0 to %d, got %d", maxCount, r.Count)
 	case r.When == WhenCrossingsBelow && r.Count < 1:
 		return fmt.Errorf("%s needs a count of at least 1", r.When)
-	case f.seconds && !(r.Seconds > 0):
-		return fmt.Errorf("%s needs seconds, more than 0", r.When)
+	case f.seconds && !(r.Seconds > 0 && r.Seconds <= maxSeconds):
+		return fmt.Errorf("%s needs seconds, more than 0 and at most %g", r.When, float64(maxSeconds))
 	case f.percent && !(r.Percent > 0 && r.Percent <= 100):
 		return fmt.Errorf("%s needs a percent from 0 to 100, got %g", r.When, r.Percent)
-	case r.CooldownS < 0:
-		return fmt.Errorf("cooldown_s must be positive, got %g", r.CooldownS)
+	case r.CooldownS < 0 || r.CooldownS > maxSeconds:
+		return fmt.Errorf("cooldown_s must be positive and at most %g, got %g", float64(maxSeconds), r.CooldownS)
 	}
 	return nil
 }
