@@ -90,11 +90,14 @@ type Object struct {
 	Name        string      `json:"name"`
 	Confidence  float64     `json:"confidence"`
 	BoundingBox BoundingBox `json:"bounding_box"`
+	// TrackID is the object's confirmed track when tracking is on.
+	TrackID int `json:"track_id,omitempty"`
 }
 
 type Person struct {
 	Confidence  float64     `json:"confidence"`
 	BoundingBox BoundingBox `json:"bounding_box"`
+	TrackID     int         `json:"track_id,omitempty"`
 }
 
 // Face is a detected face (local BlazeFace only).
