@@ -24,8 +24,9 @@ const maxUnpackedBytes = 2 << 30
 // folder). It unpacks into a new folder beside dir and only then swaps it
 // in by two renames, so dir never holds half a model or a mix of two
 // (between the renames, for an instant, it is absent); the old model is
-// removed. A failed unpack leaves the old model as it was.
-func unpackExport(archive []byte, dir string) error {
+// removed. A failed unpack, or a model verify (when set) refuses, leaves
+// the old model as it was.
+func unpackExport(archive []byte, dir string, verify func(dir string) error) error {
 	zr, err := zip.NewReader(bytes.NewReader(archive), int64(len(archive)))
 	if err != nil {
 		return fmt.Errorf("not a zip archive: %w", err)
@@ -45,6 +46,11 @@ func unpackExport(archive []byte, dir string) error {
 	defer os.RemoveAll(tmp) // a no-op once renamed
 	if err := extract(zr, prefix, tmp); err != nil {
 		return err
+	}
+	if verify != nil {
+		if err := verify(tmp); err != nil {
+			return fmt.Errorf("the exported model does not load, so %s was left as it was: %w", dir, err)
+		}
 	}
 	return swapDir(tmp, dir)
 }

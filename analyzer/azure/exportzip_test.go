@@ -3,6 +3,7 @@ package azure
 import (
 	"archive/zip"
 	"bytes"
+	"errors"
 	"maps"
 	"os"
 	"path/filepath"
@@ -67,7 +68,7 @@ func TestUnpackExport(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			parent := t.TempDir()
 			dir := filepath.Join(parent, "model")
-			err := unpackExport(zipOf(t, tt.files), dir)
+			err := unpackExport(zipOf(t, tt.files), dir, nil)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -85,26 +86,38 @@ func TestUnpackExport(t *testing.T) {
 			}
 		})
 	}
-	if err := unpackExport([]byte("PK not really"), filepath.Join(t.TempDir(), "m")); err == nil || !strings.Contains(err.Error(), "not a zip") {
+	if err := unpackExport([]byte("PK not really"), filepath.Join(t.TempDir(), "m"), nil); err == nil || !strings.Contains(err.Error(), "not a zip") {
 		t.Errorf("not a zip: %v", err)
 	}
 }
 
 // TestUnpackExportReplaces: a new export replaces the old folder whole
-// (no stale file survives), and a broken one leaves the old model alone.
+// (no stale file survives), and a broken one, or one that verify refuses,
+// leaves the old model alone.
 func TestUnpackExportReplaces(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "model")
-	if err := unpackExport(zipOf(t, map[string]string{"model.onnx": "old", "labels.txt": "a\n", "stale.txt": "s"}), dir); err != nil {
+	if err := unpackExport(zipOf(t, map[string]string{"model.onnx": "old", "labels.txt": "a\n", "stale.txt": "s"}), dir, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := unpackExport(zipOf(t, map[string]string{"labels.txt": "only labels"}), dir); err == nil {
+	if err := unpackExport(zipOf(t, map[string]string{"labels.txt": "only labels"}), dir, nil); err == nil {
 		t.Fatal("an export without a model replaced the model")
+	}
+	refuse := func(d string) error {
+		if _, err := os.Stat(filepath.Join(d, "model.onnx")); err != nil {
+			t.Errorf("verify did not get the unpacked folder: %v", err)
+		}
+		return errors.New("not a model")
+	}
+	err := unpackExport(zipOf(t, map[string]string{"model.onnx": "broken"}), dir, refuse)
+	if err == nil || !strings.Contains(err.Error(), "does not load") || !strings.Contains(err.Error(), "not a model") {
+		t.Fatalf("a model verify refused: %v", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, "model.onnx")); string(b) != "old" {
 		t.Errorf("old model %q after a failed unpack", b)
 	}
-	if err := unpackExport(zipOf(t, map[string]string{"model.onnx": "new", "labels.txt": "b\n"}), dir); err != nil {
+	accept := func(string) error { return nil }
+	if err := unpackExport(zipOf(t, map[string]string{"model.onnx": "new", "labels.txt": "b\n"}), dir, accept); err != nil {
 		t.Fatal(err)
 	}
 	if got := listDir(t, dir); !slices.Equal(got, []string{"labels.txt", "model.onnx"}) {

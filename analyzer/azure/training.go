@@ -149,6 +149,7 @@ type Iteration struct {
 	Exportable   bool     `json:"exportable"`
 	ExportableTo []string `json:"exportableTo"`
 	PublishName  string   `json:"publishName"`
+	TrainedAt    string   `json:"trainedAt"`
 }
 
 // Export is an iteration's model exported for a platform.
@@ -397,10 +398,12 @@ func (c *TrainingClient) WaitExport(ctx context.Context, projectID, iterationID,
 
 // DownloadExport fetches a finished export and unpacks it into dir (see
 // unpackExport), which afterwards holds the model and its labels as
-// analyzer/local's NewCustomVision loads them. The download URL is
-// pre-signed and on another host: the key is not sent there, and the URL's
-// signature never appears in errors or logs.
-func (c *TrainingClient) DownloadExport(ctx context.Context, projectID string, e Export, dir string) error {
+// analyzer/local's NewCustomVision loads them. verify, when set, is given
+// the unpacked folder before it replaces dir: an error keeps the model
+// that was there. The download URL is pre-signed and on another host: the
+// key is not sent there, and the URL's signature never appears in errors
+// or logs.
+func (c *TrainingClient) DownloadExport(ctx context.Context, projectID string, e Export, dir string, verify func(dir string) error) error {
 	if e.Status != ExportDone || e.DownloadURI == "" {
 		return fmt.Errorf("%s: the %s export is %q, with nothing to download yet", c.cfg.service, e.Platform, e.Status)
 	}
@@ -408,7 +411,7 @@ func (c *TrainingClient) DownloadExport(ctx context.Context, projectID string, e
 	if err != nil {
 		return err
 	}
-	if err := unpackExport(zip, dir); err != nil {
+	if err := unpackExport(zip, dir, verify); err != nil {
 		return fmt.Errorf("%s: the %s export: %w", c.cfg.service, e.Platform, err)
 	}
 	return nil

@@ -191,7 +191,7 @@ func exportAndDownload(t *testing.T, c *azure.TrainingClient, srv *azuretest.Ser
 		t.Fatalf("WaitExport: %+v, %v", e, err)
 	}
 	dir := filepath.Join(t.TempDir(), "models", "fork-scissors")
-	if err := c.DownloadExport(ctx, projectID, e, dir); err != nil {
+	if err := c.DownloadExport(ctx, projectID, e, dir, nil); err != nil {
 		t.Fatalf("DownloadExport: %v", err)
 	}
 	sample, _ := deps.Model("customvision-classifier-sample")
@@ -376,7 +376,7 @@ func TestExportStuck(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("polls spaced %v, want %v", got, want)
 	}
-	if err := c.DownloadExport(ctx, p, e, t.TempDir()); err == nil {
+	if err := c.DownloadExport(ctx, p, e, t.TempDir(), nil); err == nil {
 		t.Error("an unfinished export was downloaded")
 	}
 }
@@ -387,12 +387,12 @@ func TestDownloadNeverLeaksSignature(t *testing.T) {
 	srv := azuretest.New(t)
 	c, _ := newTraining(t, srv, &azure.TrainingOptions{ClientOptions: azure.ClientOptions{Retries: azure.NoRetries}})
 	e := azure.Export{Platform: "ONNX", Status: azure.ExportDone, DownloadURI: "http://127.0.0.1:1/m/x.ONNX.zip?sv=1&sig=SECRETSIGNATURE"}
-	err := c.DownloadExport(context.Background(), "p", e, t.TempDir())
+	err := c.DownloadExport(context.Background(), "p", e, t.TempDir(), nil)
 	if err == nil || strings.Contains(err.Error(), "SECRETSIGNATURE") || strings.Contains(err.Error(), srv.Key) {
 		t.Errorf("download error %v", err)
 	}
 	e.DownloadURI = "ftp://example.com/x.zip"
-	if err := c.DownloadExport(context.Background(), "p", e, t.TempDir()); err == nil || !strings.Contains(err.Error(), "refusing") {
+	if err := c.DownloadExport(context.Background(), "p", e, t.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "refusing") {
 		t.Errorf("ftp download: %v", err)
 	}
 }
