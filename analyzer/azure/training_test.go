@@ -16,8 +16,8 @@ import (
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
+	"github.com/sightline/sightline/analyzer/local/onnxtest"
 	"github.com/sightline/sightline/internal/clock"
-	"github.com/sightline/sightline/internal/deps"
 )
 
 func newTraining(t testing.TB, srv *azuretest.Server, opts *azure.TrainingOptions) (*azure.TrainingClient, *clock.Fake) {
@@ -74,11 +74,7 @@ func samplePhotos(t testing.TB, data *azuretest.Data) []samplePhoto {
 // exportArchive is the shared sample export zipped as the service exports it.
 func exportArchive(t testing.TB) []byte {
 	t.Helper()
-	dir, err := deps.Model("customvision-classifier-sample")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return azuretest.ExportArchive(t, dir)
+	return azuretest.ExportArchive(t, onnxtest.CustomVisionSample(t))
 }
 
 // setUpProject creates an object detection project on a compact domain
@@ -194,7 +190,7 @@ func exportAndDownload(t *testing.T, c *azure.TrainingClient, srv *azuretest.Ser
 	if err := c.DownloadExport(ctx, projectID, e, dir, nil); err != nil {
 		t.Fatalf("DownloadExport: %v", err)
 	}
-	sample, _ := deps.Model("customvision-classifier-sample")
+	sample := onnxtest.CustomVisionSample(t)
 	for _, name := range []string{"model.onnx", "labels.txt", "cvexport.manifest"} {
 		got, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {

@@ -13,19 +13,10 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local/onnxtest"
-	"github.com/sightline/sightline/internal/deps"
 )
 
-// customVisionSample finds the sample export, which lives only under
-// SIGHTLINE_MODELS (e.g. /work/shared/models).
-func customVisionSample(t testing.TB) string {
-	t.Helper()
-	dir, err := deps.Model("customvision-classifier-sample")
-	if err != nil {
-		t.Fatalf("Custom Vision sample not found (make test sets SIGHTLINE_MODELS=../shared/models): %v", err)
-	}
-	return dir
-}
+// customVisionSample finds the sample export.
+func customVisionSample(t testing.TB) string { return onnxtest.CustomVisionSample(t) }
 
 func TestCustomVisionClassifiesSample(t *testing.T) {
 	dir := customVisionSample(t)

@@ -140,7 +140,7 @@ func TestEvalCustomVisionExport(t *testing.T) {
 	}
 
 	// A classifier export cannot be scored.
-	code, _, stderr = runCLI(t, nil, "eval", "--dataset", samplesCOCO, "--images", sampleImages(t), "--model", customVisionSample(t))
+	code, _, stderr = runCLI(t, nil, "eval", "--dataset", samplesCOCO, "--images", sampleImages(t), "--model", onnxtest.CustomVisionSample(t))
 	if code != exitUsage || !strings.Contains(stderr, "classifier") {
 		t.Errorf("classifier export: exit %d, %s", code, stderr)
 	}

@@ -7,19 +7,9 @@ import (
 	"testing"
 
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
-	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/analyzer/local/onnxtest"
 	"github.com/sightline/sightline/internal/train"
 )
-
-// customVisionSample is the shared classifier export's folder.
-func customVisionSample(t testing.TB) string {
-	t.Helper()
-	dir, err := deps.Model("customvision-classifier-sample")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // trainingEnv points train at srv.
 func trainingEnv(srv *azuretest.Server) map[string]string {
@@ -47,7 +37,7 @@ func trainOutput(t *testing.T, out string) train.Result {
 // service, publish, export; the line says what happened, and the export
 // folder is a model `predict --model` runs.
 func TestTrainPublishExport(t *testing.T) {
-	srv := azuretest.New(t, azuretest.WithTraining(azuretest.TrainingConfig{ExportZip: azuretest.ExportArchive(t, customVisionSample(t))}))
+	srv := azuretest.New(t, azuretest.WithTraining(azuretest.TrainingConfig{ExportZip: azuretest.ExportArchive(t, onnxtest.CustomVisionSample(t))}))
 	exportDir := filepath.Join(t.TempDir(), "kitchen-model")
 	code, out, stderr := runCLI(t, trainingEnv(srv), "train", "--dataset", samplesCOCO, "--images", sampleImages(t),
 		"--project", "kitchen", "--publish", "detectModel", "--export", exportDir)
@@ -66,7 +56,7 @@ func TestTrainPublishExport(t *testing.T) {
 			t.Errorf("no %q in %s", key, out)
 		}
 	}
-	img := filepath.Join(customVisionSample(t), "test_image.jpg")
+	img := filepath.Join(onnxtest.CustomVisionSample(t), "test_image.jpg")
 	if code, out, stderr := runCLI(t, nil, "predict", "--model", exportDir, img); code != exitOK || !strings.Contains(out, `"success":true`) {
 		t.Errorf("predict with the export: exit %d, %s %s", code, out, stderr)
 	}

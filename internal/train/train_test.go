@@ -14,9 +14,9 @@ import (
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/analyzer/local/onnxtest"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/dataset"
-	"github.com/sightline/sightline/internal/deps"
 )
 
 // samples is the 40 labelled photos: their COCO file and their folder.
@@ -32,11 +32,7 @@ func samples(t testing.TB, data *azuretest.Data) (*dataset.Dataset, string) {
 func newServer(t *testing.T, cfg azuretest.TrainingConfig) (*azuretest.Server, *Trainer) {
 	t.Helper()
 	if cfg.ExportZip == nil {
-		dir, err := deps.Model("customvision-classifier-sample")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.ExportZip = azuretest.ExportArchive(t, dir)
+		cfg.ExportZip = azuretest.ExportArchive(t, onnxtest.CustomVisionSample(t))
 	}
 	srv := azuretest.New(t, azuretest.WithTraining(cfg))
 	c, err := azure.NewTrainingClient(srv.URL, srv.Key, &azure.TrainingOptions{
