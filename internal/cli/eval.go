@@ -10,8 +10,10 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/dataset"
 	"github.com/sightline/sightline/internal/eval"
+	"github.com/sightline/sightline/internal/text"
 )
 
 // evalThreshold is the confidence eval detects at: low, so that the curve
@@ -29,7 +31,7 @@ func cmdEval(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
 	datasetPath := fs.String("dataset", "", "COCO detection JSON of the labelled images")
 	imagesDir := fs.String("images", "", "folder the dataset's file names are relative to")
-	backend := fs.String("backend", "local", "local (YOLOX, or the export of --model) or azure")
+	backendName := fs.String("backend", "local", "local (YOLOX, or the export of --model) or azure")
 	model := fs.String("model", "", "folder of a Custom Vision object detection export, instead of YOLOX")
 	iou := fs.Float64("iou", eval.DefaultIoU, "overlap a detection needs to count as found, for the thresholds and curves")
 	curves := fs.String("curves", "", "write each class's precision, recall and F1 against threshold to this JSON file")
@@ -54,7 +56,7 @@ func cmdEval(ctx context.Context, e env, args []string) error {
 	if st, err := os.Stat(*imagesDir); err != nil || !st.IsDir() {
 		return usagef("--images %s is not a folder", *imagesDir)
 	}
-	detect, closeFn, err := newEvalDetector(e, *backend, *model, *retries, *workers)
+	detect, closeFn, err := newEvalDetector(e, *backendName, *model, *retries, *workers)
 	if err != nil {
 		return err
 	}
@@ -68,7 +70,7 @@ func cmdEval(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stderr)
 	}
 	for _, f := range failures {
-		fmt.Fprintf(e.stderr, "sightline eval: %s: %s\n", f.Image.FileName, oneLine(f.Err.Error()))
+		fmt.Fprintf(e.stderr, "sightline eval: %s: %s\n", f.Image.FileName, text.OneLine(f.Err.Error(), 0))
 	}
 	if err != nil {
 		return err
@@ -114,14 +116,14 @@ func writeEval(e env, r *eval.Result, failed int, curvesPath string) error {
 
 // newEvalDetector builds what eval runs on each image: local YOLOX, a
 // local Custom Vision detector export (--model), or Azure's objects.
-func newEvalDetector(e env, backend, model string, retries, workers int) (eval.Detector, func(), error) {
+func newEvalDetector(e env, name, model string, retries, workers int) (eval.Detector, func(), error) {
 	switch {
 	case model != "":
-		if backend != "local" {
-			return nil, nil, usagef("--model is a local export: drop --backend %s", backend)
+		if name != "local" {
+			return nil, nil, usagef("--model is a local export: drop --backend %s", name)
 		}
 		return customVisionDetector(model)
-	case backend == "local":
+	case name == "local":
 		opts := local.BatchOptions()
 		opts.Detectors = max(1, min(workers, opts.Detectors))
 		b := local.New(opts)
@@ -131,15 +133,19 @@ func newEvalDetector(e env, backend, model string, retries, workers int) (eval.D
 		}
 		req := analyzer.Request{Features: analyzer.Features{analyzer.FeatureObjects}, Options: analyzer.Options{Threshold: evalThreshold}}
 		return analyzerDetector(b, req), func() { b.Close() }, nil
-	case backend == "azure":
-		a, err := newAzureAnalyzer(e, retries)
+	case name == "azure":
+		vision, err := visionFromEnv(e, retries)
 		if err != nil {
 			return nil, nil, err
+		}
+		a, err := backend.Vision(vision)
+		if err != nil {
+			return nil, nil, configError(err)
 		}
 		// The cloud's boxes come unfiltered, the low ones included.
 		return analyzerDetector(a, analyzer.Request{Features: analyzer.Features{analyzer.FeatureObjects}}), func() {}, nil
 	}
-	return nil, nil, usagef("unknown backend %q (local or azure)", backend)
+	return nil, nil, usagef("unknown backend %q (local or azure)", name)
 }
 
 // analyzerDetector detects with an analyzer's objects, checking that the

@@ -8,7 +8,9 @@ import (
 
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/dataset"
+	"github.com/sightline/sightline/internal/text"
 	"github.com/sightline/sightline/internal/train"
 )
 
@@ -67,7 +69,7 @@ func cmdTrain(ctx context.Context, e env, args []string) error {
 		fmt.Fprintln(e.stderr)
 	}
 	for _, f := range res.Failures {
-		fmt.Fprintf(e.stderr, "sightline train: %s: %s\n", f.File, oneLine(f.Error))
+		fmt.Fprintf(e.stderr, "sightline train: %s: %s\n", f.File, text.OneLine(f.Error, 0))
 	}
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
@@ -97,17 +99,10 @@ func printProgress(e env, p train.Progress) {
 // newTrainingClient builds the Custom Vision Training client from the
 // environment.
 func newTrainingClient(e env, retries int) (*azure.TrainingClient, error) {
-	endpoint, key := e.getenv("CUSTOM_VISION_TRAINING_ENDPOINT"), e.getenv("CUSTOM_VISION_TRAINING_KEY")
-	if endpoint == "" || (key == "" && !entraAuth(e)) {
-		return nil, usagef("train needs CUSTOM_VISION_TRAINING_ENDPOINT and CUSTOM_VISION_TRAINING_KEY (or SIGHTLINE_AZURE_AUTH=entra) in the environment")
-	}
-	co, err := clientOptions(e, retries)
+	a, err := trainingFromEnv(e, retries)
 	if err != nil {
 		return nil, err
 	}
-	c, err := azure.NewTrainingClient(endpoint, key, &azure.TrainingOptions{ClientOptions: co})
-	if err != nil {
-		return nil, usagef("%v", err)
-	}
-	return c, nil
+	c, err := backend.Training(a)
+	return c, configError(err)
 }
