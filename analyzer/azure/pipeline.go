@@ -68,6 +68,11 @@ type pipelineConfig struct {
 	logger     *slog.Logger
 	clock      Clock
 	onAttempt  func(attempt int)
+	// anonymous clients send no key and no token: they fetch pre-signed
+	// URLs on other hosts (a trained model's download), where a key must
+	// never go.
+	anonymous bool
+	maxBody   int64 // response bodies are capped here (MaxResponseBytes when 0)
 }
 
 // client is the part shared by VisionClient and PredictionClient: an azcore
@@ -78,8 +83,11 @@ type client struct {
 }
 
 func newClient(cfg pipelineConfig) (*client, error) {
-	if cfg.key == "" && cfg.credential == nil {
+	if cfg.key == "" && cfg.credential == nil && !cfg.anonymous {
 		return nil, fmt.Errorf("%s: no key and no credential given", cfg.service)
+	}
+	if cfg.maxBody == 0 {
+		cfg.maxBody = MaxResponseBytes
 	}
 	if cfg.retries == 0 {
 		cfg.retries = defaultRetries
@@ -108,23 +116,25 @@ func newClient(cfg pipelineConfig) (*client, error) {
 
 	// Keys may only travel in clear text to this machine (the test server).
 	allowHTTP := cfg.endpoint.Scheme == "http"
-	var auth policy.Policy
-	if cfg.credential != nil {
-		auth = runtime.NewBearerTokenPolicy(cfg.credential, []string{cognitiveServicesScope},
-			&policy.BearerTokenOptions{InsecureAllowCredentialWithHTTP: allowHTTP})
-	} else {
-		auth = runtime.NewKeyCredentialPolicy(azcore.NewKeyCredential(cfg.key), cfg.keyHeader,
-			&runtime.KeyCredentialPolicyOptions{InsecureAllowCredentialWithHTTP: allowHTTP})
+	var auth []policy.Policy
+	switch {
+	case cfg.anonymous:
+	case cfg.credential != nil:
+		auth = append(auth, runtime.NewBearerTokenPolicy(cfg.credential, []string{cognitiveServicesScope},
+			&policy.BearerTokenOptions{InsecureAllowCredentialWithHTTP: allowHTTP}))
+	default:
+		auth = append(auth, runtime.NewKeyCredentialPolicy(azcore.NewKeyCredential(cfg.key), cfg.keyHeader,
+			&runtime.KeyCredentialPolicyOptions{InsecureAllowCredentialWithHTTP: allowHTTP}))
 	}
 
 	c := &client{cfg: cfg}
 	c.pipeline = runtime.NewPipeline(moduleName, moduleVersion, runtime.PipelineOptions{
 		// Our retry policy replaces azcore's, whose sleeps cannot be faked.
 		PerCall:  []policy.Policy{&retryPolicy{cfg: &c.cfg}},
-		PerRetry: []policy.Policy{auth},
+		PerRetry: auth,
 	}, &policy.ClientOptions{
 		Retry:     policy.RetryOptions{MaxRetries: -1},
-		Transport: cappedTransport{next: transport, limit: MaxResponseBytes},
+		Transport: cappedTransport{next: transport, limit: cfg.maxBody},
 	})
 	return c, nil
 }
@@ -182,7 +192,7 @@ func (c *client) transportError(req *policy.Request, err error) error {
 	}
 	switch {
 	case errors.Is(err, errBodyTooLarge):
-		return fmt.Errorf("%s: response body larger than %d MiB%s: %w", c.cfg.service, MaxResponseBytes>>20, suffix, err)
+		return fmt.Errorf("%s: response body larger than %d MiB%s: %w", c.cfg.service, c.cfg.maxBody>>20, suffix, err)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%s: response body truncated%s: %w", c.cfg.service, suffix, err)
 	case errors.Is(err, errTryTimeout):

@@ -2,8 +2,10 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -63,13 +65,18 @@ type CustomVision struct {
 	version   string
 }
 
-// NewCustomVision loads model.onnx and labels.txt from dir. The input size
-// comes from the model's input dimensions, and the colour order and pixel
-// range from its metadata, as Microsoft's export samples read them.
+// NewCustomVision loads model.onnx and labels.txt from dir; without
+// labels.txt, the class names come from the model itself when it carries
+// them (older Windows ML exports). The input size comes from the model's
+// input dimensions, and the colour order and pixel range from its
+// metadata, as Microsoft's export samples read them.
 func NewCustomVision(dir string) (*CustomVision, error) {
 	modelPath := filepath.Join(dir, "model.onnx")
 	labelsPath := filepath.Join(dir, "labels.txt")
 	labels, err := readLabels(labelsPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		labels, err = modelLabels(modelPath, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -434,7 +441,8 @@ func (c *CustomVision) decodeGrid(out []float32, h, w int) []detection {
 // Name implements analyzer.Predictor.
 func (c *CustomVision) Name() string { return "local" }
 
-// Labels returns the class names of labels.txt, in file order.
+// Labels returns the class names, in labels.txt's order (or the model's,
+// when they were read from it).
 func (c *CustomVision) Labels() []string { return append([]string(nil), c.labels...) }
 
 // IsDetector reports whether the export is an object detector.
@@ -476,6 +484,19 @@ func intValues(v ort.Value) ([]int64, error) {
 		return out, nil
 	}
 	return nil, fmt.Errorf("expected integer %s, got %T", cvDetClasses, v)
+}
+
+// modelLabels reads the class names from the model when labels.txt is
+// missing (missing is the error saying so).
+func modelLabels(modelPath string, missing error) ([]string, error) {
+	labels, err := labelsFromModel(modelPath)
+	if err != nil {
+		return nil, err
+	}
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("%w, and model %s carries no class names of its own (no ZipMap): put the export's labels.txt beside it", missing, modelPath)
+	}
+	return labels, nil
 }
 
 // readLabels reads labels.txt (splitLabels: one name per line).

@@ -13,19 +13,10 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local/onnxtest"
-	"github.com/sightline/sightline/internal/deps"
 )
 
-// customVisionSample finds the sample export, which lives only under
-// SIGHTLINE_MODELS (e.g. /work/shared/models).
-func customVisionSample(t testing.TB) string {
-	t.Helper()
-	dir, err := deps.Model("customvision-classifier-sample")
-	if err != nil {
-		t.Fatalf("Custom Vision sample not found (make test sets SIGHTLINE_MODELS=../shared/models): %v", err)
-	}
-	return dir
-}
+// customVisionSample finds the sample export.
+func customVisionSample(t testing.TB) string { return onnxtest.CustomVisionSample(t) }
 
 func TestCustomVisionClassifiesSample(t *testing.T) {
 	dir := customVisionSample(t)
@@ -66,6 +57,43 @@ func TestCustomVisionClassifiesSample(t *testing.T) {
 	}
 }
 
+// TestCustomVisionLabelsFromModel loads the sample export without its
+// labels.txt: the Windows ML classifier carries its class names in its
+// ZipMap, and predicts exactly as with the file.
+func TestCustomVisionLabelsFromModel(t *testing.T) {
+	dir := customVisionSample(t)
+	withFile, err := NewCustomVision(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withFile.Close()
+	bare := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(dir, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(bare, "model.onnx"), b)
+	fromModel, err := NewCustomVision(bare)
+	if err != nil {
+		t.Fatalf("export without labels.txt: %v", err)
+	}
+	defer fromModel.Close()
+	if got, want := fromModel.Labels(), withFile.Labels(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("labels from the model %q, labels.txt %q", got, want)
+	}
+	for _, name := range []string{"japanese_cherry_6.jpg", "hemlock_1.jpg", "test_image.jpg"} {
+		img, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err1 := withFile.Predict(context.Background(), analyzer.Image{Bytes: img}, false)
+		got, err2 := fromModel.Predict(context.Background(), analyzer.Image{Bytes: img}, false)
+		if err1 != nil || err2 != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s: without labels.txt %+v (%v), with %+v (%v)", name, got, err2, want, err1)
+		}
+	}
+}
+
 func TestCustomVisionMatInput(t *testing.T) {
 	dir := customVisionSample(t)
 	cv, err := NewCustomVision(dir)
@@ -95,7 +123,8 @@ func TestNewCustomVisionErrors(t *testing.T) {
 	}{
 		{"missing model", "", "hemlock\nJapaneseCherry\n", []string{"model.onnx", "no such file"}},
 		{"truncated model", "truncate", "hemlock\nJapaneseCherry\n", []string{"model.onnx", "not a readable ONNX model"}},
-		{"missing labels", model, "-", []string{"labels.txt", "no such file"}},
+		{"missing labels, none in the model", filepath.Join(ocrDir, ocrClsFile), "-", []string{"labels.txt", "no such file", "carries no class names", "put the export's labels.txt beside it"}},
+		{"missing labels and truncated model", "truncate", "-", []string{"model.onnx", "not a valid ONNX file"}},
 		{"empty labels", model, "\n\n", []string{"labels.txt", "no labels"}},
 		{"too many labels", model, "hemlock\nJapaneseCherry\noak\n", []string{"labels.txt", "3 labels", "2 classes"}},
 		{"wrong label", model, "hemlock\nCherry\n", []string{"labels.txt", "JapaneseCherry"}},

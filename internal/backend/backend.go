@@ -90,6 +90,23 @@ func Prediction(a Azure, project, published string, noStore bool) (*azure.Predic
 	return c, nil
 }
 
+// Training is the Custom Vision training client of a, for train and the
+// app's training.
+func Training(a Azure) (*azure.TrainingClient, error) {
+	if !a.Configured() {
+		return nil, configf("training needs CUSTOM_VISION_TRAINING_ENDPOINT and CUSTOM_VISION_TRAINING_KEY (or SIGHTLINE_AZURE_AUTH=entra)")
+	}
+	co, err := a.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	c, err := azure.NewTrainingClient(a.Endpoint, a.Key, &azure.TrainingOptions{ClientOptions: co})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return c, nil
+}
+
 // Config says which backends a live pipeline uses.
 type Config struct {
 	Mode schedule.Mode

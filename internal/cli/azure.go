@@ -33,6 +33,11 @@ func visionFromEnv(e env, retries int) (backend.Azure, error) {
 	return azureFromEnv(e, "VISION_ENDPOINT", "VISION_KEY", retries)
 }
 
+// trainingFromEnv is the Custom Vision training resource.
+func trainingFromEnv(e env, retries int) (backend.Azure, error) {
+	return azureFromEnv(e, "CUSTOM_VISION_TRAINING_ENDPOINT", "CUSTOM_VISION_TRAINING_KEY", retries)
+}
+
 // predictionFromEnv is the Custom Vision prediction resource.
 func predictionFromEnv(e env, retries int) (backend.Azure, error) {
 	return azureFromEnv(e, "CUSTOM_VISION_PREDICTION_ENDPOINT", "CUSTOM_VISION_PREDICTION_KEY", retries)

@@ -65,6 +65,8 @@ var commands = []command{
 	{"analyze", "sightline analyze [flags] INPUT...", "analyse images (files or http(s) URLs): caption, tags, objects, people, smart crops, text", cmdAnalyze},
 	{"ocr", "sightline ocr [flags] INPUT...", "read the text of images", cmdOCR},
 	{"predict", "sightline predict [flags] (--project UUID --published-name NAME | --model DIR) INPUT...", "Custom Vision prediction with a cloud project or a local ONNX export", cmdPredict},
+	{"eval", "sightline eval --dataset coco.json --images DIR [flags]", "score a detector against labelled images: COCO AP and each class's best threshold", cmdEval},
+	{"train", "sightline train --dataset coco.json --images DIR --project NAME [flags]", "train a Custom Vision model on labelled images; publish it, export it for local use", cmdTrain},
 	{"bench", "sightline bench [flags]", "measure decoding, the models, the pipeline and the GUI side by side", cmdBench},
 	{"version", "sightline version", "versions of Sightline and its libraries, as JSON", cmdVersion},
 }
@@ -90,6 +92,7 @@ func overview() string {
 'sightline help COMMAND' or 'sightline COMMAND --help' lists its flags.
 Azure: VISION_ENDPOINT and VISION_KEY; Custom Vision:
 CUSTOM_VISION_PREDICTION_ENDPOINT and CUSTOM_VISION_PREDICTION_KEY;
+training: CUSTOM_VISION_TRAINING_ENDPOINT and CUSTOM_VISION_TRAINING_KEY;
 models: SIGHTLINE_MODELS. Keys are read from the environment only.
 `)
 	return b.String()

@@ -349,7 +349,9 @@ func TestFaultCustomVisionModel(t *testing.T) {
 			[]string{"expected one float image input"}},
 		{"labels count", modelDir(t, cv, []byte("hemlock\nJapaneseCherry\nmaple\n")), []string{"3 labels", "2 classes"}},
 		{"labels wrong names", modelDir(t, cv, []byte("hemlock\nmaple\n")), []string{"lacks the model's class"}},
-		{"labels missing", modelDir(t, cv, nil), []string{"labels.txt"}},
+		// Without labels.txt the names come from the model (the sample's
+		// ZipMap); a model with none of its own is the error.
+		{"labels missing, none in the model", modelDir(t, readModel(t, "yolox-nano/yolox_nano.onnx"), nil), []string{"labels.txt", "no class names"}},
 		{"labels empty", modelDir(t, cv, []byte("\n \r\n")), []string{"no labels"}},
 		{"folder missing", filepath.Join(t.TempDir(), "nope"), []string{"nope"}},
 	}

@@ -20,8 +20,11 @@ func refuseKeyFlags(args []string) error {
 			continue
 		}
 		env := "VISION_KEY"
-		if strings.Contains(strings.ToLower(name), "predict") {
+		switch lower := strings.ToLower(name); {
+		case strings.Contains(lower, "predict"):
 			env = "CUSTOM_VISION_PREDICTION_KEY"
+		case strings.Contains(lower, "train"):
+			env = "CUSTOM_VISION_TRAINING_KEY"
 		}
 		return usagef("-%s: keys are not accepted as flags, because the command line shows in ps and shell history; "+
 			"set %s in the environment or save the key in the app's settings (OS keyring)", name, env)

@@ -1,6 +1,6 @@
 // Package azuretest is a loopback stand-in for Azure AI Vision Image
-// Analysis 4.0 and Custom Vision Prediction v3.0, for the tests of any
-// package that talks to them. It answers from the real recordings and spec
+// Analysis 4.0, Custom Vision Prediction v3.0 and Custom Vision Training
+// v3.3, for the tests of any package that talks to them. It answers from the real recordings and spec
 // examples in ../shared/azure (beside the repository), checks what clients
 // send, and plays scripted faults (service errors, throttling, hangs,
 // broken bodies) on demand.
@@ -43,6 +43,12 @@ type Data struct {
 	// PredictionExamples by spec example name ("ClassifyImage", …; the
 	// v3.1 ClassifyImageWithNoStore stands in for the missing v3.0 one).
 	PredictionExamples map[string][]byte
+	// TrainingExamples by Custom Vision Training v3.3 spec example name
+	// ("GetDomains", "CreateProject", …): the 200 response bodies.
+	TrainingExamples map[string][]byte
+	// TrainingRecordings by name ("TrainAndPublishProject", "ExportTests",
+	// "CreateUpdateDeleteTag"): the .NET SDK's train, publish and export traffic.
+	TrainingRecordings map[string][]Entry
 }
 
 // Image returns the bytes of a file in images/ (e.g. "azure-ai-vision-sdk_sample.jpg").
@@ -102,18 +108,26 @@ func findDataDir() (string, error) {
 }
 
 func parseData(dir string) (*Data, error) {
-	d := &Data{Dir: dir, Recordings: map[string][]Entry{},
-		AnalysisExamples: map[string][]byte{}, PredictionExamples: map[string][]byte{}}
-	recs, err := filepath.Glob(filepath.Join(dir, "recordings", "*", "*.json"))
-	if err != nil || len(recs) == 0 {
-		return nil, fmt.Errorf("no recordings in %s", dir)
-	}
-	for _, f := range recs {
-		entries, err := parseRecording(f)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+	d := &Data{Dir: dir, Recordings: map[string][]Entry{}, TrainingRecordings: map[string][]Entry{},
+		AnalysisExamples: map[string][]byte{}, PredictionExamples: map[string][]byte{}, TrainingExamples: map[string][]byte{}}
+	for _, recordings := range []struct {
+		glob string
+		into map[string][]Entry
+	}{
+		{"recordings/*/*.json", d.Recordings},
+		{"customvision-training/recordings/*/*.json", d.TrainingRecordings},
+	} {
+		recs, err := filepath.Glob(filepath.Join(dir, recordings.glob))
+		if err != nil || len(recs) == 0 {
+			return nil, fmt.Errorf("no recordings %s in %s", recordings.glob, dir)
 		}
-		d.Recordings[strings.TrimSuffix(filepath.Base(f), ".json")] = entries
+		for _, f := range recs {
+			entries, err := parseRecording(f)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
+			}
+			recordings.into[strings.TrimSuffix(filepath.Base(f), ".json")] = entries
+		}
 	}
 	examples := []struct {
 		glob string
@@ -122,6 +136,7 @@ func parseData(dir string) (*Data, error) {
 		{"spec/imageanalysis/2023-10-01/examples/*.json", d.AnalysisExamples},
 		{"spec/customvision-prediction/v3.0/examples/*.json", d.PredictionExamples},
 		{"spec/customvision-prediction/v3.1/examples/*.json", d.PredictionExamples},
+		{"customvision-training/examples/v3.3/*.json", d.TrainingExamples},
 	}
 	for _, ex := range examples {
 		files, _ := filepath.Glob(filepath.Join(dir, ex.glob))

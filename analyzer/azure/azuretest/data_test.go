@@ -24,6 +24,9 @@ func TestDataLoaded(t *testing.T) {
 	if len(d.AnalysisExamples["AnalyzeFromBuffer_MaximumSet"]) == 0 || len(d.PredictionExamples["ClassifyImageWithNoStore"]) == 0 {
 		t.Error("spec examples missing")
 	}
+	if len(d.TrainingExamples["GetDomains"]) == 0 || len(d.TrainingRecordings["TrainAndPublishProject"]) != 10 || len(d.TrainingRecordings["ExportTests"]) != 5 {
+		t.Error("Custom Vision Training examples or recordings missing")
+	}
 	// The multipart recordings carry the test image.
 	if !strings.Contains(string(d.Recordings["ClassifyImage"][0].RequestBody), "name=imageData") {
 		t.Error("multipart request body not decoded")

@@ -2,6 +2,7 @@ package azuretest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -46,7 +47,8 @@ type Request struct {
 	Multipart   bool   // the image came as multipart field imageData
 }
 
-// Server is a loopback Image Analysis and Custom Vision service.
+// Server is a loopback Image Analysis and Custom Vision (prediction and
+// training) service.
 type Server struct {
 	URL   string // the endpoint to give clients
 	Key   string // the key it accepts
@@ -62,6 +64,9 @@ type Server struct {
 	mu       sync.Mutex
 	script   []Reply
 	requests []Request
+
+	training trainingState
+	mux      *http.ServeMux // the Training API's routes
 }
 
 // Option configures New.
@@ -88,6 +93,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
+	s.mux = s.trainingMux()
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	t.Cleanup(func() {
@@ -142,6 +148,7 @@ const (
 	routeUnknown route = iota
 	routeAnalyze
 	routePredict
+	routeTraining
 )
 
 var predictPath = regexp.MustCompile(`^/customvision/v3\.0/prediction/([^/]+)/(classify|detect)/iterations/([^/]+)/(url|image)(/nostore)?$`)
@@ -168,16 +175,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case req.Method == http.MethodPost && predictPath.MatchString(req.Path):
 		rt = routePredict
 		s.checkPredictProtocol(req)
+	case strings.HasPrefix(req.Path, TrainingPrefix+"/") || strings.HasPrefix(req.Path, BlobPrefix):
+		rt = routeTraining
 	}
 	if scripted != nil && !scripted.recorded {
 		s.play(w, r, req, rt, *scripted)
 		return
 	}
+	s.answer(w, r, req, rt)
+}
+
+// answer answers req from the recordings (and, for training, the state).
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, req Request, rt route) {
 	switch rt {
 	case routeAnalyze:
 		s.answerAnalyze(w, r, req)
 	case routePredict:
 		s.answerPredict(w, r, req)
+	case routeTraining:
+		s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, req)))
 	default:
 		writeJSON(w, http.StatusNotFound, nil, `{"error":{"code":"404","message":"Resource not found"}}`)
 	}

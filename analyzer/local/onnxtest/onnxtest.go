@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sightline/sightline/internal/deps"
 )
 
 // Element types (TensorProto.DataType).
@@ -187,6 +189,18 @@ func Export(t testing.TB, m Model, labels ...string) string {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "labels.txt"), []byte(strings.Join(labels, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	return dir
+}
+
+// CustomVisionSample is the shared sample export (a Windows ML classifier
+// of hemlock and Japanese cherry, with test images), which lives only under
+// SIGHTLINE_MODELS (e.g. /work/shared/models).
+func CustomVisionSample(t testing.TB) string {
+	t.Helper()
+	dir, err := deps.Model("customvision-classifier-sample")
+	if err != nil {
+		t.Fatalf("Custom Vision sample not found (make test sets SIGHTLINE_MODELS=../shared/models): %v", err)
 	}
 	return dir
 }
