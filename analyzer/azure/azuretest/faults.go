@@ -93,11 +93,7 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, req Request, rt ro
 		return
 	case rep.truncate:
 		rec := httptest.NewRecorder()
-		if rt == routePredict {
-			s.answerPredict(rec, r, req)
-		} else {
-			s.answerAnalyze(rec, r, req)
-		}
+		s.answer(rec, r, req, rt)
 		body := rec.Body.String()
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
@@ -107,8 +103,11 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, req Request, rt ro
 		panic(http.ErrAbortHandler) // closes the connection mid-body
 	case rep.wrongShape:
 		body := `{"modelVersion":"2023-10-01","metadata":{"width":"864","height":576},"captionResult":["a","b"]}`
-		if rt == routePredict {
+		switch rt {
+		case routePredict:
 			body = `{"id":"x","predictions":{"tagName":"Tag1","probability":"high"}}`
+		case routeDocument, routeDocumentResult:
+			body = documentWrongShape
 		}
 		writeJSON(w, http.StatusOK, nil, body)
 	case rep.hugeBytes > 0:

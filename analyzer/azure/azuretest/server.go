@@ -2,6 +2,7 @@ package azuretest
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -41,12 +42,15 @@ type Request struct {
 	Header      http.Header
 	Body        []byte
 	ContentType string // media type without parameters
-	ImageURL    string // the "url" of a JSON body
-	Image       []byte // the image of an octet-stream or multipart body
-	Multipart   bool   // the image came as multipart field imageData
+	ImageURL    string // the "url" (or Document Intelligence's "urlSource") of a JSON body
+	// Image is the image or document of a raw or multipart body, or a
+	// JSON body's decoded "base64Source".
+	Image     []byte
+	Multipart bool // the image came as multipart field imageData
 }
 
-// Server is a loopback Image Analysis and Custom Vision service.
+// Server is a loopback Image Analysis, Custom Vision and Document
+// Intelligence service.
 type Server struct {
 	URL   string // the endpoint to give clients
 	Key   string // the key it accepts
@@ -59,9 +63,14 @@ type Server struct {
 	strict     bool
 	done       chan struct{}
 
-	mu       sync.Mutex
-	script   []Reply
-	requests []Request
+	docAPIVersion string
+
+	mu         sync.Mutex
+	script     []Reply
+	requests   []Request
+	docPolls   int
+	operations map[string]*operation
+	samples    map[string][]byte // sample documents read so far
 }
 
 // Option configures New.
@@ -76,6 +85,9 @@ func WithToken(token string) Option { return func(s *Server) { s.Token = token }
 // WithAPIVersion sets the Image Analysis api-version accepted.
 func WithAPIVersion(v string) Option { return func(s *Server) { s.apiVersion = v } }
 
+// WithDocumentAPIVersion sets the Document Intelligence api-version accepted.
+func WithDocumentAPIVersion(v string) Option { return func(s *Server) { s.docAPIVersion = v } }
+
 // Lenient stops the server from failing the test on protocol mistakes
 // (unknown or repeated query parameters, wrong content types); it still
 // answers them as the service would.
@@ -84,7 +96,9 @@ func Lenient() Option { return func(s *Server) { s.strict = false } }
 // New starts a server for the duration of t.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{Key: DefaultKey, Data: Load(t), t: t, apiVersion: DefaultAPIVersion, strict: true, done: make(chan struct{})}
+	s := &Server{Key: DefaultKey, Data: Load(t), t: t, apiVersion: DefaultAPIVersion, strict: true, done: make(chan struct{}),
+		docAPIVersion: DefaultDocumentAPIVersion, docPolls: DefaultDocumentPolls,
+		operations: map[string]*operation{}, samples: map[string][]byte{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -142,6 +156,8 @@ const (
 	routeUnknown route = iota
 	routeAnalyze
 	routePredict
+	routeDocument       // POST documentModels/{model}:analyze
+	routeDocumentResult // GET documentModels/{model}/analyzeResults/{id}
 )
 
 var predictPath = regexp.MustCompile(`^/customvision/v3\.0/prediction/([^/]+)/(classify|detect)/iterations/([^/]+)/(url|image)(/nostore)?$`)
@@ -168,16 +184,31 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case req.Method == http.MethodPost && predictPath.MatchString(req.Path):
 		rt = routePredict
 		s.checkPredictProtocol(req)
+	case req.Method == http.MethodPost && documentAnalyzePath.MatchString(req.Path):
+		rt = routeDocument
+		s.checkDocumentProtocol(req)
+	case req.Method == http.MethodGet && documentResultPath.MatchString(req.Path):
+		rt = routeDocumentResult
+		s.checkDocumentProtocol(req)
 	}
 	if scripted != nil && !scripted.recorded {
 		s.play(w, r, req, rt, *scripted)
 		return
 	}
+	s.answer(w, r, req, rt)
+}
+
+// answer answers req as the service would, unscripted.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, req Request, rt route) {
 	switch rt {
 	case routeAnalyze:
 		s.answerAnalyze(w, r, req)
 	case routePredict:
 		s.answerPredict(w, r, req)
+	case routeDocument:
+		s.answerDocumentAnalyze(w, req)
+	case routeDocumentResult:
+		s.answerDocumentResult(w, req)
 	default:
 		writeJSON(w, http.StatusNotFound, nil, `{"error":{"code":"404","message":"Resource not found"}}`)
 	}
@@ -195,13 +226,16 @@ func readRequest(r *http.Request) (Request, error) {
 	switch mt {
 	case "application/json":
 		var u struct {
-			URL string `json:"url"`
+			URL          string `json:"url"`
+			URLSource    string `json:"urlSource"`
+			Base64Source []byte `json:"base64Source"`
 		}
 		if err := json.Unmarshal(body, &u); err != nil {
 			return req, fmt.Errorf("JSON body: %w", err)
 		}
-		req.ImageURL = u.URL
-	case "application/octet-stream":
+		req.ImageURL = cmp.Or(u.URL, u.URLSource)
+		req.Image = u.Base64Source
+	case "application/octet-stream", "application/pdf", "image/jpeg", "image/png", "image/tiff", "image/bmp", "image/heif":
 		req.Image = body
 	case "multipart/form-data":
 		req.Multipart = true
