@@ -183,14 +183,16 @@ func tiffPages(b []byte) int {
 	return len(seen)
 }
 
-// checkModelID and checkPages apply the spec's patterns, so that a typo is
+// The spec's patterns of model ids and page lists, so that a typo is
 // refused here in a sentence rather than by the service.
 var (
 	modelIDPattern = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._~-]{1,63}$`)
 	pagesPattern   = regexp.MustCompile(`^(\d+(-\d+)?)(,\s*(\d+(-\d+)?))*$`)
 )
 
-func checkDocumentRequest(service string, req analyzer.DocumentRequest) error {
+// CheckDocumentRequest checks a request's model id and pages locally.
+func CheckDocumentRequest(req analyzer.DocumentRequest) error {
+	const service = documentService
 	if !modelIDPattern.MatchString(req.Model) {
 		return fmt.Errorf("%s: model %q is not a model id (prebuilt-invoice, prebuilt-receipt, prebuilt-read, prebuilt-layout, prebuilt-idDocument or a custom model's id: letters, digits and ._~-, up to 64)", service, req.Model)
 	}

@@ -24,6 +24,8 @@ import (
 // DocumentAPIVersion is Document Intelligence v4.0 GA.
 const DocumentAPIVersion = "2024-11-30"
 
+const documentService = "azure document intelligence" // prefixes its errors
+
 const (
 	defaultPollInterval     = time.Second
 	defaultOperationTimeout = 2 * time.Minute
@@ -61,15 +63,10 @@ type DocumentClient struct {
 // NewDocumentClient returns a client for endpoint (https://<resource>.
 // cognitiveservices.azure.com) authenticated by key, or by opts.Credential.
 func NewDocumentClient(endpoint, key string, opts *DocumentOptions) (*DocumentClient, error) {
-	const service = "azure document intelligence"
 	if opts == nil {
 		opts = &DocumentOptions{}
 	}
-	u, err := parseEndpoint(service, endpoint)
-	if err != nil {
-		return nil, err
-	}
-	c, err := newClient(opts.pipeline(service, u, "Ocp-Apim-Subscription-Key", key))
+	c, u, err := opts.dial(documentService, endpoint, "Ocp-Apim-Subscription-Key", key)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +88,7 @@ func NewDocumentClient(endpoint, key string, opts *DocumentOptions) (*DocumentCl
 // waits for the analysis. Coordinates are in the pixels of the image sent,
 // which are the caller's, or in inches for PDF.
 func (c *DocumentClient) AnalyzeDocument(ctx context.Context, img analyzer.Image, req analyzer.DocumentRequest) (*analyzer.Document, error) {
-	if err := checkDocumentRequest(c.cfg.service, req); err != nil {
+	if err := CheckDocumentRequest(req); err != nil {
 		return nil, err
 	}
 	preq, err := c.analyzeRequest(ctx, img, req)

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
-
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
@@ -410,22 +408,8 @@ func TestDocumentErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; got %+v", d)
 			}
-			msg := err.Error()
-			t.Logf("error: %s", msg)
-			for _, w := range tt.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not mention %q", msg, w)
-				}
-			}
-			if strings.ContainsAny(msg, "\n\r") || strings.Contains(msg, srv.Key) {
-				t.Errorf("error is not one line without the key: %q", msg)
-			}
-			var respErr *azcore.ResponseError
-			if strings.HasPrefix(tt.want[0], "HTTP 4") || strings.HasPrefix(tt.want[0], "HTTP 5") || strings.HasPrefix(tt.want[0], "analysis") {
-				if !errors.As(err, &respErr) {
-					t.Errorf("%T does not unwrap to *azcore.ResponseError", err)
-				}
-			}
+			w := tt.want[0]
+			checkError(t, err, srv.Key, tt.want, strings.HasPrefix(w, "HTTP 4") || strings.HasPrefix(w, "HTTP 5") || strings.HasPrefix(w, "analysis"))
 			if tt.noCalls && srv.Count() != 0 {
 				t.Errorf("%d requests reached the service", srv.Count())
 			}
