@@ -63,6 +63,7 @@ var commands = []command{
 	{"analyze", "sightline analyze [flags] INPUT...", "analyse images (files or http(s) URLs): caption, tags, objects, people, smart crops, text", cmdAnalyze},
 	{"ocr", "sightline ocr [flags] INPUT...", "read the text of images", cmdOCR},
 	{"predict", "sightline predict [flags] (--project UUID --published-name NAME | --model DIR) INPUT...", "Custom Vision prediction with a cloud project or a local ONNX export", cmdPredict},
+	{"document", "sightline document [--backend azure|local] [--model prebuilt-invoice|prebuilt-receipt|prebuilt-read|prebuilt-layout|ID] INPUT...", "fields of invoices, receipts and forms (Document Intelligence, or local rules over OCR)", cmdDocument},
 	{"bench", "sightline bench [flags]", "measure decoding, the models, the pipeline and the GUI side by side", cmdBench},
 	{"version", "sightline version", "versions of Sightline and its libraries, as JSON", cmdVersion},
 }
@@ -88,7 +89,9 @@ func overview() string {
 'sightline help COMMAND' or 'sightline COMMAND --help' lists its flags.
 Azure: VISION_ENDPOINT and VISION_KEY; Custom Vision:
 CUSTOM_VISION_PREDICTION_ENDPOINT and CUSTOM_VISION_PREDICTION_KEY;
-models: SIGHTLINE_MODELS. Keys are read from the environment only.
+Document Intelligence: DOCUMENT_INTELLIGENCE_ENDPOINT and
+DOCUMENT_INTELLIGENCE_KEY; models: SIGHTLINE_MODELS. Keys are read from the
+environment only.
 `)
 	return b.String()
 }
@@ -135,7 +138,7 @@ func run(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "sightline: unknown command %q (commands: %s)\n", cmd, strings.Join(names, ", "))
 		return exitUsage
 	}
-	if err := refuseKeyFlags(args); err != nil {
+	if err := refuseKeyFlags(cmd, args); err != nil {
 		fmt.Fprintf(e.stderr, "sightline %s: %s\n", cmd, err)
 		return exitUsage
 	}
