@@ -32,12 +32,22 @@ func newAnalyzer(e env, backend string, retries int, privacy bool) (a analyzer.A
 		if err != nil || !privacy {
 			return a, func() {}, err
 		}
-		b := local.New(local.Options{})
-		if err := loadModels(b, analyzer.Features{analyzer.FeatureFaces}); err != nil {
-			b.Close()
+		b, err := loadFaces()
+		if err != nil {
 			return nil, nil, err
 		}
 		return analyzer.WithPrivacy(a, b), func() { b.Close() }, nil
 	}
 	return nil, nil, usagef("unknown backend %q (azure or local)", backend)
+}
+
+// loadFaces is a local backend with the face model loaded, for privacy
+// blurring; the caller closes it.
+func loadFaces() (*local.Backend, error) {
+	b := local.New(local.Options{})
+	if err := loadModels(b, analyzer.Features{analyzer.FeatureFaces}); err != nil {
+		b.Close()
+		return nil, err
+	}
+	return b, nil
 }

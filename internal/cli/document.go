@@ -31,47 +31,64 @@ func cmdDocument(ctx context.Context, e env, args []string) error {
 	}
 	req := analyzer.DocumentRequest{Model: *model, Pages: *pages, Locale: *locale}
 	var da analyzer.DocumentAnalyzer
+	closeFn := func() {}
 	switch *backend {
 	case "local":
-		if err := docrules.CheckModel(req.Model); err != nil {
-			return usagef("%v", err)
-		}
-		if req.Pages != "" || req.Locale != "" {
-			return usagef("--pages and --locale are for --backend azure: the local fallback reads one image, in en-US conventions")
-		}
-		b := local.New(local.Options{})
-		defer b.Close()
-		if err := loadModels(b, analyzer.Features{analyzer.FeatureRead}); err != nil {
-			return err
-		}
-		da = docrules.New(b)
+		da, closeFn, err = localDocuments(req)
 	case "azure":
-		if req.Model == analyzer.ModelAuto {
-			return usagef("--model auto is for --backend local; Document Intelligence needs the model named (prebuilt-invoice, prebuilt-receipt, …)")
-		}
-		if err := azure.CheckDocumentRequest(req); err != nil {
-			return usagef("%v", err)
-		}
-		c, err := newDocumentClient(e, *retries, azure.DocumentOptions{FreeTier: *freeTier, OperationTimeout: *timeout})
-		if err != nil {
-			return err
-		}
-		da = c
-		if *privacy {
-			b := local.New(local.Options{})
-			defer b.Close()
-			if err := loadModels(b, analyzer.Features{analyzer.FeatureFaces}); err != nil {
-				return err
-			}
-			da = analyzer.DocumentAnalyzerWithPrivacy(da, b)
-		}
+		da, closeFn, err = azureDocuments(e, req, *retries, *privacy,
+			azure.DocumentOptions{FreeTier: *freeTier, OperationTimeout: *timeout})
 	default:
-		return usagef("unknown backend %q (azure or local)", *backend)
+		err = usagef("unknown backend %q (azure or local)", *backend)
 	}
+	if err != nil {
+		return err
+	}
+	defer closeFn()
 	return batch(ctx, e, inputs, *workers, func(ctx context.Context, _ string, img analyzer.Image) (any, string, error) {
 		d, err := da.AnalyzeDocument(ctx, img, req)
 		return d, da.Name(), err
 	})
+}
+
+// localDocuments is the heuristic fallback over the local OCR, whose
+// models are loaded up front.
+func localDocuments(req analyzer.DocumentRequest) (analyzer.DocumentAnalyzer, func(), error) {
+	if err := docrules.CheckModel(req.Model); err != nil {
+		return nil, nil, usagef("%v", err)
+	}
+	if req.Pages != "" || req.Locale != "" {
+		return nil, nil, usagef("--pages and --locale are for --backend azure: the local fallback reads one image, in en-US conventions")
+	}
+	b := local.New(local.Options{})
+	if err := loadModels(b, analyzer.Features{analyzer.FeatureRead}); err != nil {
+		b.Close()
+		return nil, nil, err
+	}
+	return docrules.New(b), func() { b.Close() }, nil
+}
+
+// azureDocuments is the Document Intelligence client, behind face blurring
+// with privacy. The request is checked before any call.
+func azureDocuments(e env, req analyzer.DocumentRequest, retries int, privacy bool, opts azure.DocumentOptions) (analyzer.DocumentAnalyzer, func(), error) {
+	if req.Model == analyzer.ModelAuto {
+		return nil, nil, usagef("--model auto is for --backend local; Document Intelligence needs the model named (prebuilt-invoice, prebuilt-receipt, …)")
+	}
+	if err := azure.CheckDocumentRequest(req); err != nil {
+		return nil, nil, usagef("%v", err)
+	}
+	c, err := newDocumentClient(e, retries, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !privacy {
+		return c, func() {}, nil
+	}
+	faces, err := loadFaces()
+	if err != nil {
+		return nil, nil, err
+	}
+	return analyzer.DocumentAnalyzerWithPrivacy(c, faces), func() { faces.Close() }, nil
 }
 
 // newDocumentClient builds the Document Intelligence client from the

@@ -227,3 +227,20 @@ func TestDocumentLocal(t *testing.T) {
 		t.Errorf("Total %v", total)
 	}
 }
+
+// TestDocumentPrivacy: with --privacy the service sees pixels Sightline
+// blurred, never a URL or a PDF it could not look at.
+func TestDocumentPrivacy(t *testing.T) {
+	srv := azuretest.New(t)
+	srv.SetDocumentPolls(0)
+	pdf := "../../../shared/azure/docintel/samples/rest-api-samples/sample-invoice.pdf"
+	inputs := []string{receiptSample, "https://example.com/receipt.jpg", pdf}
+	code, out, _ := runCLI(t, cloudEnv(srv, ""), append([]string{"document", "--privacy"}, inputs...)...)
+	if code != exitFailed {
+		t.Errorf("exit %d, want 1", code)
+	}
+	checkLines(t, out, inputs, [][]string{nil, {"privacy is on", "cannot be blurred"}, {"not a readable image"}})
+	if srv.Count() != 2 || !strings.HasPrefix(string(srv.Requests()[0].Image), "\xff\xd8\xff") {
+		t.Errorf("%d requests; want one analysis of a re-encoded JPEG and its poll", srv.Count())
+	}
+}
