@@ -199,8 +199,9 @@ type Result struct {
 	Latency  time.Duration
 	Finished time.Time
 	Err      error
-
-	done bool // set by the scheduler when the analysis has finished
+	// Epoch is the frame's Epoch (see schedule.Frame): which opening of
+	// which source it came from.
+	Epoch int64
 }
 
 // HasMat reports whether img carries decoded pixels. A zero gocv.Mat has no

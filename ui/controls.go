@@ -15,14 +15,16 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/deps"
 	"github.com/sightline/sightline/overlay"
 )
 
 // Backend choices, as shown and as the scheduler names them.
 var backendChoices = []struct {
 	label string
-	mode  analyzer.Mode
-}{{"Local", analyzer.ModeLocal}, {"Azure", analyzer.ModeCloud}, {"Auto", analyzer.ModeAuto}}
+	mode  schedule.Mode
+}{{"Local", schedule.ModeLocal}, {"Azure", schedule.ModeCloud}, {"Auto", schedule.ModeAuto}}
 
 // layer is one feature toggle: a draw-time filter switch, plus the
 // features the scheduler must compute for it.
@@ -66,6 +68,7 @@ type controls struct {
 
 	recent   []string
 	onSource func(uri string) // the window saves it as a recent source
+	onError  func(error)      // a choice that could not be applied
 }
 
 // threshold step for the slider and the +/- keys.
@@ -106,7 +109,7 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 	c.backend.Horizontal = true
 	c.backend.Required = true
 	for _, b := range backendChoices {
-		if b.mode == p.mode {
+		if b.mode == p.Mode() {
 			c.backend.SetSelected(b.label)
 		}
 	}
@@ -181,9 +184,9 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 		v, _ := strconv.ParseFloat(strings.Fields(s)[0], 64)
 		p.SetFPSLimit(v)
 	})
-	if p.fpsLimit > 0 {
-		c.rate.Options = append(c.rate.Options, fmt.Sprintf("%g / s", p.fpsLimit))
-		c.rate.SetSelected(fmt.Sprintf("%g / s", p.fpsLimit))
+	if lim := p.FPSLimit(); lim > 0 {
+		c.rate.Options = append(c.rate.Options, fmt.Sprintf("%g / s", lim))
+		c.rate.SetSelected(fmt.Sprintf("%g / s", lim))
 	} else {
 		c.rate.SetSelected(c.rate.Options[0])
 	}
@@ -220,12 +223,14 @@ func (c *controls) setLayer(l layer, on bool) {
 	var want analyzer.Features
 	cloud := c.p.Cloud()
 	for _, f := range l.needs {
-		if f == analyzer.FeatureCaption && cloud == nil {
+		if f == analyzer.FeatureCaption && !cloud {
 			continue // only the cloud captions
 		}
 		want = append(want, f)
 	}
-	c.p.Want(want...)
+	if err := c.p.Want(want...); err != nil && c.onError != nil {
+		c.onError(err)
+	}
 }
 
 // refreshCloud enables the cloud-only layers when a cloud is configured.
@@ -235,7 +240,7 @@ func (c *controls) refreshCloud() {
 			continue
 		}
 		ck := c.layerChecks[l.label]
-		if c.p.Cloud() == nil {
+		if !c.p.Cloud() {
 			ck.SetChecked(false)
 			ck.Text = l.label + " (Azure)"
 			ck.Disable()
@@ -334,7 +339,7 @@ func sourceOptions(recent []string) []string {
 			out = append(out, fmt.Sprintf("webcam:%d", n))
 		}
 	}
-	out = append(out, DemoVideo)
+	out = append(out, deps.DemoVideo)
 	for _, r := range recent {
 		if !slices.Contains(out, r) {
 			out = append(out, r)

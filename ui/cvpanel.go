@@ -10,6 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/text"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -19,7 +22,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
-	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/overlay"
 )
@@ -184,7 +186,8 @@ func (c *cvPanel) model() (analyzer.Predictor, error) {
 		if k == "" {
 			return nil, errors.New("set the Custom Vision key in Settings (or CUSTOM_VISION_PREDICTION_KEY)")
 		}
-		pc, err := azure.NewPredictionClient(strings.TrimSpace(c.endpoint.Text), k, strings.TrimSpace(c.project.Text), strings.TrimSpace(c.name.Text), nil)
+		pc, err := backend.Prediction(backend.Azure{Endpoint: strings.TrimSpace(c.endpoint.Text), Key: k, Retries: 3},
+			strings.TrimSpace(c.project.Text), strings.TrimSpace(c.name.Text), false)
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +221,7 @@ func (c *cvPanel) predict() {
 	p, err := c.model()
 	if err != nil {
 		c.verdict.Importance = widget.DangerImportance
-		c.verdict.SetText(oneLine(err.Error()))
+		c.verdict.SetText(text.OneLine(err.Error(), 90))
 		return
 	}
 	m, _, ok := c.frames.Frame(c.region)
@@ -241,7 +244,7 @@ func (c *cvPanel) predict() {
 			if err != nil {
 				m.Close()
 				c.verdict.Importance = widget.DangerImportance
-				c.verdict.SetText("Prediction failed: " + oneLine(err.Error()))
+				c.verdict.SetText("Prediction failed: " + text.OneLine(err.Error(), 90))
 				return
 			}
 			c.show(m, preds)

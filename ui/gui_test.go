@@ -19,7 +19,8 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
-	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/deps"
 	"github.com/sightline/sightline/overlay"
 )
 
@@ -31,12 +32,10 @@ func TestMain(m *testing.M) {
 	if src := os.Getenv(guiChildEnv); src != "" {
 		scenario := os.Getenv(guiScenarioEnv)
 		testHook = scenarios[scenario]
-		b := local.New(LocalOptions)
-		defer b.Close()
 		if m := os.Getenv("SIGHTLINE_MEASURE_SOURCE"); m != "" {
 			src = m
 		}
-		cfg := Config{Source: src, Backend: "local", Threshold: 0.25, Local: b}
+		cfg := Config{Source: src, Mode: schedule.ModeLocal, Threshold: 0.25}
 		// "report:D:PATH" measures for D and writes the report to PATH.
 		if spec, ok := strings.CutPrefix(scenario, "report:"); ok {
 			d, path, _ := strings.Cut(spec, ":")
@@ -122,11 +121,11 @@ func near(a, b uint8) bool { return a >= b-8 && a <= b+8 || (b < 8 && a < 16) ||
 // hook and returns its log file and a channel that reports its exit.
 func startApp(t *testing.T, display, scenario string) (logPath string, exited chan error) {
 	t.Helper()
-	if _, err := os.Stat(DemoVideo); err != nil {
+	if _, err := os.Stat(deps.DemoVideo); err != nil {
 		t.Fatalf("demo video missing (scripts/setup.sh installs opencv-doc): %v", err)
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), guiChildEnv+"="+DemoVideo, guiScenarioEnv+"="+scenario, "DISPLAY="+display,
+	cmd.Env = append(os.Environ(), guiChildEnv+"="+deps.DemoVideo, guiScenarioEnv+"="+scenario, "DISPLAY="+display,
 		"XDG_CONFIG_HOME="+t.TempDir()) // the child's preferences stay out of the user's
 	logPath = filepath.Join(t.TempDir(), "app.log")
 	logs, _ := os.Create(logPath)
@@ -277,7 +276,7 @@ func TestMeasureDisplayRate(t *testing.T) {
 // (gui --exit-after --report): the report is there and plausible.
 func TestAppWritesDisplayReport(t *testing.T) {
 	rep, b := appReport(t, 2*time.Second)
-	if rep.SourceFPS < 5 || rep.ShownFPS <= 0 || rep.Ratio <= 0 || rep.FirstFrameMS <= 0 || rep.Source != DemoVideo {
+	if rep.SourceFPS < 5 || rep.ShownFPS <= 0 || rep.Ratio <= 0 || rep.FirstFrameMS <= 0 || rep.Source != deps.DemoVideo {
 		t.Errorf("implausible report %s", b)
 	}
 }

@@ -5,6 +5,11 @@ import (
 	"image/color"
 	"time"
 
+	"github.com/sightline/sightline/analyzer/azure"
+	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/text"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -19,8 +24,18 @@ import (
 type sample struct {
 	at          time.Time
 	read, shown int64
-	stats       analyzer.Stats
-	merged      *analyzer.Merged
+	stats       schedule.Stats
+	view        pipeline.View // what is drawn on the newest frame
+	// staleAfter is the age past which boxes are no longer being
+	// refreshed as the settings promise.
+	staleAfter time.Duration
+	mode       schedule.Mode
+}
+
+// stale reports whether the boxes on screen are older than the analysis
+// should let them get: the view must not say LIVE over them.
+func (s sample) stale() bool {
+	return s.view.Analysis != nil && s.staleAfter > 0 && s.view.Age > s.staleAfter
 }
 
 // meters are the rates between two samples, as the HUD and plots show them.
@@ -37,7 +52,14 @@ func rates(prev, cur sample) meters {
 	if dt <= 0 {
 		return meters{}
 	}
-	per := func(a, b int64) float64 { return float64(b-a) / dt }
+	// A counter that went down was restarted (the analysis was
+	// reconfigured): count from zero.
+	per := func(a, b int64) float64 {
+		if b < a {
+			a = 0
+		}
+		return float64(b-a) / dt
+	}
 	m := meters{
 		displayFPS:  per(prev.shown, cur.shown),
 		sourceFPS:   per(prev.read, cur.read),
@@ -98,21 +120,36 @@ func newHUD() *hud {
 
 // update shows the latest meters; UI thread only.
 func (h *hud) update(m meters, s sample, st video.Status, paused bool, cloud bool) {
-	state, c := stateChip(st, paused)
+	state, c := stateChip(st, paused, s.stale())
 	set(h.state, state, c)
 	set(h.fps, fmt.Sprintf("%4.1f fps shown / %4.1f source", m.displayFPS, m.sourceFPS), hudText)
 	active := "—"
-	if s.merged != nil && s.merged.Active != "" {
-		active = s.merged.Active
+	if s.view.Active != "" {
+		active = s.view.Active
 	}
 	set(h.mode, "backend: "+active, hudText)
 	set(h.local, fmt.Sprintf("local %4.1f/s %4.0f ms", m.localFPS, msf(m.localLat)), hudDim)
-	if cloud {
-		set(h.cloud, fmt.Sprintf("azure %3.1f/s %4.0f ms · cache %2.0f%%", m.cloudFPS, msf(m.cloudLat), 100*s.stats.HitRate()), hudDim)
-	} else {
-		set(h.cloud, "azure not configured", hudDim)
+	text, colour := cloudText(m, s, cloud)
+	set(h.cloud, text, colour)
+	drawn := hudText
+	if s.stale() {
+		drawn = hudWarn
 	}
-	set(h.drawn, drawnText(s.merged), hudText)
+	set(h.drawn, drawnText(&s.view.Merged), drawn)
+}
+
+// cloudText says what the cloud is doing, and when it fails, why, in
+// words a user can act on.
+func cloudText(m meters, s sample, cloud bool) (string, color.Color) {
+	switch {
+	case !cloud:
+		return "azure not configured", hudDim
+	case s.stats.CloudDown && s.mode == schedule.ModeAuto:
+		return "Azure offline – running locally: " + azure.Reason(s.stats.Cloud.LastError), hudWarn
+	case s.stats.CloudDown:
+		return "Azure failing: " + azure.Reason(s.stats.Cloud.LastError), hudError
+	}
+	return fmt.Sprintf("azure %3.1f/s %4.0f ms · cache %2.0f%%", m.cloudFPS, msf(m.cloudLat), 100*s.stats.HitRate()), hudDim
 }
 
 // drawnText says which backend produced the boxes on screen and how old
@@ -135,10 +172,12 @@ func age(d time.Duration) string {
 	return fmt.Sprintf("%.1f s", d.Seconds())
 }
 
-func stateChip(st video.Status, paused bool) (string, color.Color) {
+func stateChip(st video.Status, paused, stale bool) (string, color.Color) {
 	switch {
 	case paused:
 		return "❚❚ PAUSED", hudWarn
+	case st.State == video.StatePlaying && stale:
+		return "◌ STALE BOXES", hudWarn
 	case st.State == video.StatePlaying:
 		return "● LIVE", hudGood
 	case st.State == video.StateError:
@@ -174,7 +213,7 @@ func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond
 func bannerText(st video.Status) string {
 	detail := ""
 	if st.Detail != "" {
-		detail = ": " + oneLine(st.Detail)
+		detail = ": " + text.OneLine(st.Detail, 90)
 	}
 	switch st.State {
 	case video.StateStalled:

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sightline/sightline/internal/text"
+
 	"github.com/zalando/go-keyring"
 )
 
@@ -53,7 +55,7 @@ func newKeyStore(ring keyringAPI, getenv func(string) string) *keyStore {
 	select {
 	case err := <-done:
 		if err != nil && !errors.Is(err, keyring.ErrNotFound) {
-			k.unavailable = oneLine(err.Error())
+			k.unavailable = text.OneLine(err.Error(), 90)
 		}
 	case <-time.After(2 * time.Second):
 		k.unavailable = "the OS keyring did not answer"
@@ -90,7 +92,7 @@ func (k *keyStore) Set(name, value string) error {
 			delete(k.mem, name)
 			return nil
 		}
-		k.unavailable = oneLine(err.Error())
+		k.unavailable = text.OneLine(err.Error(), 90)
 	}
 	k.mem[name] = value
 	return nil
@@ -103,17 +105,4 @@ func (k *keyStore) Note() string {
 	}
 	return fmt.Sprintf("No OS keyring (%s): keys typed here are kept in memory until the app closes; "+
 		"set %s / %s in the environment to keep them. Keys are never written to disk.", k.unavailable, keyVision, keyPrediction)
-}
-
-func oneLine(s string) string {
-	for i, r := range s {
-		if r == '\n' {
-			s = s[:i]
-			break
-		}
-	}
-	if len(s) > 90 {
-		s = s[:87] + "…"
-	}
-	return s
 }

@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/sightline/sightline/internal/text"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -211,7 +213,7 @@ func (o *ocrPanel) read() {
 			o.progress.Hide()
 			if err != nil {
 				m.Close()
-				o.status.SetText("Reading failed: " + oneLine(err.Error()))
+				o.status.SetText("Reading failed: " + text.OneLine(err.Error(), 90))
 				return
 			}
 			o.show(m, res.ReadResult, a.Name(), input)

@@ -10,7 +10,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,11 +22,18 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
-	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/mats"
+	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
+	"github.com/sightline/sightline/video/videotest"
 	"github.com/zalando/go-keyring"
 )
 
@@ -54,22 +63,76 @@ var sceneAnalysis = analyzer.Analysis{
 	Metadata: analyzer.Metadata{Width: 640, Height: 360},
 }
 
-// livePlayer is a player with a scheduler that has analysed one grey frame,
-// drawing synchronously into *shown.
-func livePlayer(t *testing.T, cfg Config) (*player, *image.RGBA) {
+// fixedBuild makes the scheduler options with these backends, as
+// backend.Schedule would with the app's models: the requested features, or
+// the defaults.
+func fixedBuild(local, cloud analyzer.Analyzer) builder {
+	return func(c backend.Config) (schedule.Options, error) {
+		o := schedule.Options{Local: local, Cloud: cloud, Mode: c.Mode, Features: c.Features, Options: c.Options, LocalFPS: c.LocalFPS}
+		if o.Features == nil {
+			o.Features = backend.DefaultFeatures(cloud != nil)
+		}
+		return o, nil
+	}
+}
+
+// greyClip is a two-second grey 640×360 video.
+func greyClip(t *testing.T) string {
+	return videotest.Make(t, "grey-640x360.mp4", "-f", "lavfi", "-i", "color=c=gray:s=640x360:r=10:d=2",
+		"-c:v", "libx264", "-pix_fmt", "yuv420p")
+}
+
+// screen is what a player's display shows: the newest picture, copied.
+type screen struct {
+	mu  sync.Mutex
+	img *image.RGBA
+	n   int
+}
+
+func (s *screen) show(img *image.RGBA) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.img = &image.RGBA{Pix: slices.Clone(img.Pix), Stride: img.Stride, Rect: img.Rect}
+	s.n++
+}
+
+func (s *screen) shown() (*image.RGBA, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.img, s.n
+}
+
+// livePlayer plays a grey clip through a real pipeline with the build's
+// backends and pauses on its first frame once that frame's results are
+// drawn on it.
+func livePlayer(t *testing.T, mode schedule.Mode, build builder) (*player, *screen) {
 	t.Helper()
-	p := newPlayer(cfg)
-	shown := image.NewRGBA(image.Rect(0, 0, 1, 1))
-	p.show = func(img *image.RGBA) { *shown = *img }
+	bus := event.NewBus(clock.Real{}, "")
+	p := newPlayer(Config{Source: greyClip(t), Threshold: 0.25}, backend.Config{Mode: mode}, build, bus)
+	var sc screen
+	p.display.show = sc.show
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); p.close() })
-	frame := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(90, 90, 90, 0), 360, 640, gocv.MatTypeCV8UC3)
-	defer frame.Close()
-	s := p.ensureScheduler(ctx)
-	s.Offer(0, 0, frame)
-	s.Wait()
-	p.last = frame.Clone()
-	return p, shown
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done; bus.Close() })
+	p.Step() // paused, after one frame
+	go func() { defer close(done); p.Run(ctx) }()
+	waitFor(t, "the first frame's results", func() bool { return p.HeldView().Analysis != nil })
+	redrawn(t, p, &sc)
+	return p, &sc
+}
+
+// redrawn asks a paused player to redraw and waits for the new picture.
+func redrawn(t *testing.T, p *player, sc *screen) *image.RGBA {
+	t.Helper()
+	_, before := sc.shown()
+	p.Redraw()
+	var img *image.RGBA
+	waitFor(t, "the redraw", func() bool {
+		var n int
+		img, n = sc.shown()
+		return n > before
+	})
+	return img
 }
 
 func countRGBA(img *image.RGBA, c color.RGBA) int {
@@ -86,9 +149,9 @@ func countRGBA(img *image.RGBA, c color.RGBA) int {
 // result already there: no new analysis.
 func TestThresholdSliderRedrawsWithoutAnalysis(t *testing.T) {
 	test.NewTempApp(t)
-	p, shown := livePlayer(t, Config{Local: &fixedAnalyzer{name: "local", a: sceneAnalysis}, Backend: "local", Threshold: 0.25})
+	p, sc := livePlayer(t, schedule.ModeLocal, fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil))
 	c := newControls(test.NewWindow(nil), p, nil)
-	before := p.Scheduler().Stats()
+	before := p.Stats().Schedule
 	car := overlay.ClassColor("car")
 
 	tests := []struct {
@@ -106,7 +169,7 @@ func TestThresholdSliderRedrawsWithoutAnalysis(t *testing.T) {
 	for _, tt := range tests {
 		c.thresh.SetValue(tt.threshold)
 		c.dimmed.SetChecked(tt.dimmed)
-		p.presentLast(p.Scheduler())
+		shown := redrawn(t, p, sc)
 		if got := countRGBA(shown, car) > 100; got != tt.carDrawn {
 			t.Errorf("threshold %.2f dimmed %v: car drawn %v, want %v", tt.threshold, tt.dimmed, got, tt.carDrawn)
 		}
@@ -117,7 +180,7 @@ func TestThresholdSliderRedrawsWithoutAnalysis(t *testing.T) {
 			t.Errorf("label %q", got)
 		}
 	}
-	if after := p.Scheduler().Stats(); after.Local.Calls != before.Local.Calls || after.FramesOffered != before.FramesOffered {
+	if after := p.Stats().Schedule; after.Local.Calls != before.Local.Calls || after.FramesOffered != before.FramesOffered {
 		t.Errorf("moving the slider ran analyses: %+v → %+v", before, after)
 	}
 }
@@ -126,21 +189,19 @@ func TestThresholdSliderRedrawsWithoutAnalysis(t *testing.T) {
 // overrides the global one.
 func TestClassFilterAndPerClassThreshold(t *testing.T) {
 	test.NewTempApp(t)
-	p, shown := livePlayer(t, Config{Local: &fixedAnalyzer{name: "local", a: sceneAnalysis}, Backend: "local", Threshold: 0.25})
+	p, sc := livePlayer(t, schedule.ModeLocal, fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil))
 	c := newControls(test.NewWindow(nil), p, nil)
 	c.setClasses(seenClasses(&sceneAnalysis))
 	car := overlay.ClassColor("car")
 
 	c.classChecks["car"].SetChecked(false)
-	p.presentLast(p.Scheduler())
-	if countRGBA(shown, car) > 0 {
+	if countRGBA(redrawn(t, p, sc), car) > 0 {
 		t.Error("car drawn after unticking it")
 	}
 	c.classChecks["car"].SetChecked(true)
 	c.classSel.SetSelected("car")
 	c.classSl.SetValue(0.6)
-	p.presentLast(p.Scheduler())
-	if countRGBA(shown, car) > 0 {
+	if countRGBA(redrawn(t, p, sc), car) > 0 {
 		t.Error("car 0.40 drawn under its own threshold 0.60")
 	}
 	if got := p.Filter().ThresholdFor("person"); got != 0.25 {
@@ -151,38 +212,32 @@ func TestClassFilterAndPerClassThreshold(t *testing.T) {
 // The backend switch reaches the running scheduler.
 func TestBackendSwitchReachesScheduler(t *testing.T) {
 	test.NewTempApp(t)
-	p, _ := livePlayer(t, Config{
-		Local: &fixedAnalyzer{name: "local", a: sceneAnalysis}, Cloud: &fixedAnalyzer{name: "azure", a: sceneAnalysis},
-		Backend: "auto", Threshold: 0.25,
-	})
+	p, _ := livePlayer(t, schedule.ModeAuto, fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, &fixedAnalyzer{name: "azure", a: sceneAnalysis}))
 	c := newControls(test.NewWindow(nil), p, nil)
 	for _, tt := range []struct{ choice, active string }{
 		{"Local", analyzer.SourceLocal}, {"Azure", analyzer.SourceCloud}, {"Auto", analyzer.SourceCloud}, {"Local", analyzer.SourceLocal},
 	} {
 		c.backend.SetSelected(tt.choice)
-		if got := p.Scheduler().Merged().Active; got != tt.active {
+		if got := p.Stats().Schedule.Active; got != tt.active {
 			t.Errorf("%s: active backend %q, want %q", tt.choice, got, tt.active)
 		}
 	}
 }
 
-// Enabling a layer the scheduler does not compute restarts it with the
+// Enabling a layer the pipeline does not compute reconfigures it with the
 // feature; disabling one only hides it.
-func TestLayerToggleRestartsSchedulerOnlyWhenNeeded(t *testing.T) {
+func TestLayerToggleReconfiguresOnlyWhenNeeded(t *testing.T) {
 	test.NewTempApp(t)
-	p, _ := livePlayer(t, Config{Local: &fixedAnalyzer{name: "local", a: sceneAnalysis}, Backend: "local", Threshold: 0.25})
+	p, _ := livePlayer(t, schedule.ModeLocal, fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil))
 	c := newControls(test.NewWindow(nil), p, nil)
-	first := p.Scheduler()
+	first := p.Features()
 	c.layerChecks["People"].SetChecked(false)
-	if !p.Filter().HidePeople || p.ensureScheduler(context.Background()) != first {
+	if !p.Filter().HidePeople || !slices.Equal(p.Features(), first) {
 		t.Error("hiding people should only change the filter")
 	}
 	c.layerChecks["Faces"].SetChecked(true)
 	if !p.Features().Has(analyzer.FeatureFaces) {
-		t.Fatal("faces not requested")
-	}
-	if p.ensureScheduler(context.Background()) == first {
-		t.Error("the scheduler was not restarted for faces")
+		t.Error("faces not requested")
 	}
 }
 
@@ -190,7 +245,7 @@ func TestLayerToggleRestartsSchedulerOnlyWhenNeeded(t *testing.T) {
 type fixedFrame struct{ m gocv.Mat }
 
 func (f fixedFrame) Frame(r image.Rectangle) (gocv.Mat, int64, bool) {
-	return cropClone(f.m, r), 7, true
+	return mats.Crop(f.m, r), 7, true
 }
 
 func readImage(t *testing.T, path string) gocv.Mat {
@@ -450,7 +505,7 @@ func TestHUDRenders(t *testing.T) {
 	test.NewTempApp(t)
 	h := newHUD()
 	a := sceneAnalysis
-	cur := sample{merged: &analyzer.Merged{Analysis: &a, Source: "local", Age: 80 * time.Millisecond, Active: "local"}}
+	cur := sample{view: pipeline.View{Merged: analyzer.Merged{Analysis: &a, Source: "local", Age: 80 * time.Millisecond}, Active: "local"}}
 	h.update(meters{displayFPS: 10, sourceFPS: 10, localFPS: 8.5, localLat: 95 * time.Millisecond}, cur, video.Status{State: video.StatePlaying}, false, false)
 	w := test.NewWindow(h.content)
 	w.Resize(fyne.NewSize(640, 60))
@@ -463,9 +518,9 @@ func TestKeyboardShortcuts(t *testing.T) {
 	a := test.NewTempApp(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w := newMainWindow(ctx, a, Config{Source: DemoVideo, Backend: "local", Threshold: 0.5},
-		deps{keys: newKeyStore(failingRing{}, noEnv)})
-	defer w.p.close()
+	w := newMainWindow(ctx, a, Config{Source: deps.DemoVideo, Mode: schedule.ModeLocal, Threshold: 0.5},
+		windowDeps{keys: newKeyStore(failingRing{}, noEnv), build: fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil)})
+	defer w.bus.Close()
 	c := w.win.Canvas()
 	steps := []struct {
 		keys      string
@@ -488,6 +543,55 @@ func TestKeyboardShortcuts(t *testing.T) {
 	}
 }
 
+// With privacy on in the app, what reaches the cloud has its faces
+// pixelated; off, it does not. The cloud is the one the live view and the
+// OCR panel use.
+func TestPrivacyReachesTheCloudPath(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	b := local.New(local.Options{})
+	defer b.Close()
+	img := readImage(t, "../../shared/azure/images/azure-ai-vision-sdk_sample.jpg")
+	faces, err := b.Faces(img)
+	if err != nil || len(faces) != 1 {
+		t.Fatalf("faces in the sample: %v %v", faces, err)
+	}
+	f := faces[0].BoundingBox
+	faceRect := image.Rect(f.X, f.Y, f.X+f.W, f.Y+f.H)
+	bus := event.NewBus(clock.Real{}, "")
+	defer bus.Close()
+	build := func(c backend.Config) (schedule.Options, error) { return backend.Schedule(c, b) }
+	p := newPlayer(Config{Source: deps.DemoVideo}, backend.Config{Mode: schedule.ModeCloud, Vision: backend.Azure{Endpoint: srv.URL, Key: srv.Key}}, build, bus)
+	for _, on := range []bool{false, true} {
+		if err := p.SetPrivacy(on); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.CloudAnalyzer().Analyze(context.Background(), analyzer.Image{Mat: img}, analyzer.Request{Features: analyzer.Features{analyzer.FeatureCaption}}); err != nil {
+			t.Fatal(err)
+		}
+		sent, err := gocv.IMDecode(srv.Last().Image, gocv.IMReadColor)
+		if err != nil || sent.Empty() {
+			t.Fatalf("uploaded image unreadable: %v", err)
+		}
+		changed := meanAbsDiff(sent, img, faceRect)
+		sent.Close()
+		if blurred := changed > 8; blurred != on {
+			t.Errorf("privacy %v: the face changed by %.1f grey levels on the way to the cloud", on, changed)
+		}
+	}
+}
+
+// meanAbsDiff is the mean absolute difference of a and b inside r.
+func meanAbsDiff(a, b gocv.Mat, r image.Rectangle) float64 {
+	ra, rb := a.Region(r), b.Region(r)
+	defer ra.Close()
+	defer rb.Close()
+	d := gocv.NewMat()
+	defer d.Close()
+	gocv.AbsDiff(ra, rb, &d)
+	m := d.Mean()
+	return (m.Val1 + m.Val2 + m.Val3) / 3
+}
+
 // countingFaces is the real local face finder, counting its calls.
 type countingFaces struct {
 	analyzer.FaceFinder
@@ -497,36 +601,6 @@ type countingFaces struct {
 func (c *countingFaces) Faces(m gocv.Mat) ([]analyzer.Face, error) {
 	c.calls.Add(1)
 	return c.FaceFinder.Faces(m)
-}
-
-// With privacy on in the app, frames go through the face finder before the
-// cloud sees them; off, they don't.
-func TestPrivacyReachesTheCloudPath(t *testing.T) {
-	srv := azuretest.New(t, azuretest.Lenient())
-	cloud, err := azure.NewVisionClient(srv.URL, srv.Key, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Retries: azure.NoRetries}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := local.New(local.Options{})
-	defer b.Close()
-	frame := readImage(t, "../../shared/azure/images/azure-ai-vision-sdk_sample.jpg")
-	for _, on := range []bool{false, true} {
-		faces := &countingFaces{FaceFinder: b}
-		p := newPlayer(Config{Backend: "azure", Cloud: cloud, Threshold: 0.25})
-		if on {
-			p.SetPrivacy(faces)
-		}
-		s := p.ensureScheduler(context.Background())
-		s.Offer(0, 0, frame)
-		s.Wait()
-		p.close()
-		if got := faces.calls.Load() > 0; got != on {
-			t.Errorf("privacy %v: faces looked for before upload: %v", on, got)
-		}
-	}
-	if srv.Count() != 2 {
-		t.Errorf("%d uploads, want 2", srv.Count())
-	}
 }
 
 // The Custom Vision panel's cloud project goes through the real client to

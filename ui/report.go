@@ -40,13 +40,10 @@ type meterSample struct {
 }
 
 func (w *mainWindow) meter() meterSample {
-	m := meterSample{at: time.Now(), read: w.p.framesRead.Load(), shown: w.p.framesShown.Load(),
-		uiTicks: cpuTicks(fmt.Sprintf("/proc/self/task/%d/stat", os.Getpid())), procTicks: cpuTicks("/proc/self/stat")}
-	if s := w.p.Scheduler(); s != nil {
-		st := s.Stats()
-		m.analyses = st.Local.Calls + st.Cloud.Calls
-	}
-	return m
+	st := w.p.Stats()
+	return meterSample{at: time.Now(), read: st.FramesRead, shown: w.p.display.shown.Load(),
+		uiTicks: cpuTicks(fmt.Sprintf("/proc/self/task/%d/stat", os.Getpid())), procTicks: cpuTicks("/proc/self/stat"),
+		analyses: st.Schedule.Local.Calls + st.Schedule.Cloud.Calls}
 }
 
 // measure samples the counters once a second from the first frame on and,
@@ -74,7 +71,7 @@ func (w *mainWindow) measure(launched time.Time, runFor time.Duration, path stri
 
 // waitFirstFrame returns once a picture has reached the screen.
 func (w *mainWindow) waitFirstFrame() {
-	for w.p.framesShown.Load() == 0 {
+	for w.p.display.shown.Load() == 0 {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -105,9 +102,7 @@ func (w *mainWindow) report(samples []meterSample, first time.Duration) DisplayR
 	if len(ratios) > 0 {
 		rep.RatioP50, rep.RatioP5 = ratios[len(ratios)/2], ratios[len(ratios)*5/100]
 	}
-	if s := w.p.Scheduler(); s != nil {
-		rep.AnalysisLatency = float64(s.Stats().Local.LatencyP50) / float64(time.Millisecond)
-	}
+	rep.AnalysisLatency = float64(w.p.Stats().Schedule.Local.LatencyP50) / float64(time.Millisecond)
 	return rep
 }
 

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +13,8 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
+	"github.com/sightline/sightline/analyzer/azure"
+	"github.com/sightline/sightline/analyzer/schedule"
 )
 
 // settings are what the app remembers between runs (Fyne preferences).
@@ -98,7 +101,7 @@ type settingsPanel struct {
 	visionEndpoint, visionKey, cvEndpoint, cvKey *widget.Entry
 	perMinute, perDay, cacheTTL, modelDir, snaps *widget.Entry
 	blur                                         *widget.Check
-	note, keyState                               *widget.Label
+	note, keyState, cloudState                   *widget.Label
 }
 
 func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(settings)) *settingsPanel {
@@ -123,6 +126,8 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	p.keyState = widget.NewLabel("")
 	p.keyState.Wrapping = fyne.TextWrapWord
 	p.keyState.Importance = widget.LowImportance
+	p.cloudState = widget.NewLabel("")
+	p.cloudState.Wrapping = fyne.TextWrapWord
 	p.refreshKeyState()
 
 	browse := func(e *widget.Entry) *widget.Button {
@@ -162,7 +167,7 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	modelNote := widget.NewLabel("The model folder applies at the next start.")
 	modelNote.Importance = widget.LowImportance
 	p.content = container.NewVScroll(container.NewVBox(
-		heading("Azure"), form, p.keyState, p.note, modelNote, p.blur,
+		heading("Azure"), form, p.keyState, p.cloudState, p.note, modelNote, p.blur,
 		container.NewHBox(save)))
 	return p
 }
@@ -185,6 +190,25 @@ func (p *settingsPanel) read(old settings) settings {
 	s.SnapshotDir = strings.TrimSpace(p.snaps.Text)
 	s.BlurFaces = p.blur.Checked
 	return s
+}
+
+// setCloud says whether the cloud answers, and when it last failed, why;
+// UI thread.
+func (p *settingsPanel) setCloud(st schedule.Stats, configured bool) {
+	text, imp := "Azure Vision: not configured (captions, dense captions and cloud reading need it).", widget.LowImportance
+	switch {
+	case st.Cloud.LastError != nil:
+		text = fmt.Sprintf("Azure Vision: failing since %s — %s", st.Cloud.LastErrorAt.Format("15:04:05"), azure.Reason(st.Cloud.LastError))
+		imp = widget.DangerImportance
+	case configured && st.Cloud.Calls > 0:
+		text = fmt.Sprintf("Azure Vision: answering (%d calls, $%.4f).", st.Cloud.Calls, st.CostUSD)
+	case configured:
+		text = "Azure Vision: configured, no call yet."
+	}
+	if p.cloudState.Text != text || p.cloudState.Importance != imp {
+		p.cloudState.Importance = imp
+		p.cloudState.SetText(text)
+	}
 }
 
 // refreshKeyState says which keys are set and where from, never the keys.

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/schedule"
 )
 
 // historyLen is how many one-second samples the plots show: two minutes.
@@ -132,7 +133,7 @@ func newStatsPanel() *statsPanel {
 }
 
 // update adds one second of meters; UI thread.
-func (s *statsPanel) update(m meters, st analyzer.Stats) {
+func (s *statsPanel) update(m meters, st schedule.Stats) {
 	s.latency.push(msf(m.localLat))
 	s.fps.push(m.displayFPS)
 	s.analyses.push(m.localFPS + m.cloudFPS)
@@ -146,7 +147,7 @@ func (s *statsPanel) update(m meters, st analyzer.Stats) {
 }
 
 // costText is the cloud cost so far and at the current rate.
-func costText(m meters, st analyzer.Stats) string {
+func costText(m meters, st schedule.Stats) string {
 	if st.Cloud.Calls == 0 && m.cloudPerMin == 0 {
 		return fmt.Sprintf("No cloud calls yet: $0.00. At the configured features a cloud call costs about $%.4f.", st.CostPer1000/1000)
 	}

@@ -10,23 +10,26 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
-	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/assets"
+	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/deps"
 )
 
 // Config is what the command line sets.
 type Config struct {
 	Source    string
-	Backend   string
+	Mode      schedule.Mode
 	Threshold float64
 	FPSLimit  float64
+	// Vision is the Image Analysis resource the environment names; it wins
+	// over the saved settings.
+	Vision backend.Azure
 	// ExitAfter, when set, measures the display for that long after the
 	// first frame, writes the DisplayReport to Report (if set) and quits.
 	ExitAfter time.Duration
 	Report    string
-	// Local and Cloud are the backends; either may be nil.
-	Local, Cloud analyzer.Analyzer
 }
 
 // LocalOptions are the local backend's settings for the live view: one
@@ -35,9 +38,6 @@ type Config struct {
 // with one, 0.975×, boxes refreshing a little slower (measured with
 // SIGHTLINE_MEASURE=1 go test ./ui -run TestMeasureDisplayRate).
 var LocalOptions = local.Options{Threads: 1}
-
-// DemoVideo is the fallback source when no webcam opens.
-const DemoVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
 
 // Run shows the main window until it is closed or ctx is cancelled.
 func Run(ctx context.Context, cfg Config) error {
@@ -52,7 +52,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if dir := a.Preferences().String("modelDir"); dir != "" && os.Getenv("SIGHTLINE_MODELS") == "" {
 		os.Setenv("SIGHTLINE_MODELS", dir)
 	}
-	d := deps{keys: newKeyStore(osKeyring{}, os.Getenv)}
+	d := windowDeps{keys: newKeyStore(osKeyring{}, os.Getenv)}
 	// The OCR panel reads with its own local backend so that a
 	// seconds-long read never holds up the live boxes; it also finds the
 	// faces privacy blurs before anything goes to the cloud. Models load
@@ -60,6 +60,10 @@ func Run(ctx context.Context, cfg Config) error {
 	pl := local.New(local.Options{})
 	defer pl.Close()
 	d.panelLocal, d.faces = pl, pl
+	// The live view's own models, for the app's whole life.
+	live := local.New(LocalOptions)
+	defer live.Close()
+	d.build = func(c backend.Config) (schedule.Options, error) { return backend.Schedule(c, live) }
 	w := newMainWindow(ctx, a, cfg, d)
 	// Quit when the caller cancels (Ctrl-C), but not after the window has
 	// closed by itself: the UI loop is gone then.
@@ -94,5 +98,5 @@ func defaultSource() string {
 	if _, err := os.Stat("/dev/video0"); err == nil {
 		return "webcam:0"
 	}
-	return DemoVideo
+	return deps.DemoVideo
 }

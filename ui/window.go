@@ -9,6 +9,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/text"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
@@ -18,7 +24,6 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
-	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
 )
@@ -31,13 +36,12 @@ type mainWindow struct {
 	win   fyne.Window
 	ctx   context.Context
 	p     *player
+	bus   *event.Bus
+	snaps *pipeline.Snapshots
 	keys  *keyStore
 	st    settings
 	panel analyzer.Analyzer // local backend of the OCR panel
 	faces analyzer.FaceFinder
-	// envCloud is the cloud the command line built from the environment;
-	// it wins over saved settings.
-	envCloud analyzer.Analyzer
 
 	live     *liveView
 	hud      *hud
@@ -56,50 +60,42 @@ type mainWindow struct {
 	wg sync.WaitGroup
 }
 
-// deps are what the window needs besides the Config; tests pass their own.
-type deps struct {
+// windowDeps are what the window needs besides the Config; tests pass their own.
+type windowDeps struct {
 	keys       *keyStore
 	panelLocal analyzer.Analyzer // reads for the OCR panel; nil: none
 	// faces finds the faces privacy blurs; nil: privacy cannot be on.
 	faces analyzer.FaceFinder
+	// build makes the live view's scheduler options (backend.Schedule
+	// with the app's local models).
+	build builder
 }
 
-func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d deps) *mainWindow {
+func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *mainWindow {
 	w := &mainWindow{cfg: cfg, app: a, ctx: ctx, win: a.NewWindow("Sightline"), keys: d.keys, panel: d.panelLocal, faces: d.faces}
 	w.st = loadSettings(a.Preferences())
-	w.envCloud = cfg.Cloud
-	if cfg.Cloud == nil {
-		cfg.Cloud = w.cloudFromSettings()
-		w.cfg.Cloud = cfg.Cloud
-	}
-	w.p = newPlayer(cfg)
-	w.p.budget = budgetOptions{perMinute: w.st.CloudPerMinute, perDay: w.st.CloudPerDay, cacheTTL: w.st.CacheTTL}
+	w.bus = event.NewBus(clock.Real{}, "")
+	w.p = newPlayer(cfg, w.backendConfig(), d.build, w.bus)
 	if w.st.BlurFaces {
-		w.p.filter.BlurFaces = true
-		w.p.features = append(w.p.features, analyzer.FeatureFaces)
-		w.p.privacy = w.faces
+		w.p.SetFilter(func(f *overlay.Filter) { f.BlurFaces = true })
 	}
+	w.snaps = pipeline.NewSnapshots(w.st.SnapshotDir, 0, w.bus)
+	w.p.Attach("snapshots", w.snaps)
 
 	w.live = newLiveView()
 	w.hud = newHUD()
 	w.banner = newBanner()
-	w.p.schedule = fyne.Do
-	w.p.show = func(img *image.RGBA) { w.live.setImage(img) }
-	w.p.onStatus = func(st video.Status) {
-		fyne.Do(func() {
-			w.banner.set(bannerText(st), st.State)
-			if st.State == video.StatePlaying {
-				w.win.SetTitle("Sightline — " + filepath.Base(w.p.Source()))
-			}
-		})
-	}
+	w.p.display.schedule = fyne.Do
+	w.p.display.show = func(img *image.RGBA) { w.live.setImage(img) }
+	w.bus.Attach(event.SinkFunc(w.onEvent))
 
 	w.controls = newControls(w.win, w.p, w.st.Recent)
 	w.controls.onSource = func(uri string) {
 		w.st.Recent = addRecent(w.st.Recent, uri)
 		w.st.save(a.Preferences())
 	}
-	w.ocr = newOCRPanel(ctx, w.win, w.p, w.pickBackend, w.st.Keywords, cfg.Cloud != nil)
+	w.controls.onError = func(err error) { w.say(text.OneLine(err.Error(), 90)) }
+	w.ocr = newOCRPanel(ctx, w.win, w.p, w.pickBackend, w.st.Keywords, w.p.Cloud())
 	w.ocr.onKeywords = func(k []string) {
 		w.st.Keywords = k
 		w.st.save(a.Preferences())
@@ -147,43 +143,75 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d deps) *mainWin
 	return w
 }
 
-// cloudFromSettings builds the Azure client from saved settings and keys,
-// when the command line did not (the environment comes first).
-func (w *mainWindow) cloudFromSettings() analyzer.Analyzer {
+// backendConfig is the live view's backends as the command line and the
+// saved settings say: the environment's Azure resource wins over the
+// saved one.
+func (w *mainWindow) backendConfig() backend.Config {
+	return backend.Config{
+		Mode:           w.cfg.Mode,
+		Options:        analyzer.Options{Threshold: analysisThreshold},
+		Vision:         w.vision(),
+		Privacy:        w.st.BlurFaces && w.faces != nil,
+		LocalFPS:       w.cfg.FPSLimit,
+		CloudPerMinute: w.st.CloudPerMinute,
+		CloudPerDay:    w.st.CloudPerDay,
+		CacheTTL:       w.st.CacheTTL,
+	}
+}
+
+// vision is the Image Analysis resource: the environment's, else the
+// saved endpoint with the key from the key store.
+func (w *mainWindow) vision() backend.Azure {
+	if w.cfg.Vision.Configured() {
+		return w.cfg.Vision
+	}
 	endpoint := w.st.VisionEndpoint
 	if endpoint == "" {
-		endpoint = os.Getenv("VISION_ENDPOINT")
+		endpoint = w.cfg.Vision.Endpoint
 	}
 	key, _ := w.keys.Get(keyVision)
-	if endpoint == "" || key == "" {
-		return nil
-	}
-	c, err := azure.NewVisionClient(endpoint, key, &azure.VisionOptions{ClientOptions: azure.ClientOptions{Retries: azure.NoRetries}})
-	if err != nil {
-		w.say("Azure: " + oneLine(err.Error()))
-		return nil
-	}
-	return c
+	return backend.Azure{Endpoint: endpoint, Key: key}
 }
 
 // applySettings takes saved settings into use.
 func (w *mainWindow) applySettings(s settings) {
 	w.st = s
 	s.save(w.app.Preferences())
-	cloud := w.envCloud
-	if cloud == nil {
-		cloud = w.cloudFromSettings()
-	}
-	w.p.SetCloud(cloud, budgetOptions{perMinute: s.CloudPerMinute, perDay: s.CloudPerDay, cacheTTL: s.CacheTTL})
+	w.snaps.SetDir(s.SnapshotDir)
 	w.p.SetFilter(func(f *overlay.Filter) { f.BlurFaces = s.BlurFaces })
-	if s.BlurFaces {
-		w.p.Want(analyzer.FeatureFaces)
-		w.p.SetPrivacy(w.faces)
-	} else {
-		w.p.SetPrivacy(nil)
-	}
+	err := errors.Join(
+		w.p.SetCloud(w.vision(), s.CloudPerMinute, s.CloudPerDay, s.CacheTTL),
+		w.p.SetPrivacy(s.BlurFaces && w.faces != nil))
 	w.controls.refreshCloud()
+	if err != nil {
+		w.say("Settings saved, but not applied: " + text.OneLine(err.Error(), 90))
+		return
+	}
 	w.say("Settings saved.")
+}
+
+// onEvent hears the pipeline's events (on the bus's goroutine).
+func (w *mainWindow) onEvent(e event.Event) {
+	switch e := e.(type) {
+	case *event.Snapshot:
+		fyne.Do(func() { w.say("Snapshot saved: " + e.Path + " (and -clean.png)") })
+	case *event.OutputError:
+		if e.Output == "recording" {
+			w.p.recordingFailed()
+		}
+		fyne.Do(func() {
+			w.say("The " + e.Output + " stopped: " + text.OneLine(e.Error, 90))
+			w.refreshRecordButton()
+		})
+	case *event.Status:
+		st := video.Status{State: video.State(e.State), Detail: e.Detail}
+		fyne.Do(func() {
+			w.banner.set(bannerText(st), st.State)
+			if st.State == video.StatePlaying {
+				w.win.SetTitle("Sightline — " + filepath.Base(w.p.Source()))
+			}
+		})
+	}
 }
 
 // privacy is the face finder to blur with before anything goes to the
@@ -206,13 +234,11 @@ func (noFaceFinder) Faces(gocv.Mat) ([]analyzer.Face, error) {
 	return nil, errors.New("no local face model to blur with")
 }
 
-// pickBackend is the OCR panel's backend choice.
+// pickBackend is the OCR panel's backend choice. The cloud comes as the
+// live view uses it: behind face blurring when privacy is on.
 func (w *mainWindow) pickBackend(label string) (analyzer.Analyzer, error) {
 	if label == "Azure" {
-		if c := w.p.Cloud(); c != nil {
-			if ff := w.privacy(); ff != nil {
-				return analyzer.WithPrivacy(c, ff), nil
-			}
+		if c := w.p.CloudAnalyzer(); c != nil {
 			return c, nil
 		}
 		return nil, errors.New("azure is not configured: set the Vision endpoint and key in Settings")
@@ -243,38 +269,33 @@ func (w *mainWindow) togglePause() {
 
 func (w *mainWindow) toggleFullScreen() { w.win.SetFullScreen(!w.win.FullScreen()) }
 
-// snapshot saves the current frame, clean and annotated, off the UI thread.
+// snapshot saves the current frame, clean and annotated, through the
+// pipeline's snapshot output; the snapshot event says where.
 func (w *mainWindow) snapshot() {
-	clean, seq, ok := w.p.Frame(image.Rectangle{})
-	if !ok {
+	if _, _, ok := w.p.Frame(image.Rectangle{}); !ok {
 		w.say("No picture to save yet.")
 		return
 	}
-	annotated := w.p.Annotated(clean)
-	dir := w.st.SnapshotDir
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		defer clean.Close()
-		defer annotated.Close()
-		_, path, err := video.SaveSnapshot(dir, seq, clean, annotated)
-		fyne.Do(func() {
-			if err != nil {
-				w.say("Snapshot failed: " + err.Error())
-				return
-			}
-			w.say("Snapshot saved: " + path + " (and -clean.png)")
-		})
-	}()
+	w.snaps.Request()
+	if w.p.Paused() {
+		w.p.Redraw()
+	}
 }
 
 func (w *mainWindow) toggleRecord() {
-	if w.p.Recording() {
-		path := w.p.StopRecording()
-		w.recBtn.SetText("Record")
-		w.recBtn.Importance = widget.MediumImportance
-		w.recBtn.Refresh()
-		w.say("Recording saved: " + path)
+	if w.p.Recording() != nil {
+		w.recBtn.Disable()
+		go func() { // finalising waits for the frame being written
+			path, err := w.p.StopRecording()
+			fyne.Do(func() {
+				w.refreshRecordButton()
+				if err != nil {
+					w.say("Recording " + path + ": " + text.OneLine(err.Error(), 90))
+					return
+				}
+				w.say("Recording saved: " + path)
+			})
+		}()
 		return
 	}
 	if err := os.MkdirAll(w.st.SnapshotDir, 0o755); err != nil {
@@ -283,13 +304,24 @@ func (w *mainWindow) toggleRecord() {
 	}
 	path := filepath.Join(w.st.SnapshotDir, "sightline-"+stamp(time.Now())+".mp4")
 	if err := w.p.StartRecording(path); err != nil {
-		w.say("Recording failed: " + oneLine(err.Error()))
+		w.say("Recording failed: " + text.OneLine(err.Error(), 90))
 		return
 	}
-	w.recBtn.SetText("Stop")
-	w.recBtn.Importance = widget.DangerImportance
-	w.recBtn.Refresh()
+	w.refreshRecordButton()
 	w.say("Recording to " + path)
+}
+
+// refreshRecordButton shows whether a recording runs; UI thread.
+func (w *mainWindow) refreshRecordButton() {
+	w.recBtn.Enable()
+	if w.p.Recording() != nil {
+		w.recBtn.SetText("Stop")
+		w.recBtn.Importance = widget.DangerImportance
+	} else {
+		w.recBtn.SetText("Record")
+		w.recBtn.Importance = widget.MediumImportance
+	}
+	w.recBtn.Refresh()
 }
 
 // typedRune handles the keyboard shortcuts (runes reach the canvas only
@@ -315,12 +347,12 @@ func (w *mainWindow) typedRune(r rune) {
 	}
 }
 
-// start runs the player and the meters until ctx ends.
+// start runs the pipeline and the meters until ctx ends.
 func (w *mainWindow) start(ctx context.Context) {
 	w.wg.Add(2)
 	go func() {
 		defer w.wg.Done()
-		w.p.run(ctx)
+		w.p.Run(ctx)
 	}()
 	go func() {
 		defer w.wg.Done()
@@ -343,33 +375,29 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 		cur := w.sample()
 		m := rates(prev, cur)
 		prev = cur
-		st, paused, cloud := w.p.Status(), w.p.Paused(), w.p.Cloud() != nil
+		st, paused, cloud := w.p.Status(), w.p.Paused(), w.p.Cloud()
 		threshold := w.p.Filter().Threshold
-		var classes []string
-		if cur.merged != nil {
-			classes = seenClasses(cur.merged.Analysis)
-		}
+		classes := seenClasses(cur.view.Analysis)
 		fyne.Do(func() {
 			w.hud.update(m, cur, st, paused, cloud)
 			w.stats.update(m, cur.stats)
-			w.scene.update(cur.merged, cloud, threshold)
+			w.settings.setCloud(cur.stats, cloud)
+			w.scene.update(&cur.view.Merged, cloud, threshold)
 			w.controls.setClasses(classes)
 		})
 	}
 }
 
 func (w *mainWindow) sample() sample {
-	s := sample{at: time.Now(), read: w.p.framesRead.Load(), shown: w.p.framesShown.Load()}
-	if sc := w.p.Scheduler(); sc != nil {
-		s.stats, s.merged = sc.Stats(), sc.Merged()
-	}
-	return s
+	st := w.p.Stats()
+	return sample{at: time.Now(), read: st.FramesRead, shown: w.p.display.shown.Load(), stats: st.Schedule,
+		view: w.p.HeldView(), staleAfter: w.p.staleAfter(), mode: w.p.Mode()}
 }
 
 // stop waits for the goroutines and frees what the window holds.
 func (w *mainWindow) stop() {
 	w.wg.Wait()
-	w.p.close()
+	w.bus.Close()
 	w.ocr.close()
 	w.cv.close()
 }

@@ -15,6 +15,10 @@ import (
 	"github.com/sightline/sightline/internal/mats"
 )
 
+// maxLate is how far behind its clock a paced file may fall and still
+// catch up (a slow frame or two); later than that it resynchronises.
+const maxLate = 250 * time.Millisecond
+
 // pacer holds frames back to their presentation time (files with
 // Realtime).
 type pacer struct {
@@ -45,6 +49,12 @@ func (p *pacer) wait(ctx context.Context, pts time.Duration) error {
 		return nil
 	}
 	wait := p.start.Add(pts - p.pts0).Sub(now)
+	if wait < -maxLate {
+		// The consumer paused or stalled: play on from here rather than
+		// fast-forward to catch up with the wall clock.
+		p.start, p.pts0 = now, pts
+		return nil
+	}
 	if wait <= 0 {
 		return nil
 	}

@@ -103,6 +103,23 @@ func TestFileRealtimePacing(t *testing.T) {
 	}
 }
 
+// A paused consumer (the app's Pause) resumes where it paused: the paced
+// file does not fast-forward to catch up with the wall clock.
+func TestFileRealtimeResumesWherePaused(t *testing.T) {
+	src, err := Open(context.Background(), demoVideo, Options{Realtime: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	readN(t, src, 3, 5*time.Second)
+	time.Sleep(1500 * time.Millisecond) // paused
+	start := time.Now()
+	readN(t, src, 6, 5*time.Second) // at 10 fps: 0.5 s, not a burst
+	if d := time.Since(start); d < 400*time.Millisecond {
+		t.Errorf("6 frames after a pause took %v: the file fast-forwarded (want about 0.5 s)", d)
+	}
+}
+
 // damagedCopy writes a copy of src changed by edit.
 func damagedCopy(t *testing.T, src, name string, edit func([]byte) []byte) string {
 	t.Helper()

@@ -19,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/streaming"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/text"
 )
 
 // DocumentAPIVersion is Document Intelligence v4.0 GA.
@@ -196,7 +197,7 @@ func (c *DocumentClient) operationURL(accepted *http.Response) (*url.URL, error)
 	}
 	u, err := url.Parse(loc)
 	if err != nil || u.Scheme != c.endpoint.Scheme || !strings.EqualFold(u.Host, c.endpoint.Host) {
-		return nil, fmt.Errorf("%s: refusing to follow Operation-Location %q, which is not on the endpoint %s", c.cfg.service, oneLine(loc, 200), c.endpoint.Host)
+		return nil, fmt.Errorf("%s: refusing to follow Operation-Location %q, which is not on the endpoint %s", c.cfg.service, text.OneLine(loc, 200), c.endpoint.Host)
 	}
 	return u, nil
 }
@@ -248,8 +249,8 @@ func (c *DocumentClient) resultError(last *http.Response, opURL *url.URL, err er
 	code, msg := decodeErrorBody(body)
 	return &OperationError{
 		Service: c.cfg.service, Status: operationStatus(last),
-		Code: oneLine(code, 80), Message: oneLine(msg, 300),
-		OperationID: oneLine(path.Base(opURL.Path), 80), resp: respErr,
+		Code: text.OneLine(code, 80), Message: text.OneLine(msg, 300),
+		OperationID: text.OneLine(path.Base(opURL.Path), 80), resp: respErr,
 	}
 }
 

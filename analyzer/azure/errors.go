@@ -8,7 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
+
+	"github.com/sightline/sightline/internal/text"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
@@ -66,9 +67,9 @@ func newServiceError(service string, resp *http.Response, body []byte, attempts 
 	e := &ServiceError{
 		Service:    service,
 		StatusCode: resp.StatusCode,
-		Code:       oneLine(code, 80),
-		Message:    oneLine(msg, 300),
-		RequestID:  oneLine(requestID(resp.Header), 80),
+		Code:       text.OneLine(code, 80),
+		Message:    text.OneLine(msg, 300),
+		RequestID:  text.OneLine(requestID(resp.Header), 80),
 		Attempts:   attempts,
 	}
 	var respErr *azcore.ResponseError
@@ -144,28 +145,6 @@ func decodeErrorBody(body []byte) (code, message string) {
 	}
 	return string(eb.Code), eb.Message
 }
-
-// oneLine collapses whitespace and control characters and shortens s, so a
-// service message always fits a one-line error.
-func oneLine(s string, limit int) string {
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.IsSpace(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > limit {
-		cut := limit
-		for cut > 0 && !utf8Start(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // ImageError is a problem with an image found before uploading it.
 type ImageError struct {

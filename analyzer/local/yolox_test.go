@@ -232,7 +232,7 @@ func TestNMSProperties(t *testing.T) {
 
 func BenchmarkYOLOXDetect(b *testing.B) {
 	y := newTestYOLOX(b)
-	cap, err := gocv.VideoCaptureFile(opencvData + "vtest.avi")
+	cap, err := gocv.VideoCaptureFile(deps.DemoVideo)
 	if err != nil {
 		b.Fatal(err)
 	}

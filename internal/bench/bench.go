@@ -17,7 +17,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,7 +26,13 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/meter"
+	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/ui"
 	"github.com/sightline/sightline/video"
@@ -69,7 +74,7 @@ type Report struct {
 }
 
 func (r *Report) figure(name, unit string, runs []float64) Figure {
-	f := Figure{Name: name, Unit: unit, Median: percentile(runs, 50), P95: percentile(runs, 95), Runs: len(runs)}
+	f := Figure{Name: name, Unit: unit, Median: meter.Percentile(runs, 50), P95: meter.Percentile(runs, 95), Runs: len(runs)}
 	r.Figures = append(r.Figures, f)
 	return f
 }
@@ -81,17 +86,6 @@ func (r *Report) ratio(name string, value float64, goal float64, goalText string
 		x.Goal, x.Met = goalText, &met
 	}
 	r.Ratios = append(r.Ratios, x)
-}
-
-// percentile of xs (0–100), nearest rank.
-func percentile(xs []float64, p float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	i := int(p/100*float64(len(s))+0.5) - 1
-	return s[max(0, min(i, len(s)-1))]
 }
 
 // Run measures everything and returns the report.
@@ -394,80 +388,87 @@ func decodeFPS(ctx context.Context, uri string, n int, backend video.Backend) (f
 	return float64(n) / elapsed.Seconds(), err
 }
 
-// pipelineFPS runs what `sightline run --backend local` does on a file, with
-// the overlay drawn on every frame, and counts Go allocations per frame.
-func pipelineFPS(ctx context.Context, uri string, n int, parallel local.Options) (fps, allocsPerFrame float64, err error) {
-	b := local.New(parallel)
-	defer b.Close()
-	s := analyzer.NewScheduler(ctx, analyzer.SchedulerOptions{
-		Local: b, Mode: analyzer.ModeLocal, WaitForLocal: true, LocalWorkers: parallel.Detectors,
-		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople},
-	})
-	defer s.Close()
-	filter := overlay.Filter{Threshold: local.DefaultThreshold}
-	var ms runtime.MemStats
-	var mallocs uint64
-	const warmup = 10 // steady state: models loaded, buffers sized
-	elapsed, err := eachFrame(ctx, uri, n, video.Options{}, func(i int, f *video.Frame) {
-		if i == warmup {
-			runtime.ReadMemStats(&ms)
-			mallocs = ms.Mallocs
-		}
-		s.Offer(f.Seq, f.PTS, f.Mat)
-		if m := s.Merged(); m.Analysis != nil {
-			overlay.Draw(&f.Mat, m.Analysis, filter)
-		}
-	})
+// localDetection is the pipeline's configuration for local objects and
+// people, with these local options.
+func localDetection(lo local.Options) backend.Config {
+	return backend.Config{Mode: schedule.ModeLocal, Local: lo,
+		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople}}
+}
+
+// pipelineFPS runs the pipeline `sightline run --backend local` runs on a
+// file, n frames (the file loops when shorter), with the overlay drawn on
+// every frame, and counts Go allocations per frame.
+func pipelineFPS(ctx context.Context, uri string, n int, lo local.Options) (fps, allocsPerFrame float64, err error) {
+	b, err := backend.Build(localDetection(lo))
 	if err != nil {
 		return 0, 0, err
 	}
-	s.Wait()
+	defer b.Close()
+	bus := event.NewBus(clock.Real{}, "")
+	defer bus.Close()
+	p := pipeline.New(pipeline.Config{Source: uri, Schedule: b.Schedule(), EveryFrame: true, Keep: true,
+		MaxFrames: int64(n), Filter: overlay.Filter{Threshold: local.DefaultThreshold}, Events: bus})
+	var ms runtime.MemStats
+	var mallocs uint64
+	const warmup = 10 // steady state: models loaded, buffers sized
+	var start time.Time
+	frames := 0
+	p.Attach("meter", pipeline.FrameFunc(func(f *pipeline.Frame) error {
+		if frames == warmup {
+			runtime.ReadMemStats(&ms)
+			mallocs, start = ms.Mallocs, time.Now()
+		}
+		f.Drawn()
+		frames++
+		return nil
+	}))
+	if err := p.Run(ctx); err != nil {
+		return 0, 0, err
+	}
+	elapsed := time.Since(start)
 	runtime.ReadMemStats(&ms)
-	return float64(n) / elapsed.Seconds(), float64(ms.Mallocs-mallocs) / float64(max(1, n-warmup)), nil
+	measured := float64(max(1, frames-warmup))
+	return measured / elapsed.Seconds(), float64(ms.Mallocs-mallocs) / measured, nil
 }
 
 // frameAges plays the file at its native rate, as a live source, with local
 // detection on, and records how old each analysed and each shown frame is.
 func frameAges(ctx context.Context, uri string, n int, analysed, shown *[]float64) error {
-	var mu sync.Mutex
-	arrived := map[int64]time.Time{}
-	b := local.New(local.Options{})
-	defer b.Close()
-	s := analyzer.NewScheduler(ctx, analyzer.SchedulerOptions{
-		Local: b, Mode: analyzer.ModeLocal,
-		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople},
-		OnResult: func(r *analyzer.Result) {
-			mu.Lock()
-			defer mu.Unlock()
-			if t, ok := arrived[r.Frame]; ok && r.Err == nil {
-				*analysed = append(*analysed, millis(r.Started.Sub(t)))
-			}
-		},
-	})
-	defer s.Close()
-	src, err := video.Open(ctx, uri, video.Options{Realtime: true})
+	b, err := backend.Build(localDetection(local.Options{}))
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	filter := overlay.Filter{Threshold: local.DefaultThreshold}
-	for range n {
-		f, err := src.Next(ctx)
-		if err != nil {
-			break
+	defer b.Close()
+	bus := event.NewBus(clock.Real{}, "")
+	p := pipeline.New(pipeline.Config{Source: uri, Video: video.Options{Realtime: true}, Schedule: b.Schedule(),
+		MaxFrames: int64(n), Filter: overlay.Filter{Threshold: local.DefaultThreshold}, Events: bus})
+	// Arrivals on the bus's clock: an analysis started its latency before
+	// the bus heard of it.
+	var mu sync.Mutex
+	arrived := map[int64]float64{}
+	busStart := time.Now().Add(-bus.Since())
+	p.Attach("meter", pipeline.FrameFunc(func(f *pipeline.Frame) error {
+		f.Drawn()
+		mu.Lock()
+		arrived[f.Seq] = millis(f.Arrived.Sub(busStart))
+		mu.Unlock()
+		*shown = append(*shown, millis(time.Since(f.Arrived)))
+		return nil
+	}))
+	bus.Attach(event.SinkFunc(func(e event.Event) {
+		a, ok := e.(*event.Analysis)
+		if !ok {
+			return
 		}
 		mu.Lock()
-		arrived[f.Seq] = f.Arrived
-		mu.Unlock()
-		s.Offer(f.Seq, f.PTS, f.Mat)
-		if m := s.Merged(); m.Analysis != nil {
-			overlay.Draw(&f.Mat, m.Analysis, filter)
+		defer mu.Unlock()
+		if t, ok := arrived[a.Frame]; ok {
+			*analysed = append(*analysed, a.TMS-a.LatencyMS-t)
 		}
-		*shown = append(*shown, millis(time.Since(f.Arrived)))
-		f.Release()
-	}
-	s.Wait()
-	return nil
+	}))
+	err = p.Run(ctx)
+	bus.Close()
+	return err
 }
 
 // guiReport runs this binary's GUI on source under a private Xvfb and

@@ -6,25 +6,6 @@ import (
 	"testing"
 )
 
-func TestPercentile(t *testing.T) {
-	tests := []struct {
-		xs      []float64
-		p, want float64
-	}{
-		{nil, 50, 0},
-		{[]float64{7}, 95, 7},
-		{[]float64{3, 1, 2}, 50, 2},
-		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 50, 5},
-		{[]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}, 95, 10},
-		{[]float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, 0, 1},
-	}
-	for _, tt := range tests {
-		if got := percentile(tt.xs, tt.p); got != tt.want {
-			t.Errorf("percentile(%v, %v) = %v, want %v", tt.xs, tt.p, got, tt.want)
-		}
-	}
-}
-
 // The report says whether each goal holds, and sorts nothing it was given.
 func TestReportGoalsAndTable(t *testing.T) {
 	var r Report

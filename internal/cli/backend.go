@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"strings"
+
 	"github.com/sightline/sightline/analyzer"
-	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/internal/backend"
 )
 
 // loadModels loads the local models fs need up front when a is the local
@@ -22,32 +24,34 @@ func loadModels(a any, fs analyzer.Features) error {
 // newAnalyzer builds the backend named on the command line. With privacy,
 // a cloud backend sees images only after local face blurring. closeFn
 // releases the models.
-func newAnalyzer(e env, backend string, retries int, privacy bool) (a analyzer.Analyzer, closeFn func(), err error) {
-	switch backend {
-	case "local":
-		b := local.New(local.Options{})
-		return b, func() { b.Close() }, nil
-	case "azure":
-		a, err := newAzureAnalyzer(e, retries)
-		if err != nil || !privacy {
-			return a, func() {}, err
-		}
-		b, err := loadFaces()
-		if err != nil {
-			return nil, nil, err
-		}
-		return analyzer.WithPrivacy(a, b), func() { b.Close() }, nil
+func newAnalyzer(e env, name string, retries int, privacy bool) (analyzer.Analyzer, func(), error) {
+	vision, err := visionFromEnv(e, retries)
+	if err != nil {
+		return nil, nil, err
 	}
-	return nil, nil, usagef("unknown backend %q (azure or local)", backend)
+	a, closeFn, err := backend.Analyzer(name, vision, privacy)
+	return a, closeFn, configError(err)
 }
 
-// loadFaces is a local backend with the face model loaded, for privacy
-// blurring; the caller closes it.
-func loadFaces() (*local.Backend, error) {
-	b := local.New(local.Options{})
-	if err := loadModels(b, analyzer.Features{analyzer.FeatureFaces}); err != nil {
-		b.Close()
+// newAzurePredictor builds the Custom Vision prediction client from the
+// environment.
+func newAzurePredictor(e env, project, published string, retries int, noStore bool) (analyzer.Predictor, error) {
+	a, err := predictionFromEnv(e, retries)
+	if err != nil {
 		return nil, err
 	}
-	return b, nil
+	p, err := backend.Prediction(a, project, published, noStore)
+	if err != nil {
+		return nil, configError(err)
+	}
+	return p, nil
+}
+
+// configError turns a backend's configuration error into exit 2, said
+// without the "configuration error" prefix.
+func configError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return usagef("%s", strings.TrimPrefix(err.Error(), backend.ErrConfig.Error()+": "))
 }

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sightline/sightline/internal/text"
+
 	"github.com/sightline/sightline/analyzer"
 )
 
@@ -90,18 +92,18 @@ func process(ctx context.Context, input string, fn work) (l line) {
 	l.Input = input
 	defer func() {
 		if r := recover(); r != nil {
-			l = line{Input: input, Error: oneLine(fmt.Sprintf("internal error: %v", r))}
+			l = line{Input: input, Error: text.OneLine(fmt.Sprintf("internal error: %v", r), 0)}
 		}
 	}()
 	img, err := loadInput(input)
 	if err != nil {
-		l.Error = oneLine(err.Error())
+		l.Error = text.OneLine(err.Error(), 0)
 		return l
 	}
 	start := time.Now()
 	data, source, err := fn(ctx, input, img)
 	if err != nil {
-		l.Error = oneLine(err.Error())
+		l.Error = text.OneLine(err.Error(), 0)
 		return l
 	}
 	lat := ms(time.Since(start))

@@ -7,13 +7,13 @@ import (
 	"os"
 
 	"github.com/sightline/sightline/internal/bench"
-	"github.com/sightline/sightline/ui"
+	"github.com/sightline/sightline/internal/deps"
 )
 
 func cmdBench(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var cfg bench.Config
-	fs.StringVar(&cfg.Source, "source", ui.DemoVideo, "video file to measure on")
+	fs.StringVar(&cfg.Source, "source", deps.DemoVideo, "video file to measure on")
 	fs.IntVar(&cfg.Frames, "frames", 300, "frames a run")
 	fs.IntVar(&cfg.Repeats, "repeats", 5, "runs a figure (medians and p95 over them)")
 	jsonPath := fs.String("json", "bench.json", "write the report as JSON here too (empty: don't)")

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sightline/sightline/internal/text"
+
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/internal/deps"
 )
@@ -108,7 +110,9 @@ type env struct {
 // Main runs the command line args (without the program name) and returns
 // the exit code.
 func Main(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A closed terminal or SSH session (SIGHUP) ends a run as Ctrl-C does:
+	// summary written, recording finalised.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	return run(ctx, env{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}, args)
 }
@@ -161,7 +165,7 @@ func run(ctx context.Context, e env, args []string) int {
 	case errors.Is(err, errSomeFailed):
 		return exitFailed
 	default:
-		fmt.Fprintf(e.stderr, "sightline %s: %s\n", cmd, oneLine(err.Error()))
+		fmt.Fprintf(e.stderr, "sightline %s: %s\n", cmd, text.OneLine(err.Error(), 0))
 		return exitFailed
 	}
 }
@@ -232,11 +236,6 @@ func parseRatios(s string) ([]float64, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// oneLine keeps error messages to the single line the contract promises.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 // ms converts a duration to float milliseconds rounded to 0.1 ms.

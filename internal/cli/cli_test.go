@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
+	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/deps"
 	"github.com/sightline/sightline/video"
 )
 
 const (
-	demoVideo   = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+	demoVideo   = deps.DemoVideo
 	opencvData  = "/usr/share/doc/opencv-doc/examples/data/"
 	azureImages = "../../../shared/azure/images/"
 )
@@ -433,16 +435,20 @@ func TestEntraConfiguration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		e := env{getenv: func(k string) string { return tt.environ[k] }}
-		if got := azureConfigured(e); got != tt.want {
-			t.Errorf("%s: configured %v, want %v", tt.name, got, tt.want)
+		a, err := visionFromEnv(e, 0)
+		if got := a.Configured(); err != nil || got != tt.want {
+			t.Errorf("%s: configured %v (%v), want %v", tt.name, got, err, tt.want)
 		}
 	}
 	e := env{getenv: func(k string) string {
 		return map[string]string{"VISION_ENDPOINT": "https://x.cognitiveservices.azure.com", "SIGHTLINE_AZURE_AUTH": "entra"}[k]
 	}}
-	co, err := clientOptions(e, 0)
-	if err != nil || co.Credential == nil {
-		t.Errorf("entra: credential %v, err %v", co.Credential, err)
+	a, err := visionFromEnv(e, 0)
+	if err != nil || !a.Entra {
+		t.Fatalf("entra: %+v, err %v", a, err)
+	}
+	if _, err := backend.Vision(a); err != nil {
+		t.Errorf("entra: the client was not built: %v", err)
 	}
 }
 

@@ -4,15 +4,16 @@ import (
 	"context"
 	"flag"
 
-	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/ui"
 )
 
 func cmdGUI(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("gui", flag.ContinueOnError)
 	var cfg ui.Config
+	var mode string
 	fs.StringVar(&cfg.Source, "source", "", "file, rtsp://…, http(s)://… or webcam:N (default: a webcam if one opens, else the demo video)")
-	fs.StringVar(&cfg.Backend, "backend", "auto", "local, azure or auto")
+	fs.StringVar(&mode, "backend", "auto", "local, azure or auto")
 	fs.Float64Var(&cfg.Threshold, "threshold", 0.25, "confidence threshold drawn")
 	fs.Float64Var(&cfg.FPSLimit, "fps-limit", 0, "analyses per second at most")
 	fs.DurationVar(&cfg.ExitAfter, "exit-after", 0, "measure the display this long (after 5 s of warm-up), then quit (unattended checks, bench)")
@@ -24,20 +25,12 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
-	switch cfg.Backend {
-	case "local", "azure", "auto":
-	default:
-		return usagef("unknown backend %q (local, azure or auto)", cfg.Backend)
+	if cfg.Mode, err = schedule.ParseMode(mode); err != nil {
+		return usagef("%v", err)
 	}
-	if cfg.Backend != "local" && azureConfigured(e) {
-		if cfg.Cloud, err = newAzureAnalyzer(e, 0); err != nil {
-			return err
-		}
-	}
-	if cfg.Backend != "azure" {
-		b := local.New(ui.LocalOptions)
-		defer b.Close()
-		cfg.Local = b
+	// The environment comes before the app's saved settings.
+	if cfg.Vision, err = visionFromEnv(e, 0); err != nil {
+		return err
 	}
 	return ui.Run(ctx, cfg)
 }

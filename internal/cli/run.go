@@ -5,17 +5,18 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 	"time"
 
-	"gocv.io/x/gocv"
-
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
 )
@@ -37,9 +38,7 @@ type runFlags struct {
 	transport                         string
 }
 
-func cmdRun(ctx context.Context, e env, args []string) error {
-	var f runFlags
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.source, "source", "", "file, file://, rtsp://, rtsps://, http(s):// or webcam:N")
 	fs.StringVar(&f.backend, "backend", "auto", "local, azure or auto")
 	fs.StringVar(&f.features, "features", "", "comma-separated features (default objects,people,tags; the cloud adds caption)")
@@ -53,13 +52,19 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&f.out, "out", "", "record the annotated video to FILE.mp4")
 	fs.StringVar(&f.snapshotDir, "snapshot-dir", "", "folder for PNG snapshots (clean and annotated), taken on SIGUSR1 and every --snapshot-every")
 	fs.DurationVar(&f.snapshotEvery, "snapshot-every", 0, "with --snapshot-dir: a snapshot this often (video time for files)")
-	fs.IntVar(&f.retries, "retries", 3, "retries of a failed cloud call (analyze, ocr, predict)")
+	fs.IntVar(&f.retries, "retries", 3, "kept for scripts: run retries within the cloud budget, at its own pace")
 	fs.Float64Var(&f.cloudPerMinute, "cloud-per-minute", 20, "cloud calls a minute at most, evenly spaced")
 	fs.IntVar(&f.cloudPerDay, "cloud-per-day", 0, "cloud calls a day at most (0: no daily limit)")
 	fs.DurationVar(&f.cacheTTL, "cache-ttl", time.Minute, "how long a cloud result answers for the same scene")
 	fs.StringVar(&f.transport, "rtsp-transport", "tcp", "RTP transport of rtsp:// sources: tcp or udp")
-	fs.DurationVar(&f.healthEvery, "health-every", 0, "write a health event (memory, goroutines, open Mats) this often")
+	fs.DurationVar(&f.healthEvery, "health-every", 0, "write a health event (memory, goroutines, the source's state) this often")
 	fs.BoolVar(&f.privacy, "privacy", false, "blur faces before frames leave the machine, and in recordings and snapshots")
+}
+
+func cmdRun(ctx context.Context, e env, args []string) error {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	f.register(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -77,342 +82,123 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	features, err := parseFeatures(f.features)
-	if err != nil {
-		return err
-	}
 	// A file read as fast as it goes analyses every frame: one detector a
 	// core then keeps every core busy.
-	batch := kind == video.KindFile && !f.realtime
-	opts, closeFn, err := schedulerOptions(e, f, features, batch)
+	everyFrame := kind == video.KindFile && !f.realtime
+	cfg, err := f.backendConfig(e, everyFrame)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-
-	var evw io.Writer
-	switch f.events {
-	case "":
-	case "-":
-		evw = e.stdout
-	default:
-		file, err := os.Create(f.events)
-		if err != nil {
-			return usagef("events file: %v", err)
-		}
-		defer file.Close()
-		evw = file
+	b, err := backend.Build(cfg)
+	if err != nil {
+		return configError(err)
 	}
-	start := time.Now()
-	ev := newEvents(evw, start)
-	if ev == nil {
-		// Without --events the summary still goes to stdout.
-		ev = newEvents(e.stdout, start)
-		ev.quiet = true
+	defer b.Close()
+
+	bus := event.NewBus(clock.Real{}, "")
+	events, closeEvents, err := eventsWriter(e, f.events)
+	if err != nil {
+		return err
+	}
+	defer closeEvents()
+	bus.Attach(events)
+
+	p := pipeline.New(pipeline.Config{
+		Source:      f.source,
+		Video:       video.Options{OpenTimeout: f.openTimeout, Realtime: f.realtime, Transport: f.transport},
+		Schedule:    b.Schedule(),
+		EveryFrame:  everyFrame,
+		MaxFrames:   f.maxFrames,
+		Filter:      overlay.Filter{Threshold: thresholdOrDefault(f.threshold), BlurFaces: f.privacy},
+		Events:      bus,
+		HealthEvery: f.healthEvery,
+	})
+	if f.out != "" {
+		p.Attach("recording", pipeline.NewRecording(f.out))
+	}
+	if f.snapshotDir != "" {
+		snaps := pipeline.NewSnapshots(f.snapshotDir, f.snapshotEvery, bus)
+		p.Attach("snapshots", snaps)
+		stop := onSignal(syscall.SIGUSR1, snaps.Request)
+		defer stop()
 	}
 	if f.duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, f.duration)
+		ctx, cancel = context.WithTimeoutCause(ctx, f.duration, fmt.Errorf("--duration %v reached", f.duration))
 		defer cancel()
 	}
-	snapshots := make(chan os.Signal, 1)
-	signal.Notify(snapshots, syscall.SIGUSR1)
-	defer signal.Stop(snapshots)
-	return runPipeline(ctx, f, kind != video.KindFile, opts, ev, snapshots)
+	err = p.Run(ctx)
+	bus.Close()
+	if werr := events.Err(); werr != nil {
+		return errors.Join(err, werr)
+	}
+	return err
 }
 
-// schedulerOptions builds the backends --backend asks for.
-func schedulerOptions(e env, f runFlags, features analyzer.Features, batch bool) (analyzer.SchedulerOptions, func(), error) {
-	o := analyzer.SchedulerOptions{
-		Mode:           analyzer.Mode(f.backend),
-		Options:        analyzer.Options{Threshold: f.threshold},
-		LocalFPS:       f.fpsLimit,
-		CloudPerMinute: f.cloudPerMinute,
-		CloudPerDay:    f.cloudPerDay,
-		CacheTTL:       f.cacheTTL,
+// backendConfig turns the flags and the environment into the backends'
+// configuration.
+func (f *runFlags) backendConfig(e env, everyFrame bool) (backend.Config, error) {
+	mode, err := schedule.ParseMode(f.backend)
+	if err != nil {
+		return backend.Config{}, usagef("%v", err)
+	}
+	features, err := parseFeatures(f.features)
+	if err != nil {
+		return backend.Config{}, err
+	}
+	vision, err := visionFromEnv(e, 0) // the scheduler retries at its own pace, inside the budget
+	if err != nil {
+		return backend.Config{}, err
+	}
+	cfg := backend.Config{
+		Mode: mode, Features: features, Options: analyzer.Options{Threshold: f.threshold},
+		Vision: vision, Privacy: f.privacy,
+		LocalFPS: f.fpsLimit, CloudPerMinute: f.cloudPerMinute, CloudPerDay: f.cloudPerDay, CacheTTL: f.cacheTTL,
+	}
+	if everyFrame {
+		cfg.Local = local.BatchOptions()
 	}
 	if f.cacheTTL == 0 {
-		o.CacheTTL = -1
+		cfg.CacheTTL = -1
 	}
 	if f.fpsLimit > 0 {
-		o.CloudPerMinute = min(o.CloudPerMinute, 60*f.fpsLimit)
+		cfg.CloudPerMinute = min(cfg.CloudPerMinute, 60*f.fpsLimit)
 	}
-	closeFn := func() {}
-	switch o.Mode {
-	case analyzer.ModeLocal, analyzer.ModeCloud, analyzer.ModeAuto:
-	default:
-		return o, nil, usagef("unknown backend %q (local, azure or auto)", f.backend)
-	}
-	if o.Mode != analyzer.ModeLocal && azureConfigured(e) {
-		// The scheduler retries at its own pace, inside the budget.
-		cloud, err := newAzureAnalyzer(e, 0)
-		if err != nil {
-			return o, nil, err
-		}
-		o.Cloud = cloud
-	} else if o.Mode == analyzer.ModeCloud {
-		return o, nil, usagef("--backend azure needs VISION_ENDPOINT and VISION_KEY (or SIGHTLINE_AZURE_AUTH=entra) in the environment")
-	}
-	if o.Mode != analyzer.ModeCloud || f.privacy {
-		lo := local.Options{}
-		if batch {
-			lo = local.BatchOptions()
-			o.LocalWorkers = lo.Detectors
-		}
-		b := local.New(lo)
-		closeFn = func() { b.Close() }
-		if o.Mode != analyzer.ModeCloud {
-			o.Local = b
-		}
-		if f.privacy {
-			o.Privacy = b
-		}
-	}
-	o.Features = features
-	if o.Features == nil {
-		o.Features = analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags}
-		if o.Cloud != nil {
-			o.Features = append(o.Features, analyzer.FeatureCaption)
-		}
-	}
-	if f.privacy && o.Local != nil && !o.Features.Has(analyzer.FeatureFaces) {
-		// Recordings and snapshots blur the faces the local model finds.
-		o.Features = append(o.Features, analyzer.FeatureFaces)
-	}
-	var localFeatures analyzer.Features
-	for _, ft := range o.Features {
-		if !(o.Local != nil && o.Local.Supports(ft)) && !(o.Cloud != nil && o.Cloud.Supports(ft)) {
-			closeFn()
-			return o, nil, usagef("feature %q is not available with --backend %s", ft, f.backend)
-		}
-		if o.Local != nil && o.Local.Supports(ft) {
-			localFeatures = append(localFeatures, ft)
-		}
-	}
-	if o.Privacy != nil {
-		localFeatures = append(localFeatures, analyzer.FeatureFaces)
-	}
-	if err := loadModels(o.Privacy, localFeatures); err != nil {
-		closeFn()
-		return o, nil, err
-	}
-	if err := loadModels(o.Local, localFeatures); err != nil {
-		closeFn()
-		return o, nil, err
-	}
-	return o, closeFn, nil
+	return cfg, nil
 }
 
-// streamClock is the time of a file read as fast as possible: its
-// presentation time. Budgets and the cache then behave as they would in
-// real time, and the result does not depend on the machine's speed.
-type streamClock struct {
-	mu    sync.Mutex
-	start time.Time
-	pts   time.Duration
-}
-
-func (c *streamClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.start.Add(c.pts)
-}
-
-func (c *streamClock) set(pts time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.pts = max(c.pts, pts)
-}
-
-// runPipeline reads, analyses and reports until the source ends, the limits
-// are reached or ctx is cancelled; the summary is always written last.
-func runPipeline(ctx context.Context, f runFlags, live bool, o analyzer.SchedulerOptions, ev *events, snapshotReq <-chan os.Signal) (err error) {
-	var (
-		sum       summaryEvent
-		lat       analyzer.Meter
-		src       video.Source
-		sched     *analyzer.Scheduler
-		stopSched context.CancelFunc
-		out       *output
-	)
-	defer func() {
-		if out != nil {
-			if cerr := out.close(); cerr != nil {
-				ev.status(string(video.StateError), cerr.Error())
-			}
-		}
-		if sched != nil {
-			// The last frame's analyses may finish, briefly: a cloud call
-			// hanging until its timeout must not hold up the end of the run.
-			done := make(chan struct{})
-			go func() { sched.Wait(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(drainGrace):
-			}
-			stopSched()
-			sched.Close()
-			st := sched.Stats()
-			sum.FramesAnalyzed, sum.CloudCalls, sum.CacheHits = st.FramesAnalyzed, st.Cloud.Calls, st.Cloud.CacheHits
-			sum.LocalAnalyses, sum.CloudErrors, sum.LocalErrors = st.Local.Calls-st.Local.Errors, st.Cloud.Errors, st.Local.Errors
-			sum.Analyses = sum.LocalAnalyses + sum.CloudCalls + sum.CacheHits
-			sum.CostUSD, sum.CacheHitRate = st.CostUSD, st.HitRate()
-		}
-		if src != nil {
-			st := src.Stats()
-			sum.Reconnects, sum.Dropped = st.Reconnects, st.Dropped
-			src.Close()
-		}
-		if f.healthEvery > 0 {
-			ev.health(sum.FramesRead, sum.Reconnects)
-		}
-		if ctx.Err() != nil {
-			ev.status(string(video.StateStopped), stopReason(ctx, f))
-			err = nil
-		}
-		elapsed := time.Since(ev.start).Seconds()
-		sum.Type, sum.TMS = "summary", ev.now()
-		if elapsed > 0 {
-			sum.ReadFPS = round1(float64(sum.FramesRead) / elapsed)
-			sum.AnalyzedFPS = round1(float64(sum.FramesAnalyzed) / elapsed)
-		}
-		sum.LatencyP50, sum.LatencyP95 = ms(lat.Percentile(50)), ms(lat.Percentile(95))
-		ev.summary(sum)
-	}()
-
-	var clock *streamClock
-	if !live && !f.realtime {
-		clock = &streamClock{start: time.Now()}
-		o.Clock = clock
-		o.WaitForLocal = true
+// eventsWriter is where --events go: a file, stdout (-), or, without the
+// flag, only the summary to stdout.
+func eventsWriter(e env, path string) (*event.Writer, func(), error) {
+	switch path {
+	case "":
+		return event.NewWriter(e.stdout, event.TypeSummary), func() {}, nil
+	case "-":
+		return event.NewWriter(e.stdout), func() {}, nil
 	}
-	o.OnResult = func(r *analyzer.Result) {
-		if r.Err != nil {
-			ev.analysisError(r)
-			return
-		}
-		lat.Add(r.Latency)
-		ev.analysis(r)
-	}
-	o.OnBackend = ev.backend
-	// Cancelled after the drain in the deferred summary, not before it.
-	schedCtx, cancelSched := context.WithCancel(ctx)
-	sched = analyzer.NewScheduler(schedCtx, o)
-	stopSched = cancelSched
-
-	opened, err := video.Open(ctx, f.source, video.Options{
-		OpenTimeout: f.openTimeout,
-		Realtime:    f.realtime,
-		Transport:   f.transport,
-		OnStatus:    func(s video.Status) { ev.status(string(s.State), s.Detail) },
-	})
+	file, err := os.Create(path)
 	if err != nil {
-		return err
+		return nil, nil, usagef("events file: %v", err)
 	}
-	src = opened
-	if f.out != "" || f.snapshotDir != "" {
-		out = &output{flags: f, filter: overlay.Filter{Threshold: thresholdOrDefault(f.threshold), BlurFaces: f.privacy}, ev: ev, fps: src.Info().FPS}
-	}
+	return event.NewWriter(file), func() { file.Close() }, nil
+}
 
-	healthTick, stopHealth := healthTicker(f.healthEvery)
-	defer stopHealth()
-	if f.healthEvery > 0 {
-		ev.health(0, 0)
-	}
-	for f.maxFrames == 0 || sum.FramesRead < f.maxFrames {
-		select {
-		case <-healthTick:
-			ev.health(sum.FramesRead, src.Stats().Reconnects)
-		default:
-		}
-		frame, err := src.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		sum.FramesRead++
-		if clock != nil {
-			clock.set(frame.PTS)
-		}
-		sched.Offer(frame.Seq, frame.PTS, frame.Mat)
-		if out != nil {
-			snap := false
+// onSignal calls fn on every sig until stop.
+func onSignal(sig os.Signal, fn func()) (stop func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, sig)
+	done := make(chan struct{})
+	go func() {
+		for {
 			select {
-			case <-snapshotReq:
-				snap = true
-			default:
+			case <-c:
+				fn()
+			case <-done:
+				return
 			}
-			out.frame(frame, sched.Merged(), snap)
 		}
-		sum.FramesShown++
-		frame.Release()
-	}
-	return nil
-}
-
-// output writes what run shows: the annotated recording and snapshots.
-type output struct {
-	flags    runFlags
-	filter   overlay.Filter
-	ev       *events
-	fps      float64
-	rec      *video.Recorder
-	failed   bool // the recording failed once: reported, not retried
-	lastSnap time.Duration
-	snapped  bool
-}
-
-func (o *output) frame(fr *video.Frame, m *analyzer.Merged, snapRequested bool) {
-	periodic := o.flags.snapshotEvery > 0 && (!o.snapped || fr.PTS-o.lastSnap >= o.flags.snapshotEvery)
-	snap := o.flags.snapshotDir != "" && (snapRequested || periodic)
-	var clean gocv.Mat
-	if snap {
-		clean = fr.Mat.Clone()
-		defer clean.Close()
-		if o.filter.BlurFaces && m.Analysis != nil {
-			overlay.Draw(&clean, &analyzer.Analysis{Faces: m.Faces}, overlay.Filter{BlurFaces: true, HideFaces: true})
-		}
-	}
-	if m.Analysis != nil {
-		overlay.Draw(&fr.Mat, m.Analysis, o.filter)
-	}
-	if snap {
-		o.snapped, o.lastSnap = true, fr.PTS
-		if _, annotated, err := video.SaveSnapshot(o.flags.snapshotDir, fr.Seq, clean, fr.Mat); err != nil {
-			o.ev.status(string(video.StateError), err.Error())
-		} else {
-			o.ev.snapshot(fr.Seq, annotated)
-		}
-	}
-	if o.flags.out == "" || o.failed {
-		return
-	}
-	if o.rec == nil {
-		rec, err := video.NewRecorder(o.flags.out, fr.Mat.Cols(), fr.Mat.Rows(), o.fps)
-		if err != nil {
-			o.failed = true
-			o.ev.status(string(video.StateError), "recording: "+err.Error())
-			return
-		}
-		o.rec = rec
-	}
-	if err := o.rec.Write(fr.Mat, fr.PTS); err != nil {
-		o.failed = true
-		o.ev.status(string(video.StateError), "recording: "+err.Error())
-	}
-}
-
-// close finalises the recording so that it plays, also after Ctrl-C.
-func (o *output) close() error {
-	if o.rec == nil {
-		return nil
-	}
-	return o.rec.Close()
+	}()
+	return func() { signal.Stop(c); close(done) }
 }
 
 func thresholdOrDefault(t float64) float64 {
@@ -421,15 +207,3 @@ func thresholdOrDefault(t float64) float64 {
 	}
 	return t
 }
-
-// drainGrace is how long the end of a run waits for analyses in flight.
-const drainGrace = 2 * time.Second
-
-func stopReason(ctx context.Context, f runFlags) string {
-	if f.duration > 0 && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Sprintf("--duration %v reached", f.duration)
-	}
-	return "interrupted"
-}
-
-func round1(v float64) float64 { return float64(int64(v*10+0.5)) / 10 }

@@ -10,6 +10,11 @@ import (
 	"sync"
 )
 
+// DemoVideo is opencv-doc's walking people, 768×576 at 10 fps, which the
+// set-up installs: the app's source when no webcam opens, and the video of
+// the tests and the bench.
+const DemoVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+
 // Dir is the deps folder recorded at build time by `make build`
 // (-ldflags "-X github.com/sightline/sightline/internal/deps.Dir=…").
 var Dir string

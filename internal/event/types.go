@@ -55,7 +55,7 @@ type Health struct {
 	RSSMiB     float64 `json:"rss_mib"`
 	GoHeapMiB  float64 `json:"go_heap_mib"` // of RSS, what Go's heap holds; the rest is C (OpenCV, FFmpeg, ONNX Runtime)
 	Goroutines int     `json:"goroutines"`
-	OpenMats   int     `json:"open_mats"`
+	OpenMats   *int    `json:"open_mats,omitempty"` // builds with -tags matprofile only
 	FramesRead int64   `json:"frames_read"`
 	Reconnects int64   `json:"reconnects"`
 	State      string  `json:"state"` // the source's state: a watchdog sees a dead source here

@@ -5,6 +5,7 @@
 package mats
 
 import (
+	"image"
 	"sync"
 
 	"gocv.io/x/gocv"
@@ -73,4 +74,16 @@ func (p *Pool) Close() {
 		m.Close()
 	}
 	p.free = nil
+}
+
+// Crop returns a copy of m, or of the part of it inside r when r is not
+// empty (a region smaller than 8×8 counts as empty). The caller closes it.
+func Crop(m gocv.Mat, r image.Rectangle) gocv.Mat {
+	r = r.Intersect(image.Rect(0, 0, m.Cols(), m.Rows()))
+	if r.Dx() < 8 || r.Dy() < 8 {
+		return m.Clone()
+	}
+	roi := m.Region(r)
+	defer roi.Close()
+	return roi.Clone()
 }

@@ -17,10 +17,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sightline/sightline/internal/deps"
 )
 
-// DemoVideo is opencv-doc's walking people, 768×576 at 10 fps.
-const DemoVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+// DemoVideo is the demo video (deps.DemoVideo).
+const DemoVideo = deps.DemoVideo
 
 // cacheDir keeps made media across test runs: making it costs seconds, and
 // the files never change for a given name.

@@ -1,6 +1,6 @@
 //go:build matprofile
 
-package cli
+package pipeline
 
 import "gocv.io/x/gocv"
 

@@ -1,10 +1,11 @@
-package analyzer
+package schedule
 
 import (
 	"hash/maphash"
 	"image"
 	"time"
 
+	"github.com/sightline/sightline/analyzer"
 	"gocv.io/x/gocv"
 )
 
@@ -83,7 +84,7 @@ const cacheSize = 8
 
 type cacheEntry struct {
 	fp     Fingerprint
-	result *Analysis
+	result *analyzer.Analysis
 	at     time.Time
 }
 
@@ -96,11 +97,11 @@ type Cache struct {
 
 // Lookup returns the result of an identical frame, else of a near-identical
 // one, analysed within TTL.
-func (c *Cache) Lookup(fp *Fingerprint, now time.Time) (*Analysis, bool) {
+func (c *Cache) Lookup(fp *Fingerprint, now time.Time) (*analyzer.Analysis, bool) {
 	if c.TTL <= 0 {
 		return nil, false
 	}
-	var near *Analysis
+	var near *analyzer.Analysis
 	for i := len(c.entries) - 1; i >= 0; i-- { // newest first
 		e := &c.entries[i]
 		if now.Sub(e.at) >= c.TTL {
@@ -117,7 +118,7 @@ func (c *Cache) Lookup(fp *Fingerprint, now time.Time) (*Analysis, bool) {
 }
 
 // Add remembers a result, dropping expired and the oldest entries.
-func (c *Cache) Add(fp Fingerprint, a *Analysis, now time.Time) {
+func (c *Cache) Add(fp Fingerprint, a *analyzer.Analysis, now time.Time) {
 	kept := c.entries[:0]
 	for _, e := range c.entries {
 		if now.Sub(e.at) < c.TTL {

@@ -1,6 +1,6 @@
 //go:build !matprofile
 
-package cli
+package pipeline
 
 // openMats is unknown without -tags matprofile.
 func openMats() (int, bool) { return 0, false }

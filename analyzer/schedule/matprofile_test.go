@@ -1,6 +1,6 @@
 //go:build matprofile
 
-package analyzer_test
+package schedule_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/analyzer/schedule"
 )
 
 // TestSchedulerFrameCopiesFreed: the scheduler's pooled frame copies stay
@@ -26,13 +27,13 @@ func TestSchedulerFrameCopiesFreed(t *testing.T) {
 	// the backend; the next ones are measured.
 	for pass, wait := range []bool{true, false, true} {
 		base := gocv.MatProfile.Count()
-		s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
-			Local: b, Mode: analyzer.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
+		s := schedule.New(context.Background(), schedule.Options{
+			Local: b, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
 			WaitForLocal: wait, LocalWorkers: 2,
 		})
 		most := 0
 		for i, f := range fs {
-			s.Offer(int64(i), time.Duration(i)*40*time.Millisecond, f)
+			s.Offer(schedule.Frame{Seq: int64(i), PTS: time.Duration(i) * 40 * time.Millisecond, Mat: f})
 			most = max(most, gocv.MatProfile.Count()-base)
 		}
 		s.Wait()

@@ -1,6 +1,9 @@
-package analyzer
+// Package meter records samples and reports percentiles: analysis
+// latencies in the scheduler and the run summary, the bench's figures.
+package meter
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 	"time"
@@ -50,6 +53,23 @@ func (m *Meter) Percentile(p float64) time.Duration {
 	}
 	m.scratch = append(m.scratch[:0], m.samples...)
 	slices.Sort(m.scratch)
-	i := int(p/100*float64(len(m.scratch))+0.5) - 1
-	return m.scratch[max(0, min(i, len(m.scratch)-1))]
+	return OfSorted(m.scratch, p)
+}
+
+// Percentile returns the p-th percentile (0–100) of xs, nearest rank; the
+// zero value when xs is empty. xs is not modified.
+func Percentile[T cmp.Ordered](xs []T, p float64) T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return OfSorted(s, p)
+}
+
+// OfSorted is Percentile of an already sorted slice.
+func OfSorted[T cmp.Ordered](sorted []T, p float64) T {
+	var zero T
+	if len(sorted) == 0 {
+		return zero
+	}
+	i := int(p/100*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
 }

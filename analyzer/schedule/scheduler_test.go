@@ -1,4 +1,4 @@
-package analyzer_test
+package schedule_test
 
 import (
 	"context"
@@ -16,11 +16,13 @@ import (
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/deps"
 	"github.com/sightline/sightline/overlay"
 )
 
-const demoVideo = "/usr/share/doc/opencv-doc/examples/data/vtest.avi"
+const demoVideo = deps.DemoVideo
 
 // clockStart is when the tests' fake clocks begin.
 var clockStart = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -71,6 +73,7 @@ func cloudClient(t testing.TB, srv *azuretest.Server) *azure.VisionClient {
 
 // recorder collects what the scheduler reports.
 type recorder struct {
+	latest   analyzer.Latest // what the overlay would draw
 	mu       sync.Mutex
 	results  []*analyzer.Result
 	backends []string
@@ -78,6 +81,7 @@ type recorder struct {
 }
 
 func (r *recorder) result(res *analyzer.Result) {
+	r.latest.Add(res)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.results = append(r.results, res)
@@ -89,6 +93,9 @@ func (r *recorder) backend(b, why string) {
 	r.backends = append(r.backends, b)
 	r.reasons = append(r.reasons, why)
 }
+
+// merged is what the overlay would draw at now.
+func (r *recorder) merged(now time.Time) analyzer.Merged { return r.latest.Merged(now) }
 
 func (r *recorder) count(source string) int {
 	r.mu.Lock()
@@ -104,10 +111,10 @@ func (r *recorder) count(source string) int {
 
 // play offers frame(i) at fps for d of simulated time, waiting for each
 // offer's analyses so the run is deterministic.
-func play(s *analyzer.Scheduler, clk *clock.Fake, fps float64, d time.Duration, frame func(i int) gocv.Mat) {
+func play(s *schedule.Scheduler, clk *clock.Fake, fps float64, d time.Duration, frame func(i int) gocv.Mat) {
 	step := time.Duration(float64(time.Second) / fps)
 	for i := 0; time.Duration(i)*step < d; i++ {
-		s.Offer(int64(i), time.Duration(i)*step, frame(i))
+		s.Offer(schedule.Frame{Seq: int64(i), PTS: time.Duration(i) * step, Mat: frame(i)})
 		s.Wait()
 		clk.Advance(step)
 	}
@@ -117,8 +124,8 @@ func TestStaticSceneCostsOneCallPerTTL(t *testing.T) {
 	srv := azuretest.New(t, azuretest.Lenient())
 	clk := clock.NewFake(clockStart)
 	var rec recorder
-	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
-		Cloud: cloudClient(t, srv), Mode: analyzer.ModeCloud,
+	s := schedule.New(context.Background(), schedule.Options{
+		Cloud: cloudClient(t, srv), Mode: schedule.ModeCloud,
 		Features: analyzer.Features{analyzer.FeatureCaption, analyzer.FeatureTags},
 		CacheTTL: time.Minute, Clock: clk, OnResult: rec.result, OnBackend: rec.backend,
 	})
@@ -145,8 +152,8 @@ func TestStaticSceneCostsOneCallPerTTL(t *testing.T) {
 func TestSceneChangeTriggersCall(t *testing.T) {
 	srv := azuretest.New(t, azuretest.Lenient())
 	clk := clock.NewFake(clockStart)
-	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
-		Cloud: cloudClient(t, srv), Mode: analyzer.ModeCloud,
+	s := schedule.New(context.Background(), schedule.Options{
+		Cloud: cloudClient(t, srv), Mode: schedule.ModeCloud,
 		Features: analyzer.Features{analyzer.FeatureCaption},
 		CacheTTL: 10 * time.Minute, Clock: clk,
 	})
@@ -176,8 +183,8 @@ func TestCloudThrottledSwitchesToLocalAndBack(t *testing.T) {
 	var rec recorder
 	b := local.New(local.Options{})
 	defer b.Close()
-	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
-		Local: b, Cloud: cloudClient(t, srv), Mode: analyzer.ModeAuto,
+	s := schedule.New(context.Background(), schedule.Options{
+		Local: b, Cloud: cloudClient(t, srv), Mode: schedule.ModeAuto,
 		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags, analyzer.FeatureCaption},
 		LocalFPS: 2, Clock: clk, OnResult: rec.result, OnBackend: rec.backend,
 	})
@@ -192,8 +199,8 @@ func TestCloudThrottledSwitchesToLocalAndBack(t *testing.T) {
 	// Local analysis goes on while the cloud is throttled, and local takes
 	// over the tags.
 	play(s, clk, 30, 20*time.Second, frame)
-	if m := s.Merged(); m.Active != "local" || m.Tags == nil || len(m.People) == 0 {
-		t.Errorf("while throttled: active %s, tags %v, people %d", m.Active, m.Tags, len(m.People))
+	if m := rec.merged(clk.Now()); s.Stats().Active != "local" || m.Tags == nil || len(m.People) == 0 {
+		t.Errorf("while throttled: active %s, tags %v, people %d", s.Stats().Active, m.Tags, len(m.People))
 	}
 	play(s, clk, 30, 2*time.Minute, frame)
 	if got := rec.backends; len(got) != 3 || got[2] != "azure" {
@@ -218,7 +225,7 @@ func TestCloudThrottledSwitchesToLocalAndBack(t *testing.T) {
 			t.Errorf("attempt %d came %v after a 429 asking for 10 s", i, gap)
 		}
 	}
-	m := s.Merged()
+	m := rec.merged(clk.Now())
 	if m.Caption == nil || len(m.People) == 0 || m.CloudSource == "" {
 		t.Errorf("merged result after recovery: caption %v, people %d, cloud %q", m.Caption, len(m.People), m.CloudSource)
 	}
@@ -227,21 +234,22 @@ func TestCloudThrottledSwitchesToLocalAndBack(t *testing.T) {
 // Moving the threshold re-filters the cached result: nothing is analysed.
 func TestFilterChangeCausesNoAnalysis(t *testing.T) {
 	clk := clock.NewFake(clockStart)
+	var rec recorder
 	b := local.New(local.Options{})
 	defer b.Close()
-	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
-		Local: b, Mode: analyzer.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople},
-		Options: analyzer.Options{Threshold: 0.05}, Clock: clk,
+	s := schedule.New(context.Background(), schedule.Options{
+		Local: b, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople},
+		Options: analyzer.Options{Threshold: 0.05}, Clock: clk, OnResult: rec.result,
 	})
 	defer s.Close()
 	f := frames(t, 1)[0]
-	s.Offer(0, 0, f)
+	s.Offer(schedule.Frame{Seq: 0, PTS: 0, Mat: f})
 	s.Wait()
 	before := s.Stats()
 	drawn := func(threshold float64) int {
 		img := f.Clone()
 		defer img.Close()
-		overlay.Draw(&img, s.Merged().Analysis, overlay.Filter{Threshold: threshold})
+		overlay.Draw(&img, rec.merged(clk.Now()).Analysis, overlay.Filter{Threshold: threshold})
 		diff := gocv.NewMat()
 		defer diff.Close()
 		gocv.AbsDiff(img, f, &diff)
@@ -270,8 +278,8 @@ func BenchmarkCloudCallsOnDemoVideo(b *testing.B) {
 		srv := azuretest.New(b, azuretest.Lenient())
 		clk := clock.NewFake(clockStart)
 		loc := local.New(local.Options{})
-		s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
-			Local: loc, Cloud: cloudClient(b, srv), Mode: analyzer.ModeAuto,
+		s := schedule.New(context.Background(), schedule.Options{
+			Local: loc, Cloud: cloudClient(b, srv), Mode: schedule.ModeAuto,
 			Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags, analyzer.FeatureCaption},
 			LocalFPS: 1, Clock: clk,
 		})
@@ -284,7 +292,7 @@ func BenchmarkCloudCallsOnDemoVideo(b *testing.B) {
 		m := gocv.NewMat()
 		frames := 0
 		for cap.Read(&m) && !m.Empty() {
-			s.Offer(int64(frames), time.Duration(frames)*step, m)
+			s.Offer(schedule.Frame{Seq: int64(frames), PTS: time.Duration(frames) * step, Mat: m})
 			s.Wait()
 			clk.Advance(step)
 			frames++
@@ -308,7 +316,7 @@ func TestPrivacyBlursFacesBeforeUpload(t *testing.T) {
 	srv := azuretest.New(t, azuretest.Lenient())
 	b := local.New(local.Options{})
 	defer b.Close()
-	img := gocv.IMRead("../../shared/azure/images/azure-ai-vision-sdk_sample.jpg", gocv.IMReadColor)
+	img := gocv.IMRead("../../../shared/azure/images/azure-ai-vision-sdk_sample.jpg", gocv.IMReadColor)
 	defer img.Close()
 	faces, err := b.Faces(img)
 	if err != nil || len(faces) != 1 {
@@ -316,13 +324,13 @@ func TestPrivacyBlursFacesBeforeUpload(t *testing.T) {
 	}
 	face := faces[0].BoundingBox
 	for _, privacy := range []bool{false, true} {
-		opts := analyzer.SchedulerOptions{Cloud: cloudClient(t, srv), Mode: analyzer.ModeCloud,
+		opts := schedule.Options{Cloud: cloudClient(t, srv), Mode: schedule.ModeCloud,
 			Features: analyzer.Features{analyzer.FeatureCaption}, CacheTTL: -1}
 		if privacy {
-			opts.Privacy = b
+			opts.Cloud = analyzer.WithPrivacy(opts.Cloud, b)
 		}
-		s := analyzer.NewScheduler(context.Background(), opts)
-		s.Offer(0, 0, img)
+		s := schedule.New(context.Background(), opts)
+		s.Offer(schedule.Frame{Seq: 0, PTS: 0, Mat: img})
 		s.Wait()
 		s.Close()
 		sent, err := gocv.IMDecode(srv.Last().Image, gocv.IMReadColor)
@@ -379,8 +387,8 @@ func TestAnalyzerPanicIsRecovered(t *testing.T) {
 	defer b.Close()
 	var rec recorder
 	clk := clock.NewFake(clockStart)
-	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
-		Local: &crashing{Analyzer: b}, Mode: analyzer.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
+	s := schedule.New(context.Background(), schedule.Options{
+		Local: &crashing{Analyzer: b}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
 		WaitForLocal: true, Clock: clk, OnResult: rec.result,
 	})
 	defer s.Close()
@@ -395,7 +403,7 @@ func TestAnalyzerPanicIsRecovered(t *testing.T) {
 			t.Errorf("error %q does not say the analyzer crashed", r.Err)
 		}
 	}
-	if m := s.Merged(); m.Frame != 7 || m.Objects == nil {
+	if m := rec.merged(clk.Now()); m.Frame != 7 || m.Objects == nil {
 		t.Errorf("merged result from frame %d, want the last good one (7)", m.Frame)
 	}
 }
@@ -454,15 +462,15 @@ func TestParallelLocalAnalysesKeepFrameOrder(t *testing.T) {
 	slow := &overtaking{Analyzer: b, done: map[int]chan struct{}{}}
 	var rec recorder
 	var merged []int64
-	s := analyzer.NewScheduler(context.Background(), analyzer.SchedulerOptions{
-		Local: slow, Mode: analyzer.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
+	s := schedule.New(context.Background(), schedule.Options{
+		Local: slow, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
 		WaitForLocal: true, LocalWorkers: 2, OnResult: rec.result,
 	})
 	defer s.Close()
 	fs := frames(t, 10)
 	for i, f := range fs {
-		s.Offer(int64(i), time.Duration(i)*100*time.Millisecond, f)
-		merged = append(merged, s.Merged().Frame)
+		s.Offer(schedule.Frame{Seq: int64(i), PTS: time.Duration(i) * 100 * time.Millisecond, Mat: f})
+		merged = append(merged, rec.merged(time.Now()).Frame)
 	}
 	s.Wait()
 	if slow.most != 2 {
@@ -479,7 +487,93 @@ func TestParallelLocalAnalysesKeepFrameOrder(t *testing.T) {
 	if !slices.IsSorted(merged) {
 		t.Errorf("the merged result stepped back to an older frame: %v", merged)
 	}
-	if m := s.Merged(); m.Frame != 9 {
+	if m := rec.merged(time.Now()); m.Frame != 9 {
 		t.Errorf("merged result from frame %d, want 9", m.Frame)
+	}
+}
+
+// instant answers at once with no objects: a backend that costs nothing,
+// for tests about the scheduler itself.
+type instant struct{}
+
+func (instant) Analyze(context.Context, analyzer.Image, analyzer.Request) (*analyzer.Analysis, error) {
+	return &analyzer.Analysis{Objects: []analyzer.Object{}}, nil
+}
+func (instant) Supports(f analyzer.Feature) bool { return f == analyzer.FeatureObjects }
+func (instant) Name() string                     { return "local" }
+
+// Results are delivered outside the scheduler's lock: a callback that
+// blocks (a slow disk behind --events) does not stall Offer, and one that
+// asks for Stats does not deadlock.
+func TestCallbacksRunOutsideTheLock(t *testing.T) {
+	tests := []struct {
+		name     string
+		onResult func(s **schedule.Scheduler, release <-chan struct{}) func(*analyzer.Result)
+	}{
+		{"a callback that blocks", func(_ **schedule.Scheduler, release <-chan struct{}) func(*analyzer.Result) {
+			return func(*analyzer.Result) { <-release }
+		}},
+		{"a callback that reads Stats", func(s **schedule.Scheduler, _ <-chan struct{}) func(*analyzer.Result) {
+			return func(*analyzer.Result) { (*s).Stats() }
+		}},
+	}
+	fs := frames(t, 1)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			release := make(chan struct{})
+			var s *schedule.Scheduler
+			s = schedule.New(context.Background(), schedule.Options{
+				Local: instant{}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects},
+				WaitForLocal: true, OnResult: tt.onResult(&s, release),
+			})
+			offered := make(chan struct{})
+			go func() {
+				for i := range 50 {
+					s.Offer(schedule.Frame{Seq: int64(i), Mat: fs[0]})
+				}
+				s.Stats()
+				close(offered)
+			}()
+			select {
+			case <-offered:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Offer stalled behind the result callback")
+			}
+			close(release)
+			s.Close()
+			if st := s.Stats(); st.Local.Calls != 50 {
+				t.Errorf("%d local analyses delivered, want 50", st.Local.Calls)
+			}
+		})
+	}
+}
+
+// A failed cloud call is not billed, and its reason stays visible until
+// the cloud answers again.
+func TestCloudFailureIsNotBilledAndIsReported(t *testing.T) {
+	srv := azuretest.New(t, azuretest.Lenient())
+	srv.Enqueue(azuretest.Throttled("1"))
+	clk := clock.NewFake(clockStart)
+	s := schedule.New(context.Background(), schedule.Options{
+		Cloud: cloudClient(t, srv), Mode: schedule.ModeCloud,
+		Features: analyzer.Features{analyzer.FeatureCaption}, CacheTTL: -1, Clock: clk,
+	})
+	defer s.Close()
+	f := frames(t, 1)[0]
+	s.Offer(schedule.Frame{Mat: f})
+	s.Wait()
+	st := s.Stats()
+	if st.Cloud.Calls != 1 || st.Cloud.Errors != 1 || st.CostUSD != 0 || !st.CloudDown {
+		t.Fatalf("after a 429: calls %d errors %d cost %v down %v; want 1, 1, 0, true", st.Cloud.Calls, st.Cloud.Errors, st.CostUSD, st.CloudDown)
+	}
+	if st.Cloud.LastError == nil || !strings.Contains(st.Cloud.LastError.Error(), "429") {
+		t.Errorf("last error %q does not name the 429", st.Cloud.LastError)
+	}
+	clk.Advance(time.Minute)
+	s.Offer(schedule.Frame{Seq: 1, Mat: f})
+	s.Wait()
+	st = s.Stats()
+	if st.Cloud.Calls != 2 || st.CostUSD <= 0 || st.Cloud.LastError != nil || st.CloudDown {
+		t.Errorf("after the cloud answered: calls %d cost %v last error %q down %v", st.Cloud.Calls, st.CostUSD, st.Cloud.LastError, st.CloudDown)
 	}
 }
