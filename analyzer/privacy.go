@@ -107,3 +107,23 @@ func (p privatePredictor) Predict(ctx context.Context, img Image, detect bool) (
 	defer m.Close()
 	return p.Predictor.Predict(ctx, Image{Mat: m}, detect)
 }
+
+// DocumentAnalyzerWithPrivacy is WithPrivacy for document analyzers: a
+// PDF, which cannot be blurred, is refused.
+func DocumentAnalyzerWithPrivacy(d DocumentAnalyzer, ff FaceFinder) DocumentAnalyzer {
+	return privateDocumentAnalyzer{d, ff}
+}
+
+type privateDocumentAnalyzer struct {
+	DocumentAnalyzer
+	faces FaceFinder
+}
+
+func (p privateDocumentAnalyzer) AnalyzeDocument(ctx context.Context, img Image, req DocumentRequest) (*Document, error) {
+	m, err := blurred(img, p.faces)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	return p.DocumentAnalyzer.AnalyzeDocument(ctx, Image{Mat: m}, req)
+}

@@ -72,6 +72,16 @@ type ClientOptions struct {
 	OnAttempt func(attempt int)
 }
 
+// dial parses endpoint and builds a client of service on it.
+func (o ClientOptions) dial(service, endpoint, keyHeader, key string) (*client, *url.URL, error) {
+	u, err := parseEndpoint(service, endpoint)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := newClient(o.pipeline(service, u, keyHeader, key))
+	return c, u, err
+}
+
 // pipeline is the configuration of a client of service.
 func (o ClientOptions) pipeline(service string, endpoint *url.URL, keyHeader, key string) pipelineConfig {
 	return pipelineConfig{
@@ -93,15 +103,10 @@ type VisionClient struct {
 // NewVisionClient returns a client for endpoint (https://<resource>.
 // cognitiveservices.azure.com) authenticated by key, or by opts.Credential.
 func NewVisionClient(endpoint, key string, opts *VisionOptions) (*VisionClient, error) {
-	const service = "azure vision"
 	if opts == nil {
 		opts = &VisionOptions{}
 	}
-	u, err := parseEndpoint(service, endpoint)
-	if err != nil {
-		return nil, err
-	}
-	c, err := newClient(opts.pipeline(service, u, "Ocp-Apim-Subscription-Key", key))
+	c, u, err := opts.dial("azure vision", endpoint, "Ocp-Apim-Subscription-Key", key)
 	if err != nil {
 		return nil, err
 	}

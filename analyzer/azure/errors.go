@@ -15,11 +15,12 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 )
 
-// ServiceError is a non-2xx answer from Image Analysis or Custom Vision. Its
-// message is one line with the HTTP status and the service's code; it
-// unwraps to the *azcore.ResponseError, as the Azure SDK's clients return.
+// ServiceError is a non-2xx answer from Image Analysis, Custom Vision or
+// Document Intelligence. Its message is one line with the HTTP status and
+// the service's code; it unwraps to the *azcore.ResponseError, as the Azure
+// SDK's clients return.
 type ServiceError struct {
-	Service    string // "azure vision" or "azure custom vision"
+	Service    string // "azure vision", "azure custom vision" or "azure document intelligence"
 	StatusCode int
 	// Code is the service's error code ("InvalidRequest", "401",
 	// "BadRequestImageFormat", …), with the inner code after a slash when
@@ -128,11 +129,17 @@ func decodeErrorBody(body []byte) (code, message string) {
 	}
 	if eb.Error != nil {
 		code, message = string(eb.Error.Code), eb.Error.Message
-		if in := eb.Error.InnerError; in != nil && in.Code != "" && string(in.Code) != code {
+		in := eb.Error.InnerError
+		if in == nil {
+			return code, message
+		}
+		if in.Code != "" && string(in.Code) != code {
 			code += "/" + string(in.Code)
-			if message == "" {
-				message = in.Message
-			}
+		}
+		// Document Intelligence says what was wrong only in the inner
+		// message ("Invalid argument." outside).
+		if in.Message != "" && !strings.Contains(message, in.Message) {
+			message = strings.TrimSpace(message + " " + in.Message)
 		}
 		return code, message
 	}

@@ -3,13 +3,16 @@ package azure_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"image"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
@@ -193,3 +196,27 @@ type netError struct{}
 func (*netError) Error() string   { return "connection reset by peer" }
 func (*netError) Timeout() bool   { return false }
 func (*netError) Temporary() bool { return true }
+
+// checkError checks that err is one line, without the key, that says every
+// piece of want, and (fromService) unwraps to azcore's ResponseError as the
+// Azure SDK's errors do.
+func checkError(t *testing.T, err error, key string, want []string, fromService bool) {
+	t.Helper()
+	msg := err.Error()
+	t.Logf("error: %s", msg)
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error %q does not mention %q", msg, w)
+		}
+	}
+	if strings.ContainsAny(msg, "\n\r") {
+		t.Errorf("error is not one line: %q", msg)
+	}
+	if strings.Contains(msg, key) {
+		t.Errorf("error leaks the key: %q", msg)
+	}
+	var respErr *azcore.ResponseError
+	if fromService && !errors.As(err, &respErr) {
+		t.Errorf("%T does not unwrap to *azcore.ResponseError", err)
+	}
+}

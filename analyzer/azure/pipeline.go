@@ -162,24 +162,32 @@ func isLoopback(host string) bool {
 
 // do sends req through the pipeline and returns the response body of a 2xx
 // answer; anything else becomes a one-line error with the key redacted.
-func (c *client) do(req *policy.Request) (body []byte, err error) {
+func (c *client) do(req *policy.Request) ([]byte, error) {
+	_, body, err := c.send(req)
+	return body, err
+}
+
+// send is do that also returns the response, for its headers.
+func (c *client) send(req *policy.Request) (resp *http.Response, body []byte, err error) {
 	defer func() { err = c.redact(err) }()
-	resp, err := c.pipeline.Do(req)
+	path := req.Raw().URL.Path
+	resp, err = c.pipeline.Do(req)
 	if err != nil {
-		return nil, c.transportError(req, err)
+		return nil, nil, c.transportError(path, err)
 	}
 	body, err = runtime.Payload(resp)
 	if err != nil {
-		return nil, c.transportError(req, err)
+		return nil, nil, c.transportError(path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, newServiceError(c.cfg.service, resp, body, attemptsOf(req))
+		return nil, nil, newServiceError(c.cfg.service, resp, body, attemptsOf(req))
 	}
-	return body, nil
+	return resp, body, nil
 }
 
-// transportError explains a failure that produced no HTTP status.
-func (c *client) transportError(req *policy.Request, err error) error {
+// transportError explains a failure of a request to path that produced no
+// HTTP status.
+func (c *client) transportError(path string, err error) error {
 	var pe *attemptsError
 	attempts := 1
 	if errors.As(err, &pe) {
@@ -198,7 +206,7 @@ func (c *client) transportError(req *policy.Request, err error) error {
 	case errors.Is(err, errTryTimeout):
 		return fmt.Errorf("%s: no response within %v%s: %w", c.cfg.service, c.cfg.tryTimeout, suffix, err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%s: %s cancelled%s: %w", c.cfg.service, req.Raw().URL.Path, suffix, err)
+		return fmt.Errorf("%s: %s cancelled%s: %w", c.cfg.service, path, suffix, err)
 	}
 	return fmt.Errorf("%s: request failed%s: %w", c.cfg.service, suffix, err)
 }
@@ -252,6 +260,18 @@ func (e *attemptsError) Unwrap() error { return e.err }
 
 type attemptsValue struct{ n *int }
 
+type attemptKey struct{}
+
+// attemptOf is the attempt that got resp (1 when unknown).
+func attemptOf(resp *http.Response) int {
+	if resp != nil && resp.Request != nil {
+		if n, ok := resp.Request.Context().Value(attemptKey{}).(int); ok {
+			return n
+		}
+	}
+	return 1
+}
+
 func attemptsOf(req *policy.Request) int {
 	var v attemptsValue
 	if req.OperationValue(&v) && v.n != nil {
@@ -301,7 +321,9 @@ func (p *retryPolicy) try(ctx context.Context, req *policy.Request, attempt int)
 	cfg := p.cfg
 	tryCtx, cancel := context.WithTimeoutCause(ctx, cfg.tryTimeout, errTryTimeout)
 	defer cancel()
-	clone := req.Clone(tryCtx)
+	// The attempt travels with the request, so that an error built from
+	// the response alone (azcore's poller) can tell how many were made.
+	clone := req.Clone(context.WithValue(tryCtx, attemptKey{}, attempt))
 	if err := clone.RewindBody(); err != nil {
 		return nil, err
 	}

@@ -43,16 +43,12 @@ func NewPredictionClient(endpoint, key, projectID, publishedName string, opts *P
 	if opts == nil {
 		opts = &PredictionOptions{}
 	}
-	u, err := parseEndpoint(service, endpoint)
+	c, u, err := opts.dial(service, endpoint, "Prediction-Key", key)
 	if err != nil {
 		return nil, err
 	}
 	if projectID == "" || publishedName == "" {
 		return nil, fmt.Errorf("%s: a project id and a published iteration name are both needed", service)
-	}
-	c, err := newClient(opts.pipeline(service, u, "Prediction-Key", key))
-	if err != nil {
-		return nil, err
 	}
 	p := &PredictionClient{
 		client:      c,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"syscall"
 
 	"github.com/sightline/sightline/internal/text"
@@ -22,6 +23,10 @@ func Reason(err error) string {
 	var se *ServiceError
 	if errors.As(err, &se) {
 		return serviceReason(se)
+	}
+	var oe *OperationError
+	if errors.As(err, &oe) {
+		return fmt.Sprintf("the service could not read the document (%s)", orCode(oe.Code))
 	}
 	var dns *net.DNSError
 	var unknownCA x509.UnknownAuthorityError
@@ -61,6 +66,8 @@ func serviceReason(e *ServiceError) string {
 		return "401: the key is wrong, or belongs to another resource"
 	case e.StatusCode == 403:
 		return fmt.Sprintf("403: quota spent or access denied (%s)", orCode(e.Code))
+	case e.StatusCode == 404 && strings.HasSuffix(e.Code, "ModelNotFound"):
+		return "404: no model of that id on this resource"
 	case e.StatusCode == 404:
 		return "404: wrong endpoint, or the API is not offered in this region"
 	case e.StatusCode == 429:

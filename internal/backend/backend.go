@@ -13,6 +13,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/azure"
+	"github.com/sightline/sightline/analyzer/docrules"
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/analyzer/schedule"
 )
@@ -105,6 +106,53 @@ func Training(a Azure) (*azure.TrainingClient, error) {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
 	return c, nil
+}
+
+// DocumentIntelligence is the Document Intelligence client of a; opts
+// carry the tier, the poll interval and the operation timeout (a's retries
+// and attempt timeout are applied over them).
+func DocumentIntelligence(a Azure, opts azure.DocumentOptions) (*azure.DocumentClient, error) {
+	if !a.Configured() {
+		return nil, configf("the Azure backend needs DOCUMENT_INTELLIGENCE_ENDPOINT and DOCUMENT_INTELLIGENCE_KEY (or SIGHTLINE_AZURE_AUTH=entra)")
+	}
+	co, err := a.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.ClientOptions = co
+	c, err := azure.NewDocumentClient(a.Endpoint, a.Key, &opts)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return c, nil
+}
+
+// Documents builds the document reader of `document` and the app's
+// Document mode: "azure" (Document Intelligence, behind privacy blurring
+// when asked) or "local" (heuristic rules over the local OCR, its models
+// loaded now).
+func Documents(name string, a Azure, opts azure.DocumentOptions, privacy bool) (analyzer.DocumentAnalyzer, func(), error) {
+	switch name {
+	case "local":
+		b := local.New(local.Options{})
+		if err := b.Load(analyzer.Features{analyzer.FeatureRead}); err != nil {
+			b.Close()
+			return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		return docrules.New(b), func() { b.Close() }, nil
+	case "azure":
+		c, err := DocumentIntelligence(a, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		if !privacy {
+			return c, func() {}, nil
+		}
+		return privateCloud(func(f analyzer.FaceFinder) analyzer.DocumentAnalyzer {
+			return analyzer.DocumentAnalyzerWithPrivacy(c, f)
+		})
+	}
+	return nil, nil, configf("unknown backend %q (azure or local)", name)
 }
 
 // Config says which backends a live pipeline uses.

@@ -67,6 +67,7 @@ var commands = []command{
 	{"predict", "sightline predict [flags] (--project UUID --published-name NAME | --model DIR) INPUT...", "Custom Vision prediction with a cloud project or a local ONNX export", cmdPredict},
 	{"eval", "sightline eval --dataset coco.json --images DIR [flags]", "score a detector against labelled images: COCO AP and each class's best threshold", cmdEval},
 	{"train", "sightline train --dataset coco.json --images DIR --project NAME [flags]", "train a Custom Vision model on labelled images; publish it, export it for local use", cmdTrain},
+	{"document", "sightline document [--backend azure|local] [--model prebuilt-invoice|prebuilt-receipt|prebuilt-read|prebuilt-layout|ID] INPUT...", "fields of invoices, receipts and forms (Document Intelligence, or local rules over OCR)", cmdDocument},
 	{"bench", "sightline bench [flags]", "measure decoding, the models, the pipeline and the GUI side by side", cmdBench},
 	{"version", "sightline version", "versions of Sightline and its libraries, as JSON", cmdVersion},
 }
@@ -93,7 +94,9 @@ func overview() string {
 Azure: VISION_ENDPOINT and VISION_KEY; Custom Vision:
 CUSTOM_VISION_PREDICTION_ENDPOINT and CUSTOM_VISION_PREDICTION_KEY;
 training: CUSTOM_VISION_TRAINING_ENDPOINT and CUSTOM_VISION_TRAINING_KEY;
-models: SIGHTLINE_MODELS. Keys are read from the environment only.
+Document Intelligence: DOCUMENT_INTELLIGENCE_ENDPOINT and
+DOCUMENT_INTELLIGENCE_KEY; models: SIGHTLINE_MODELS. Keys are read from the
+environment only.
 `)
 	return b.String()
 }
@@ -142,7 +145,7 @@ func run(ctx context.Context, e env, args []string) int {
 		fmt.Fprintf(e.stderr, "sightline: unknown command %q (commands: %s)\n", cmd, strings.Join(names, ", "))
 		return exitUsage
 	}
-	if err := refuseKeyFlags(args); err != nil {
+	if err := refuseKeyFlags(cmd, args); err != nil {
 		fmt.Fprintf(e.stderr, "sightline %s: %s\n", cmd, err)
 		return exitUsage
 	}

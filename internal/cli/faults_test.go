@@ -31,7 +31,7 @@ const (
 	azureTimeoutEnv = "SIGHTLINE_AZURE_TIMEOUT"
 )
 
-// cloudEnv points both Azure services at srv (or at endpoint, when set).
+// cloudEnv points the Azure services at srv (or at endpoint, when set).
 func cloudEnv(srv *azuretest.Server, endpoint string) map[string]string {
 	if endpoint == "" {
 		endpoint = srv.URL
@@ -39,6 +39,7 @@ func cloudEnv(srv *azuretest.Server, endpoint string) map[string]string {
 	return map[string]string{
 		"VISION_ENDPOINT": endpoint, "VISION_KEY": srv.Key,
 		"CUSTOM_VISION_PREDICTION_ENDPOINT": endpoint, "CUSTOM_VISION_PREDICTION_KEY": srv.Key,
+		"DOCUMENT_INTELLIGENCE_ENDPOINT": endpoint, "DOCUMENT_INTELLIGENCE_KEY": srv.Key,
 		azureTimeoutEnv: "500ms",
 	}
 }

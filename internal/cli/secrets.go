@@ -6,8 +6,9 @@ import "strings"
 // --prediction-key, --api-key, … in any command): the command line is
 // visible to every user in ps and kept in shell history, so keys come only
 // from the environment or the app's keyring. The message names the flag,
-// never its value. Arguments after "--" are inputs, not flags.
-func refuseKeyFlags(args []string) error {
+// never its value, and the variable the command reads the key from.
+// Arguments after "--" are inputs, not flags.
+func refuseKeyFlags(cmd string, args []string) error {
 	for _, a := range args {
 		if a == "--" {
 			return nil
@@ -25,6 +26,8 @@ func refuseKeyFlags(args []string) error {
 			env = "CUSTOM_VISION_PREDICTION_KEY"
 		case strings.Contains(lower, "train"):
 			env = "CUSTOM_VISION_TRAINING_KEY"
+		case cmd == "document":
+			env = "DOCUMENT_INTELLIGENCE_KEY"
 		}
 		return usagef("-%s: keys are not accepted as flags, because the command line shows in ps and shell history; "+
 			"set %s in the environment or save the key in the app's settings (OS keyring)", name, env)

@@ -91,6 +91,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			"--cloud-per-minute", "600", "--events", filepath.Join(dir, "events.jsonl"), "--out", filepath.Join(dir, "out.mp4"),
 			"--snapshot-dir", filepath.Join(dir, "snapshots")}},
 		{"run azure", echoes(), []string{"run", "--source", demoVideo, "--backend", "azure", "--max-frames", "20", "--events", "-"}},
+		{"document", echoes(), append([]string{"document", "--workers", "1", "--retries", "0"}, images...)},
 		{"bad endpoint", nil, []string{"analyze", goodImage}},
 		{"help", nil, []string{"analyze", "--help"}},
 		{"version", nil, []string{"version"}},
@@ -168,6 +169,7 @@ func TestKeyFlagsRefused(t *testing.T) {
 		{[]string{"gui", "--vision-key", secretKey}, "VISION_KEY"},
 		{[]string{"--key=" + secretKey}, "VISION_KEY"}, // the default command, the GUI
 		{[]string{"version", "--apikey", secretKey}, "VISION_KEY"},
+		{[]string{"document", "--key", secretKey, goodImage}, "DOCUMENT_INTELLIGENCE_KEY"},
 	}
 	for _, r := range rows {
 		t.Run(strings.ReplaceAll(strings.Join(r.args, " "), secretKey, "KEY"), func(t *testing.T) {
@@ -204,7 +206,7 @@ func TestRefuseKeyFlags(t *testing.T) {
 		{[]string{"-", "key", "k"}, false},
 		{nil, false},
 	} {
-		if err := refuseKeyFlags(tt.args); (err != nil) != tt.refuse {
+		if err := refuseKeyFlags("analyze", tt.args); (err != nil) != tt.refuse {
 			t.Errorf("refuseKeyFlags(%q) = %v, want refused %v", tt.args, err, tt.refuse)
 		} else if err != nil {
 			if _, ok := err.(usageError); !ok {

@@ -1,9 +1,10 @@
 // Package azuretest is a loopback stand-in for Azure AI Vision Image
-// Analysis 4.0, Custom Vision Prediction v3.0 and Custom Vision Training
-// v3.3, for the tests of any package that talks to them. It answers from the real recordings and spec
-// examples in ../shared/azure (beside the repository), checks what clients
-// send, and plays scripted faults (service errors, throttling, hangs,
-// broken bodies) on demand.
+// Analysis 4.0, Custom Vision Prediction v3.0 and Training v3.3, and
+// Document Intelligence 2024-11-30, for the tests of any package that talks
+// to them. It answers from the real recordings and spec examples in
+// ../shared/azure (beside the repository), checks what clients send, and
+// plays scripted faults (service errors, throttling, hangs, broken bodies)
+// on demand.
 package azuretest
 
 import (
@@ -49,6 +50,17 @@ type Data struct {
 	// TrainingRecordings by name ("TrainAndPublishProject", "ExportTests",
 	// "CreateUpdateDeleteTag"): the .NET SDK's train, publish and export traffic.
 	TrainingRecordings map[string][]Entry
+	// DocumentRecordings are docintel/recordings by file name without
+	// .json: ReceiptRecording, InvalidLocaleRecording, ModelNotFoundRecording.
+	DocumentRecordings map[string][]Entry
+	// DocumentResults are complete GET analyzeResults bodies of real
+	// analyses: ReceiptRecording's last answer (prebuilt-receipt on
+	// contoso-allinone.jpg) and the quickstart outputs by file name
+	// without .json ("invoice-model-output", …).
+	DocumentResults map[string][]byte
+	// DocumentExamples are the 2024-11-30 spec examples, whole, by file
+	// name without .json ("AnalyzeDocument_Url", …).
+	DocumentExamples map[string][]byte
 }
 
 // Image returns the bytes of a file in images/ (e.g. "azure-ai-vision-sdk_sample.jpg").
@@ -109,7 +121,11 @@ func findDataDir() (string, error) {
 
 func parseData(dir string) (*Data, error) {
 	d := &Data{Dir: dir, Recordings: map[string][]Entry{}, TrainingRecordings: map[string][]Entry{},
-		AnalysisExamples: map[string][]byte{}, PredictionExamples: map[string][]byte{}, TrainingExamples: map[string][]byte{}}
+		AnalysisExamples: map[string][]byte{}, PredictionExamples: map[string][]byte{}, TrainingExamples: map[string][]byte{},
+		DocumentRecordings: map[string][]Entry{}, DocumentResults: map[string][]byte{}, DocumentExamples: map[string][]byte{}}
+	if err := parseDocumentData(dir, d); err != nil {
+		return nil, err
+	}
 	for _, recordings := range []struct {
 		glob string
 		into map[string][]Entry

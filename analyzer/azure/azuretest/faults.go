@@ -108,6 +108,8 @@ func (s *Server) play(w http.ResponseWriter, r *http.Request, req Request, rt ro
 			body = `{"id":"x","predictions":{"tagName":"Tag1","probability":"high"}}`
 		case routeTraining:
 			body = `{"id":7,"status":["Completed"]}`
+		case routeDocument, routeDocumentResult:
+			body = documentWrongShape
 		}
 		writeJSON(w, http.StatusOK, nil, body)
 	case rep.hugeBytes > 0:

@@ -2,6 +2,7 @@ package azuretest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,13 +43,15 @@ type Request struct {
 	Header      http.Header
 	Body        []byte
 	ContentType string // media type without parameters
-	ImageURL    string // the "url" of a JSON body
-	Image       []byte // the image of an octet-stream or multipart body
-	Multipart   bool   // the image came as multipart field imageData
+	ImageURL    string // the "url" (or Document Intelligence's "urlSource") of a JSON body
+	// Image is the image or document of a raw or multipart body, or a
+	// JSON body's decoded "base64Source".
+	Image     []byte
+	Multipart bool // the image came as multipart field imageData
 }
 
-// Server is a loopback Image Analysis and Custom Vision (prediction and
-// training) service.
+// Server is a loopback Image Analysis, Custom Vision (prediction and
+// training) and Document Intelligence service.
 type Server struct {
 	URL   string // the endpoint to give clients
 	Key   string // the key it accepts
@@ -61,9 +64,14 @@ type Server struct {
 	strict     bool
 	done       chan struct{}
 
-	mu       sync.Mutex
-	script   []Reply
-	requests []Request
+	docAPIVersion string
+
+	mu         sync.Mutex
+	script     []Reply
+	requests   []Request
+	docPolls   int
+	operations map[string]*operation
+	samples    map[string][]byte // sample documents read so far
 
 	training trainingState
 	mux      *http.ServeMux // the Training API's routes
@@ -81,6 +89,9 @@ func WithToken(token string) Option { return func(s *Server) { s.Token = token }
 // WithAPIVersion sets the Image Analysis api-version accepted.
 func WithAPIVersion(v string) Option { return func(s *Server) { s.apiVersion = v } }
 
+// WithDocumentAPIVersion sets the Document Intelligence api-version accepted.
+func WithDocumentAPIVersion(v string) Option { return func(s *Server) { s.docAPIVersion = v } }
+
 // Lenient stops the server from failing the test on protocol mistakes
 // (unknown or repeated query parameters, wrong content types); it still
 // answers them as the service would.
@@ -89,7 +100,9 @@ func Lenient() Option { return func(s *Server) { s.strict = false } }
 // New starts a server for the duration of t.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{Key: DefaultKey, Data: Load(t), t: t, apiVersion: DefaultAPIVersion, strict: true, done: make(chan struct{})}
+	s := &Server{Key: DefaultKey, Data: Load(t), t: t, apiVersion: DefaultAPIVersion, strict: true, done: make(chan struct{}),
+		docAPIVersion: DefaultDocumentAPIVersion, docPolls: DefaultDocumentPolls,
+		operations: map[string]*operation{}, samples: map[string][]byte{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -149,6 +162,8 @@ const (
 	routeAnalyze
 	routePredict
 	routeTraining
+	routeDocument       // POST documentModels/{model}:analyze
+	routeDocumentResult // GET documentModels/{model}/analyzeResults/{id}
 )
 
 var predictPath = regexp.MustCompile(`^/customvision/v3\.0/prediction/([^/]+)/(classify|detect)/iterations/([^/]+)/(url|image)(/nostore)?$`)
@@ -177,6 +192,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.checkPredictProtocol(req)
 	case strings.HasPrefix(req.Path, TrainingPrefix+"/") || strings.HasPrefix(req.Path, BlobPrefix):
 		rt = routeTraining
+	case req.Method == http.MethodPost && documentAnalyzePath.MatchString(req.Path):
+		rt = routeDocument
+		s.checkDocumentProtocol(req)
+	case req.Method == http.MethodGet && documentResultPath.MatchString(req.Path):
+		rt = routeDocumentResult
+		s.checkDocumentProtocol(req)
 	}
 	if scripted != nil && !scripted.recorded {
 		s.play(w, r, req, rt, *scripted)
@@ -185,7 +206,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.answer(w, r, req, rt)
 }
 
-// answer answers req from the recordings (and, for training, the state).
+// answer answers req as the service would, unscripted (for training,
+// from its state).
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, req Request, rt route) {
 	switch rt {
 	case routeAnalyze:
@@ -194,6 +216,10 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, req Request, rt 
 		s.answerPredict(w, r, req)
 	case routeTraining:
 		s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestKey{}, req)))
+	case routeDocument:
+		s.answerDocumentAnalyze(w, req)
+	case routeDocumentResult:
+		s.answerDocumentResult(w, req)
 	default:
 		writeJSON(w, http.StatusNotFound, nil, `{"error":{"code":"404","message":"Resource not found"}}`)
 	}
@@ -211,13 +237,16 @@ func readRequest(r *http.Request) (Request, error) {
 	switch mt {
 	case "application/json":
 		var u struct {
-			URL string `json:"url"`
+			URL          string `json:"url"`
+			URLSource    string `json:"urlSource"`
+			Base64Source []byte `json:"base64Source"`
 		}
 		if err := json.Unmarshal(body, &u); err != nil {
 			return req, fmt.Errorf("JSON body: %w", err)
 		}
-		req.ImageURL = u.URL
-	case "application/octet-stream":
+		req.ImageURL = cmp.Or(u.URL, u.URLSource)
+		req.Image = u.Base64Source
+	case "application/octet-stream", "application/pdf", "image/jpeg", "image/png", "image/tiff", "image/bmp", "image/heif":
 		req.Image = body
 	case "multipart/form-data":
 		req.Multipart = true
