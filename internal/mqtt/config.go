@@ -30,9 +30,9 @@ type Secret string
 func (Secret) String() string   { return "[redacted]" }
 func (Secret) GoString() string { return "[redacted]" }
 
-// Clock is what the sink needs of internal/clock.
+// Clock is what the sink needs of internal/clock: timers for retries and
+// for spacing the counts.
 type Clock interface {
-	Now() time.Time
 	NewTimer(d time.Duration) (c <-chan time.Time, stop func() bool)
 }
 

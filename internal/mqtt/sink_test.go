@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -322,5 +323,28 @@ func TestSinkStatusAndCounts(t *testing.T) {
 	}
 	if s, c := status(retained), counts(retained); fmt.Sprint(s) != "[offline]" || fmt.Sprint(c) != `[{"lines":{"gate":{"in":3,"out":0}}}]` {
 		t.Fatalf("retained status %v and counts %v", s, c)
+	}
+}
+
+// Close ends every goroutine the sink started, also when the broker never
+// answered.
+func TestSinkCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	s, err := New(Config{URL: "mqtt://127.0.0.1:1", Camera: "line-3", Backoff: fastBackoff}) // nothing listens on port 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Publish(numbered(0))
+	time.Sleep(100 * time.Millisecond) // a few connection attempts
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(2 * time.Second); runtime.NumGoroutine() > before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines after Close, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
 	}
 }

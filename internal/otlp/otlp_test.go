@@ -35,29 +35,32 @@ type receiver struct {
 func newReceiver(t *testing.T) *receiver {
 	r := &receiver{}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/metrics", func(w http.ResponseWriter, req *http.Request) {
-		var m colmetricpb.ExportMetricsServiceRequest
-		if !decode(t, w, req, &m) {
-			return
-		}
-		r.mu.Lock()
-		r.metrics = append(r.metrics, m.GetResourceMetrics()...)
-		r.mu.Unlock()
-		reply(w, &colmetricpb.ExportMetricsServiceResponse{})
-	})
-	mux.HandleFunc("POST /v1/traces", func(w http.ResponseWriter, req *http.Request) {
-		var m coltracepb.ExportTraceServiceRequest
-		if !decode(t, w, req, &m) {
-			return
-		}
-		r.mu.Lock()
-		r.spans = append(r.spans, m.GetResourceSpans()...)
-		r.mu.Unlock()
-		reply(w, &coltracepb.ExportTraceServiceResponse{})
-	})
+	mux.HandleFunc("POST /v1/metrics", r.serve(t, &colmetricpb.ExportMetricsServiceRequest{},
+		&colmetricpb.ExportMetricsServiceResponse{}, func(m proto.Message) {
+			r.metrics = append(r.metrics, m.(*colmetricpb.ExportMetricsServiceRequest).GetResourceMetrics()...)
+		}))
+	mux.HandleFunc("POST /v1/traces", r.serve(t, &coltracepb.ExportTraceServiceRequest{},
+		&coltracepb.ExportTraceServiceResponse{}, func(m proto.Message) {
+			r.spans = append(r.spans, m.(*coltracepb.ExportTraceServiceRequest).GetResourceSpans()...)
+		}))
 	r.Server = httptest.NewServer(mux)
 	t.Cleanup(r.Close)
 	return r
+}
+
+// serve decodes each request into a new message of req's type, hands it to
+// keep under r.mu and answers with resp.
+func (r *receiver) serve(t *testing.T, req, resp proto.Message, keep func(proto.Message)) http.HandlerFunc {
+	return func(w http.ResponseWriter, hr *http.Request) {
+		m := req.ProtoReflect().New().Interface()
+		if !decode(t, w, hr, m) {
+			return
+		}
+		r.mu.Lock()
+		keep(m)
+		r.mu.Unlock()
+		reply(w, resp)
+	}
 }
 
 func decode(t *testing.T, w http.ResponseWriter, req *http.Request, m proto.Message) bool {
