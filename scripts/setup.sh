@@ -24,6 +24,7 @@ apt_packages=(
 	libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev
 	xvfb xauth xdotool imagemagick fonts-dejavu-core locales ca-certificates
 	python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+	mosquitto mosquitto-clients prometheus
 )
 missing=()
 for p in "${apt_packages[@]}"; do
