@@ -236,12 +236,17 @@ func (r *Recorder) free() {
 // written under a temporary name and renamed, so readers never see half a
 // picture.
 func SaveSnapshot(dir string, seq int64, clean, annotated gocv.Mat) (cleanPath, annotatedPath string, err error) {
+	return SaveSnapshotAs(dir, fmt.Sprintf("frame-%06d-%s", seq, time.Now().Format("20060102-150405")), clean, annotated)
+}
+
+// SaveSnapshotAs is SaveSnapshot under the name base (base-clean.png and
+// base-annotated.png).
+func SaveSnapshotAs(dir, base string, clean, annotated gocv.Mat) (cleanPath, annotatedPath string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", fmt.Errorf("snapshot: %w", err)
 	}
-	stamp := time.Now().Format("20060102-150405")
-	cleanPath = filepath.Join(dir, fmt.Sprintf("frame-%06d-%s-clean.png", seq, stamp))
-	annotatedPath = filepath.Join(dir, fmt.Sprintf("frame-%06d-%s-annotated.png", seq, stamp))
+	cleanPath = filepath.Join(dir, base+"-clean.png")
+	annotatedPath = filepath.Join(dir, base+"-annotated.png")
 	for _, w := range []struct {
 		path string
 		m    gocv.Mat
