@@ -38,13 +38,15 @@ type Azure struct {
 	Retries int
 	// TryTimeout bounds one attempt (30 s when 0).
 	TryTimeout time.Duration
+	// Observe hears of every HTTP attempt (traces); nil: nobody.
+	Observe func(azure.Attempt)
 }
 
 // Configured reports whether the resource and a way to sign in are known.
 func (a Azure) Configured() bool { return a.Endpoint != "" && (a.Key != "" || a.Entra) }
 
 func (a Azure) clientOptions() (azure.ClientOptions, error) {
-	o := azure.ClientOptions{Retries: a.Retries, TryTimeout: a.TryTimeout}
+	o := azure.ClientOptions{Retries: a.Retries, TryTimeout: a.TryTimeout, Observe: a.Observe}
 	if a.Retries <= 0 {
 		o.Retries = azure.NoRetries
 	}

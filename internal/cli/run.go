@@ -68,8 +68,10 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 
 func cmdRun(ctx context.Context, e env, args []string) error {
 	var f runFlags
+	var pf plantFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	f.register(fs)
+	pf.register(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -98,6 +100,9 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var pl plant
+	defer pl.stop() // after the bus has delivered the summary
+	cfg.Vision.Observe = pf.observeCloud(&pl)
 	b, err := backend.Build(cfg)
 	if err != nil {
 		return configError(err)
@@ -105,6 +110,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	defer b.Close()
 
 	bus := event.NewBus(clock.Real{}, "")
+	defer bus.Close() // at once on an early return; Run's end closes it first
 	events, closeEvents, err := eventsWriter(e, f.events)
 	if err != nil {
 		return err
@@ -125,6 +131,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	})
 	if err != nil {
 		return usagef("%v", err)
+	}
+	camera := pf.camera
+	if camera == "" {
+		camera = cameraName(f.source)
+	}
+	if err := pf.start(ctx, e, &pl, camera, bus, p); err != nil {
+		return err
 	}
 	if f.out != "" {
 		p.Attach("recording", pipeline.NewRecording(f.out))

@@ -107,6 +107,16 @@ func (st *sceneStage) finish(sum *event.Summary) []event.Event {
 	return evs
 }
 
+// SceneTotals adds the scene's totals so far (tracks, lines, zones,
+// inspections) to sum; nothing without a scene.
+func (p *Pipeline) SceneTotals(sum *event.Summary) {
+	p.scene.mu.Lock()
+	defer p.scene.mu.Unlock()
+	if p.scene.scene != nil {
+		p.scene.scene.Summary(sum)
+	}
+}
+
 // alertSnapshots is an output that can save a snapshot for an alert: the
 // next frame's, under a name it returns at once.
 type alertSnapshots interface {
