@@ -14,6 +14,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/internal/imagefile"
 )
 
 // DefaultThreshold is the confidence below which local detections are not
@@ -379,10 +380,9 @@ func decodeImage(img analyzer.Image) (gocv.Mat, bool, error) {
 		}
 		return bgr, true, nil
 	case len(img.Bytes) > 0:
-		m, err := gocv.IMDecode(img.Bytes, gocv.IMReadColor)
-		if err != nil || m.Empty() {
-			m.Close()
-			return gocv.Mat{}, false, errors.New("not a readable image (OpenCV could not decode it)")
+		m, _, err := imagefile.Decode(img.Bytes)
+		if err != nil {
+			return gocv.Mat{}, false, err
 		}
 		return m, true, nil
 	case img.URL != "":
