@@ -134,6 +134,7 @@ func (b *Backend) takeDetector(ctx context.Context) (*pooledDetector, error) {
 		return &pooledDetector{yolox: y}, nil
 	}
 	b.mu.Unlock()
+	defer analyzer.Queue(ctx)()
 	select {
 	case d := <-b.idle:
 		return d, nil
@@ -188,7 +189,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 	if needsFaces(fs) || fs.Has(analyzer.FeatureRead) {
 		// Faces and text have one model each: one reading at a time.
 		var err error
-		if versions, err = b.facesAndText(mat, req, a, versions); err != nil {
+		if versions, err = b.facesAndText(ctx, mat, req, a, versions); err != nil {
 			return nil, err
 		}
 	}
@@ -198,8 +199,10 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 
 // facesAndText adds faces, smart crops and text to a, as req asks, and
 // their models' versions to versions.
-func (b *Backend) facesAndText(mat gocv.Mat, req analyzer.Request, a *analyzer.Analysis, versions []string) ([]string, error) {
+func (b *Backend) facesAndText(ctx context.Context, mat gocv.Mat, req analyzer.Request, a *analyzer.Analysis, versions []string) ([]string, error) {
+	queued := analyzer.Queue(ctx)
 	b.mu.Lock()
+	queued()
 	defer b.mu.Unlock()
 	fs := req.Features
 	if needsFaces(fs) {

@@ -7,11 +7,11 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/sightline/sightline/internal/text"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/imagefile"
 )
 
@@ -103,13 +103,17 @@ func process(ctx context.Context, input string, fn work) (l line) {
 		l.Error = text.OneLine(err.Error(), 0)
 		return l
 	}
-	start := time.Now()
-	data, source, err := fn(ctx, input, img)
+	// latency_ms is the input's own time: not the time it waited for a
+	// model another input held, which grew with its place in the batch.
+	clk := clock.Real{}
+	queue := analyzer.NewQueueMeter(clk)
+	start := clk.Now()
+	data, source, err := fn(analyzer.WithQueueMeter(ctx, queue), input, img)
 	if err != nil {
 		l.Error = text.OneLine(err.Error(), 0)
 		return l
 	}
-	lat := ms(time.Since(start))
+	lat := ms(clk.Now().Sub(start) - queue.Queued())
 	l.Success, l.Source, l.Data, l.LatencyMS = true, source, data, &lat
 	l.Warning = damage(img)
 	return l
