@@ -204,6 +204,12 @@ func (in *avInput) expectedFrames() int64 {
 // the last picture of a file; decode errors are counted, not returned.
 func (in *avInput) read() (gocv.Mat, time.Duration, error) {
 	for {
+		if in.timedOut.Load() || in.abort.Load() {
+			// Interrupted: the input is done. What the demuxer and decoder
+			// still hold is from before the stall (an interrupted RTSP read
+			// flushes its queue) and must not pass for a live picture.
+			return gocv.Mat{}, 0, in.failure("reading", errInterrupted)
+		}
 		err := in.dec.ReceiveFrame(in.frame)
 		switch {
 		case err == nil:
@@ -311,7 +317,10 @@ func (in *avInput) failure(op string, err error) error {
 	return fmt.Errorf("%s %s: %w", op, in.uri, err)
 }
 
-var errTimeout = errors.New("no answer in time")
+var (
+	errTimeout     = errors.New("no answer in time")
+	errInterrupted = errors.New("interrupted")
+)
 
 func (in *avInput) arm(t time.Time) { in.deadline.Store(t.UnixNano()) }
 func (in *avInput) disarm()         { in.deadline.Store(0) }

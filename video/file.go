@@ -107,23 +107,39 @@ func openAVFile(ctx context.Context, path string, opts Options) (*avFile, error)
 	if err != nil {
 		cancel()
 		s.pool.Close()
-		return nil, fmt.Errorf("%w (not a video FFmpeg can read?)", err)
+		return nil, fileOpenError(ctx, path, err)
 	}
 	s.in, s.info = in, in.info()
 	// Open's ctx bounds the first decode too.
 	stop := context.AfterFunc(ctx, func() { in.abort.Store(true) })
 	f, err := s.decode()
 	stop()
+	if err == nil && ctx.Err() != nil { // decoded before the interrupt landed
+		f.Release()
+		err = ctx.Err()
+	}
 	if err != nil {
 		s.Close()
 		if errors.Is(err, io.EOF) {
-			err = fmt.Errorf("%s: no frame could be decoded", path)
+			return nil, fmt.Errorf("%s: no frame could be decoded", path)
 		}
-		return nil, err
+		return nil, fileOpenError(ctx, path, err)
 	}
 	s.pending = f
 	report(opts.OnStatus, StatePlaying, path)
 	return s, nil
+}
+
+// fileOpenError says why a file did not open: the caller gave up, it
+// timed out, or FFmpeg cannot read it.
+func fileOpenError(ctx context.Context, path string, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %s: %w", path, gaveUp(ctx), ctx.Err())
+	case errors.Is(err, errTimeout):
+		return err
+	}
+	return fmt.Errorf("%w (not a video FFmpeg can read?)", err)
 }
 
 func (s *avFile) decode() (*Frame, error) {
