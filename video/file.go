@@ -91,9 +91,9 @@ type avFile struct {
 	dmg     damage
 	cancel  context.CancelFunc
 	pace    pacer
-	pending *Frame
+	pending []*Frame // decoded ahead at opening
 	seq     int64
-	read    atomic.Int64
+	read    atomic.Int64 // frames delivered
 	done    bool
 }
 
@@ -125,7 +125,17 @@ func openAVFile(ctx context.Context, path string, opts Options) (*avFile, error)
 		}
 		return nil, fileOpenError(ctx, path, err)
 	}
-	s.pending = f
+	s.pending = []*Frame{f}
+	// A file of one frame is a still: decoding the second tells.
+	switch f2, err := s.decode(); {
+	case err == nil:
+		s.pending = append(s.pending, f2)
+	case errors.Is(err, io.EOF):
+		s.info.Still = true
+	default:
+		s.Close()
+		return nil, fileOpenError(ctx, path, err)
+	}
 	report(opts.OnStatus, StatePlaying, path)
 	return s, nil
 }
@@ -149,7 +159,6 @@ func (s *avFile) decode() (*Frame, error) {
 	}
 	f := &Frame{Seq: s.seq, PTS: pts, Arrived: time.Now(), Mat: m, pool: s.pool}
 	s.seq++
-	s.read.Add(1)
 	return f, nil
 }
 
@@ -163,9 +172,10 @@ func (s *avFile) Next(ctx context.Context) (*Frame, error) {
 	if s.done {
 		return nil, io.EOF
 	}
-	f := s.pending
-	s.pending = nil
-	if f == nil {
+	var f *Frame
+	if len(s.pending) > 0 {
+		f, s.pending = s.pending[0], s.pending[1:]
+	} else {
 		var err error
 		if f, err = s.decode(); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -182,6 +192,7 @@ func (s *avFile) Next(ctx context.Context) (*Frame, error) {
 		f.Release()
 		return nil, err
 	}
+	s.read.Add(1)
 	return f, nil
 }
 
@@ -199,7 +210,9 @@ func (s *avFile) endDetail() string {
 }
 
 func (s *avFile) Close() error {
-	s.pending.Release()
+	for _, f := range s.pending {
+		f.Release()
+	}
 	s.pending = nil
 	s.cancel()
 	if s.in != nil {

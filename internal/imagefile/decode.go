@@ -32,9 +32,7 @@ func Decode(b []byte) (m gocv.Mat, h Header, err error) {
 	if err := h.CheckLimits(len(b)); err != nil {
 		return gocv.Mat{}, h, err
 	}
-	switch h.Format {
-	case GIF, ICO:
-		// OpenCV 4.6 has no decoder for them; the services read them.
+	if !h.Format.Decodable() {
 		return gocv.Mat{}, h, fmt.Errorf("%s images are not decoded locally: convert the image to PNG, or use --backend azure", h.Format)
 	}
 	m = gocv.NewMat()

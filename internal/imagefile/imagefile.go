@@ -41,6 +41,10 @@ const (
 	PFM  Format = "PFM"
 )
 
+// Decodable reports whether Decode decodes f: OpenCV 4.6 has no decoder
+// for GIF and ICO (the services read them).
+func (f Format) Decodable() bool { return f != "" && f != GIF && f != ICO }
+
 // Header is what an image file says about itself.
 type Header struct {
 	Format        Format
