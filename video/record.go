@@ -379,9 +379,17 @@ func SaveSnapshot(dir string, seq int64, clean, annotated gocv.Mat) (cleanPath, 
 			return "", "", fmt.Errorf("snapshot %s: empty picture", w.path)
 		}
 		tmp := strings.TrimSuffix(w.path, ".png") + ".tmp.png"
-		if !gocv.IMWrite(tmp, w.m) {
+		// Encoded here and written by Go, so that a failed write says why
+		// (a full disk), which IMWrite's bool cannot.
+		buf, err := gocv.IMEncode(gocv.PNGFileExt, w.m)
+		if err != nil {
+			return "", "", fmt.Errorf("snapshot %s: encoding the PNG: %w", w.path, err)
+		}
+		err = os.WriteFile(tmp, buf.GetBytes(), 0o644)
+		buf.Close()
+		if err != nil {
 			os.Remove(tmp)
-			return "", "", fmt.Errorf("snapshot %s: writing the PNG failed", w.path)
+			return "", "", fmt.Errorf("snapshot: %w", err)
 		}
 		if err := os.Rename(tmp, w.path); err != nil {
 			os.Remove(tmp)

@@ -281,15 +281,39 @@ func recordUntilFull(t *testing.T, rec *Recorder, path string, most int) {
 // tmpfs, where the machine lets the test mount one (root in a container
 // that allows mounts).
 func TestRecordingRealDiskFull(t *testing.T) {
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a small tmpfs here: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	path := filepath.Join(dir, "full.mp4")
+	path := filepath.Join(smallDisk(t, "256k"), "full.mp4")
 	rec, err := NewRecorder(path, 320, 240, 25)
 	if err != nil {
 		t.Fatal(err)
 	}
 	recordUntilFull(t, rec, path, 5000)
+}
+
+// smallDisk mounts a tmpfs of the given size (such as "256k") for the
+// test, or skips it where the machine does not let tests mount (it takes
+// root in a container that allows mounts).
+func smallDisk(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small tmpfs here: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// TestSnapshotDiskFull: a snapshot that does not fit says the disk is full
+// and leaves no half-written picture.
+func TestSnapshotDiskFull(t *testing.T) {
+	dir := smallDisk(t, "64k")
+	noise := gocv.NewMatWithSize(480, 640, gocv.MatTypeCV8UC3)
+	defer noise.Close()
+	gocv.RandU(&noise, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0)) // ~900 KB of PNG
+	_, _, err := SaveSnapshot(dir, 1, noise, noise)
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Errorf("SaveSnapshot = %v, want ENOSPC", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("%d files left on the full disk", len(entries))
+	}
 }

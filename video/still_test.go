@@ -102,3 +102,18 @@ func TestStillRefused(t *testing.T) {
 		t.Errorf("Seq %v, want 0 1 2: the frame decoded ahead is delivered in order", seqs)
 	}
 }
+
+// TestHugeVideoRefused: a video whose pictures are over the decoder's
+// limit fails to open with a reason, like a huge image, instead of taking
+// gigabytes a frame.
+func TestHugeVideoRefused(t *testing.T) {
+	checkLeaks(t)
+	path := videotest.Make(t, "huge-51mp-v1.mkv", "-f", "lavfi", "-i", "color=c=blue:s=10000x5100", "-frames:v", "2", "-c:v", "png")
+	src, err := Open(context.Background(), path, Options{})
+	if err == nil {
+		src.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "10000×5100 px") {
+		t.Errorf("Open = %v, want the picture size refused", err)
+	}
+}
