@@ -247,12 +247,13 @@ func (p *Pipeline) onResult(r *analyzer.Result) {
 	p.refreshHeld(r)
 }
 
-// refreshHeld: a paused frame shows its own results when they arrive
-// after it was drawn (a step, or a pause right after a frame).
+// refreshHeld: a paused frame, or a still picture, shows its own results
+// when they arrive after it was drawn (a step, a pause right after a
+// frame, the one analysis of a picture).
 func (p *Pipeline) refreshHeld(r *analyzer.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.paused || p.held.frame == nil || p.held.epoch != r.Epoch || p.held.frame.Seq != r.Frame || p.sched == nil {
+	if !(p.paused || p.still) || p.held.frame == nil || p.held.epoch != r.Epoch || p.held.frame.Seq != r.Frame || p.sched == nil {
 		return
 	}
 	p.held.view = View{Merged: p.latest.Merged(p.now()), Active: p.sched.Active(), Scene: p.sceneView}

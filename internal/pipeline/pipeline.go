@@ -116,6 +116,7 @@ type Pipeline struct {
 	stopSch   context.CancelFunc
 	held      held
 	sceneView *scene.View // the scene on the newest results
+	still     bool        // a still picture is on show
 	// Schedulers replaced while playing, closing in the background.
 	closing sync.WaitGroup
 
@@ -240,7 +241,42 @@ func (p *Pipeline) playOnce(ctx context.Context) (switched bool, source string, 
 	p.mu.Lock()
 	p.srcInfo, p.srcStat = src.Info(), src.Stats
 	p.mu.Unlock()
-	return false, source, p.play(playCtx, ctx, src)
+	err = p.play(playCtx, ctx, src)
+	if err == nil && src.Info().Still && p.cfg.Keep {
+		return false, source, p.showStill(playCtx, ctx)
+	}
+	return false, source, err
+}
+
+// showStill keeps a still picture on show, analysed once, until the
+// source is switched: a picture is not a one-frame video to loop. A new
+// analysis configuration (a layer ticked) analyses it again.
+func (p *Pipeline) showStill(playCtx, ctx context.Context) error {
+	p.mu.Lock()
+	p.still = true
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.still = false
+		p.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-playCtx.Done():
+			return nil
+		case <-p.wake:
+		}
+		p.mu.Lock()
+		restart, redraw, h := p.restart, p.redraw, p.held
+		p.redraw = false
+		p.mu.Unlock()
+		if restart && h.frame != nil {
+			p.scheduler(ctx).Offer(schedule.Frame{Seq: h.frame.Seq, PTS: h.frame.PTS, Mat: h.frame.Mat, Epoch: h.epoch})
+		}
+		if redraw {
+			p.writeHeld()
+		}
+	}
 }
 
 func (p *Pipeline) videoOptions() video.Options {
@@ -335,6 +371,7 @@ func (p *Pipeline) Reconfigure(change func(*schedule.Options)) {
 	change(&p.schedOpts)
 	p.restart = true
 	p.mu.Unlock()
+	p.poke() // a still picture is analysed again
 }
 
 // Schedule returns the scheduler options in use.

@@ -253,3 +253,39 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// A still picture is shown and analysed once, not looped as a one-frame
+// video; its results are drawn on it when they come; a new configuration
+// analyses it again.
+func TestStillPictureIsAnalysedOnce(t *testing.T) {
+	det := &boxes{name: "still"}
+	p, _ := newPipeline(t, pipeline.Config{Source: "/usr/share/doc/opencv-doc/examples/data/messi5.jpg", Schedule: objects(det), Keep: true})
+	var mu sync.Mutex
+	var drawnWithBoxes int
+	p.Attach("watch", pipeline.FrameFunc(func(f *pipeline.Frame) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if f.View.Analysis != nil {
+			drawnWithBoxes++
+		}
+		return nil
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, "the picture's results drawn on it", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return drawnWithBoxes > 0
+	})
+	time.Sleep(time.Second)
+	if n, read := det.calls.Load(), p.Stats().FramesRead; n != 1 || read != 1 {
+		t.Errorf("a still picture: %d analyses, %d frames read in a second; want 1 and 1", n, read)
+	}
+	p.Reconfigure(func(o *schedule.Options) { o.LocalFPS = 5 })
+	waitFor(t, "the picture analysed again", func() bool { return det.calls.Load() == 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
