@@ -482,15 +482,15 @@ func TestAddRecent(t *testing.T) {
 }
 
 // Golden renders: the scene panel with a fixed result and the HUD.
-func TestScenePanelRenders(t *testing.T) {
+func TestCaptionPanelRenders(t *testing.T) {
 	test.NewTempApp(t)
-	s := newScenePanel()
+	s := newCaptionPanel()
 	a := sceneAnalysis
 	a.Caption = &analyzer.Caption{Text: "two people walking past a parked car", Confidence: 0.81}
 	s.update(&analyzer.Merged{Analysis: &a, Source: "local", CloudSource: "azure"}, true, "", 0.25)
 	w := test.NewWindow(s.content)
 	w.Resize(fyne.NewSize(360, 320))
-	test.AssertRendersToMarkup(t, "scene.xml", w.Canvas())
+	test.AssertRendersToMarkup(t, "caption.xml", w.Canvas())
 	// Tags at or over the threshold are listed: outdoor 0.93 and car 0.40.
 	if n := len(s.tags.Objects); n != 2 {
 		t.Errorf("%d tags listed", n)
