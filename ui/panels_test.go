@@ -27,6 +27,7 @@ import (
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/contract"
 	"github.com/sightline/sightline/internal/deps"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/mats"
@@ -321,7 +322,7 @@ func TestOCRPanelListsLinesOfRealRead(t *testing.T) {
 		Source  string `json:"source"`
 		Data    struct {
 			FullText       string             `json:"full_text"`
-			StructuredData []analyzer.OCRLine `json:"structured_data"`
+			StructuredData []contract.OCRLine `json:"structured_data"`
 			TotalWords     int                `json:"total_words"`
 			Language       string             `json:"language"`
 		} `json:"data"`
@@ -387,7 +388,7 @@ func TestCVPanelReviewRequired(t *testing.T) {
 	if len(c.preds) == 0 {
 		t.Fatalf("no predictions: %q", c.verdict.Text)
 	}
-	top := analyzer.NewPredictionResult(c.preds, 0).TopPrediction
+	top := contract.NewPredictionResult(c.preds, 0).TopPrediction
 	for _, tt := range []struct {
 		threshold float64
 		review    bool

@@ -7,6 +7,7 @@ import (
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/contract"
 )
 
 func cmdAnalyze(ctx context.Context, e env, args []string) error {
@@ -90,6 +91,6 @@ func cmdOCR(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return nil, "", err
 		}
-		return analyzer.NewOCRResult(res.ReadResult, lang), a.Name(), nil
+		return contract.NewOCRResult(res.ReadResult, lang), a.Name(), nil
 	})
 }

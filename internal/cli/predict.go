@@ -7,6 +7,7 @@ import (
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/contract"
 )
 
 func cmdPredict(ctx context.Context, e env, args []string) error {
@@ -65,6 +66,6 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return nil, "", err
 		}
-		return analyzer.NewPredictionResult(preds, *threshold), p.Name(), nil
+		return contract.NewPredictionResult(preds, *threshold), p.Name(), nil
 	})
 }
