@@ -150,13 +150,11 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 			return nil, fmt.Errorf("feature %q is not available locally (it needs --backend azure)", f)
 		}
 	}
-	mat, owned, err := decodeImage(img)
+	mat, release, err := decodeImage(img)
 	if err != nil {
 		return nil, err
 	}
-	if owned {
-		defer mat.Close()
-	}
+	defer release()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -251,13 +249,11 @@ func needsFaces(fs analyzer.Features) bool {
 
 // Faces implements analyzer.FaceFinder, for privacy blurring.
 func (b *Backend) Faces(img gocv.Mat) ([]analyzer.Face, error) {
-	mat, owned, err := decodeImage(analyzer.Image{Mat: img})
+	mat, release, err := decodeImage(analyzer.Image{Mat: img})
 	if err != nil {
 		return nil, err
 	}
-	if owned {
-		defer mat.Close()
-	}
+	defer release()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.detectFaces(mat)
@@ -363,13 +359,15 @@ func fillDetections(a *analyzer.Analysis, fs analyzer.Features, dets []Detection
 	}
 }
 
-// decodeImage returns img's pixels as 8-bit BGR. owned says the caller
-// must close the returned Mat.
-func decodeImage(img analyzer.Image) (gocv.Mat, bool, error) {
+// decodeImage returns img's pixels as 8-bit BGR, and the function that
+// lets them go: it closes a Mat made here, and leaves the caller's own.
+// Every caller defers it, whoever owns the pixels.
+func decodeImage(img analyzer.Image) (gocv.Mat, func(), error) {
+	keep := func() {}
 	switch {
 	case img.HasMat():
 		if img.Mat.Type() == gocv.MatTypeCV8UC3 {
-			return img.Mat, false, nil
+			return img.Mat, keep, nil
 		}
 		bgr := gocv.NewMat()
 		switch img.Mat.Channels() {
@@ -379,19 +377,19 @@ func decodeImage(img analyzer.Image) (gocv.Mat, bool, error) {
 			gocv.CvtColor(img.Mat, &bgr, gocv.ColorBGRAToBGR)
 		default:
 			bgr.Close()
-			return gocv.Mat{}, false, fmt.Errorf("unsupported image type %v", img.Mat.Type())
+			return gocv.Mat{}, keep, fmt.Errorf("unsupported image type %v", img.Mat.Type())
 		}
-		return bgr, true, nil
+		return bgr, func() { bgr.Close() }, nil
 	case len(img.Bytes) > 0:
 		m, _, err := imagefile.Decode(img.Bytes)
 		if err != nil {
-			return gocv.Mat{}, false, err
+			return gocv.Mat{}, keep, err
 		}
-		return m, true, nil
+		return m, func() { m.Close() }, nil
 	case img.URL != "":
-		return gocv.Mat{}, false, errors.New("the local backend does not fetch URLs; download the image or use --backend azure")
+		return gocv.Mat{}, keep, errors.New("the local backend does not fetch URLs; download the image or use --backend azure")
 	}
-	return gocv.Mat{}, false, errors.New("empty image")
+	return gocv.Mat{}, keep, errors.New("empty image")
 }
 
 // Close releases every loaded model, after the detections running finish.
