@@ -5,12 +5,15 @@
 // region and settles (per_track mode, an event for each part).
 //
 // The pipeline calls Inspect once an analysed frame, from one goroutine.
-// Local exports classify inline: a crop takes a few milliseconds
-// (BenchmarkInspect), and inline keeps every verdict on the frame it
-// judges. Cloud classifiers are paced by a budget and called on goroutines
-// with a copy of the crop; their verdicts are applied on the Inspect (or
-// Drain) after they arrive, and between calls the last verdict stands,
-// with its age. Inspect never waits for the network.
+// Local exports classify inline by default: a crop takes a few
+// milliseconds on a quiet machine (BenchmarkInspect), and inline keeps
+// every verdict on the frame it judges, whatever the machine's speed (files
+// give the same events every run). Cloud classifiers, and local ones with
+// Options.Offload (live sources: the frame loop never waits for a model),
+// are called on goroutines with a copy of the crop, one call a point at a
+// time, the cloud's paced by a budget; their verdicts are applied on the
+// Inspect (or Drain) after they arrive, and between calls the last verdict
+// stands, with its age. Inspect never waits for the network.
 //
 // The Inspector is the one place verdicts are counted: Summary fills the
 // summary's inspections and View the app's counts, rates and yield; the
@@ -71,6 +74,11 @@ type Options struct {
 	// Rules are the scene's rules: alerts of rules on a point get its latest
 	// fail crop (AttachCrops), and mark it in alarm (View.MarkAlarms).
 	Rules []scene.Rule
+	// Offload classifies with local exports on goroutines, as with the
+	// cloud (without a budget): for live sources, where the frame loop
+	// must not wait for a model. A point then skips the frames that come
+	// while it classifies.
+	Offload bool
 	// Settle says when a track has settled in a per_track region.
 	Settle Settle
 	// StaleAfter is the age past which a verdict is drawn as stale
@@ -95,7 +103,7 @@ const (
 	DefaultStaleAfter     = 10 * time.Second
 	// MinCrop is the smallest region side, in pixels, that is classified.
 	MinCrop = 8
-	// goneAfter is how long a track waiting for a cloud call may go unseen
+	// goneAfter is how long a track waiting for its call may go unseen
 	// (the scene's default lost_after_s) before it counts as missed.
 	goneAfter = time.Second
 	// pruneAfter forgets a per_track track not seen for this long: the
@@ -165,14 +173,15 @@ type Inspector struct {
 	points []*point
 	lastT  time.Duration
 
-	// Cloud calls: their context (Close cancels it), those in flight, and
-	// what came back, waiting for the next Inspect.
+	// Calls off the frame loop (cloud, offloaded): their context (Close
+	// cancels it), those in flight, and what came back, waiting for the
+	// next Inspect.
 	ctx      context.Context
 	cancel   context.CancelFunc
 	calls    sync.WaitGroup
 	cloudMu  sync.Mutex
 	inflight int
-	inbox    []cloudResult
+	inbox    []callResult
 	arrived  chan struct{}
 }
 
@@ -197,14 +206,14 @@ func New(points []scene.Inspection, opts Options) (*Inspector, error) {
 		}
 	}
 	for i, cfg := range points {
-		in.points = append(in.points, newPoint(cfg, perPoint[i]))
+		in.points = append(in.points, newPoint(cfg, perPoint[i], opts.Offload))
 	}
 	in.ctx, in.cancel = context.WithCancel(context.Background())
 	return in, nil
 }
 
 // Inspect judges the points on f and appends to out the events this
-// caused: the verdicts of cloud calls that came back since the last call,
+// caused: the verdicts of calls off the loop that came back since the last,
 // then this frame's, in point order; an analysis_error when a point cannot
 // be judged (said once until it can).
 func (in *Inspector) Inspect(ctx context.Context, f Frame, out []event.Event) []event.Event {
@@ -221,7 +230,7 @@ func (in *Inspector) Inspect(ctx context.Context, f Frame, out []event.Event) []
 		p.place(f.Mat.Cols(), f.Mat.Rows())
 		if p.perTrack {
 			out = in.inspectTracks(ctx, p, &f, now, out)
-		} else if !p.model.cloud {
+		} else if !p.offloaded {
 			out = in.classifyLocal(ctx, p, &f, 0, now, out)
 		}
 	}
@@ -285,9 +294,9 @@ func (in *Inspector) apply(p *point, v Verdict, at event.At, crop gocv.Mat, now 
 	return append(out, e)
 }
 
-// Drain waits, until ctx ends, for the cloud calls in flight, and appends
-// the events of their verdicts: the end of a run calls it before the
-// summary.
+// Drain waits, until ctx ends, for the calls in flight off the frame loop
+// (cloud, offloaded), and appends the events of their verdicts: the end of
+// a run calls it before the summary.
 func (in *Inspector) Drain(ctx context.Context, out []event.Event) []event.Event {
 	for {
 		in.cloudMu.Lock()
@@ -361,9 +370,9 @@ func (in *Inspector) point(name string) *point {
 	return nil
 }
 
-// Close stops the cloud calls in flight (their verdicts are dropped: Drain
-// first to keep them), releases the models and closes the log, returning
-// its error.
+// Close, after the last Inspect, stops the calls in flight (their verdicts
+// are dropped: Drain first to keep them), releases the models and closes
+// the log, returning its error.
 func (in *Inspector) Close() error {
 	in.cancel()
 	in.calls.Wait()

@@ -20,6 +20,7 @@ type point struct {
 	model     *model
 	threshold float64
 	perTrack  bool
+	offloaded bool // classified on goroutines (cloud, or Options.Offload)
 
 	// The region placed on frames of w×h pixels: its corners and the
 	// rectangle around them that is classified.
@@ -32,18 +33,18 @@ type point struct {
 	lastErr      string // the latest failure said, until a verdict
 	lastFailCrop string
 
-	// Cloud: a call in flight, when the last one went, and (per_track) the
-	// tracks waiting for one, in the order they settled.
+	// Offloaded: a call in flight, when the last one went, and (per_track)
+	// the tracks waiting for one, in the order they settled.
 	busy     bool
 	lastSent time.Time
 	waiting  []int
-	missed   int // per_track tracks that left before a call could go
+	missed   int // per_track tracks that left before their call could go
 
 	tracks map[int]*trackState // per_track
 }
 
-func newPoint(cfg scene.Inspection, m *model) *point {
-	p := &point{cfg: cfg, model: m, threshold: cfg.Threshold, perTrack: cfg.Mode == scene.ModePerTrack}
+func newPoint(cfg scene.Inspection, m *model, offload bool) *point {
+	p := &point{cfg: cfg, model: m, threshold: cfg.Threshold, perTrack: cfg.Mode == scene.ModePerTrack, offloaded: m.cloud || offload}
 	if p.threshold == 0 {
 		p.threshold = scene.DefaultThreshold
 	}
@@ -102,12 +103,12 @@ type trackState struct {
 	ref      image.Point   // where the anchor was then
 	lastSeen time.Duration
 	inside   bool // on the latest analysis it was seen on
-	queued   bool // waiting for a cloud call
+	queued   bool // waiting for its call off the loop
 	done     bool // inspected (or its call sent): never again
 }
 
 // inspectTracks follows f's tracks in p's region and judges each one that
-// settles, once: inline for a local model, queued for a cloud call.
+// settles, once: inline, or queued for a call off the loop.
 func (in *Inspector) inspectTracks(ctx context.Context, p *point, f *Frame, now time.Time, out []event.Event) []event.Event {
 	w, h := f.Width, f.Height
 	if w <= 0 || h <= 0 {
@@ -118,7 +119,7 @@ func (in *Inspector) inspectTracks(ctx context.Context, p *point, f *Frame, now 
 		if !in.settled(p, st, tr.Box, w, h, f.T) || st.done || st.queued {
 			continue
 		}
-		if p.model.cloud {
+		if p.offloaded {
 			st.queued = true
 			p.waiting = append(p.waiting, tr.ID)
 			continue

@@ -162,33 +162,10 @@ func checkLog(t *testing.T, dir string, leaf []*event.Inspection) {
 // inspected twice.
 func TestPerTrackSlideshow(t *testing.T) {
 	clip := slideshow(t)
-	at := func(x, y int) image.Rectangle { return image.Rect(x-30, y-30, x+30, y+30) }
-	tracks := func(k int) []TrackPos {
-		var ts []TrackPos
-		switch { // track 1: arrives, settles on slide 0 and stays until frame 14
-		case k < 2:
-			ts = append(ts, TrackPos{1, at(60+40*k, 240)})
-		case k < 15:
-			ts = append(ts, TrackPos{1, at(300, 240)})
-		}
-		if k >= 10 && k < 20 { // track 2: settles on slide 2 (a cherry)
-			ts = append(ts, TrackPos{2, at(400, 300)})
-		}
-		if k >= 15 && k < 25 { // track 3: straight through, 40 px a frame
-			ts = append(ts, TrackPos{3, at(100+40*(k-15), 200)})
-		}
-		if k >= 16 && k < 22 { // track 4: settles on slide 3 (the review)
-			ts = append(ts, TrackPos{4, at(250, 180)})
-		}
-		if k >= 25 { // track 5: jitters (within the drift) on slide 5
-			ts = append(ts, TrackPos{5, at(350+5*(k%2), 250-4*(k%2))})
-		}
-		return ts
-	}
 	in := newInspector(t, []scene.Inspection{hemlockPoint(t, "leaf", scene.ModePerTrack)}, Options{})
 	var events []event.Event
 	eachFrame(t, clip, func(fr *video.Frame) {
-		events = in.Inspect(context.Background(), Frame{At: event.AtFrame(fr.Seq, fr.PTS), T: fr.PTS, Mat: fr.Mat, Tracks: tracks(int(fr.Seq))}, events)
+		events = in.Inspect(context.Background(), Frame{At: event.AtFrame(fr.Seq, fr.PTS), T: fr.PTS, Mat: fr.Mat, Tracks: slideTracks(int(fr.Seq))}, events)
 	})
 	// Settled on the third analysis inside, 200 ms after the first.
 	checkVerdicts(t, verdicts(events), []wantVerdict{{4, "pass", 1}, {12, "fail", 2}, {18, "review", 4}, {27, "pass", 5}})
@@ -197,5 +174,75 @@ func TestPerTrackSlideshow(t *testing.T) {
 	p := v.Points[0]
 	if p.Counts != (event.InspectionCount{Pass: 2, Fail: 1, Review: 1}) || p.Verdict.TrackID != 5 || p.Mode != scene.ModePerTrack {
 		t.Errorf("view %+v", p)
+	}
+}
+
+// slideTracks are the synthetic parts of the per_track tests on the
+// slideshow's frame k.
+func slideTracks(k int) []TrackPos {
+	at := func(x, y int) image.Rectangle { return image.Rect(x-30, y-30, x+30, y+30) }
+	var ts []TrackPos
+	switch { // track 1: arrives, settles on slide 0 and stays until frame 14
+	case k < 2:
+		ts = append(ts, TrackPos{1, at(60+40*k, 240)})
+	case k < 15:
+		ts = append(ts, TrackPos{1, at(300, 240)})
+	}
+	if k >= 10 && k < 20 { // track 2: settles on slide 2 (a cherry)
+		ts = append(ts, TrackPos{2, at(400, 300)})
+	}
+	if k >= 15 && k < 25 { // track 3: straight through, 40 px a frame
+		ts = append(ts, TrackPos{3, at(100+40*(k-15), 200)})
+	}
+	if k >= 16 && k < 22 { // track 4: settles on slide 3 (the review)
+		ts = append(ts, TrackPos{4, at(250, 180)})
+	}
+	if k >= 25 { // track 5: jitters (within the drift) on slide 5
+		ts = append(ts, TrackPos{5, at(350+5*(k%2), 250-4*(k%2))})
+	}
+	return ts
+}
+
+// Offloaded local models give the same verdicts as inline ones, on the
+// frames they judged, when each call comes back before the next frame.
+func TestOffloadedMatchesInline(t *testing.T) {
+	clip := slideshow(t)
+	for _, mode := range []string{scene.ModeContinuous, scene.ModePerTrack} {
+		t.Run(mode, func(t *testing.T) {
+			// run returns the verdicts and, for each, the frame whose
+			// Inspect returned it.
+			run := func(offload bool) ([]*event.Inspection, []int64) {
+				in := newInspector(t, []scene.Inspection{hemlockPoint(t, "leaf", mode)}, Options{Offload: offload})
+				var all []*event.Inspection
+				var returnedOn []int64
+				eachFrame(t, clip, func(fr *video.Frame) {
+					f := Frame{At: event.AtFrame(fr.Seq, fr.PTS), T: fr.PTS, Mat: fr.Mat, Tracks: slideTracks(int(fr.Seq))}
+					for _, v := range verdicts(in.Inspect(context.Background(), f, nil)) {
+						all, returnedOn = append(all, v), append(returnedOn, fr.Seq)
+					}
+					waitCalls(t, in)
+				})
+				return all, returnedOn
+			}
+			inline, _ := run(false)
+			offloaded, returnedOn := run(true)
+			for i, v := range offloaded {
+				if returnedOn[i] != v.Frame+1 {
+					t.Errorf("the verdict of frame %d came on frame %d: the call was not off the loop", v.Frame, returnedOn[i])
+				}
+			}
+			var want []wantVerdict
+			for _, v := range inline {
+				track := 0
+				if v.TrackID != nil {
+					track = *v.TrackID
+				}
+				want = append(want, wantVerdict{v.Frame, v.State, track})
+			}
+			if len(want) < 4 {
+				t.Fatalf("%d inline verdicts", len(want))
+			}
+			checkVerdicts(t, offloaded, want)
+		})
 	}
 }

@@ -23,7 +23,7 @@ type PointView struct {
 	// Stale is set when there is none or it is older than StaleAfter.
 	Verdict Verdict
 	Stale   bool
-	Pending bool // a cloud call is in flight
+	Pending bool // a call off the frame loop (cloud, offloaded) is in flight
 	Counts  event.InspectionCount
 	// Minutes are the verdicts a minute, [0] the current minute; PerMinute
 	// is their rate and Yield the percentage of passes among passes and
@@ -33,7 +33,7 @@ type PointView struct {
 	PerMinute float64
 	Yield     float64
 	HasYield  bool
-	Missed    int    // per_track cloud: parts that left before their call could go
+	Missed    int    // per_track, off the loop: parts that left before their call could go
 	Err       string // why the point cannot be judged now, "" when it can
 	Alarm     bool   // a rule on the point holds (MarkAlarms)
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/sightline/sightline/internal/event"
 )
 
-// cloudResult is a cloud call that came back.
-type cloudResult struct {
+// callResult is a call off the frame loop (cloud, or offloaded) that
+// came back.
+type callResult struct {
 	point *point
 	at    event.At
 	t     time.Duration
@@ -21,12 +22,13 @@ type cloudResult struct {
 	err   error
 }
 
-// dispatch sends the cloud calls the budget allows now: the point that
-// waited longest first, so that points sharing the budget take turns.
-// Each call takes a copy of the crop to a goroutine.
+// dispatch starts the calls off the frame loop that are due: those of
+// offloaded local points, and the cloud's as far as the budget allows now,
+// the point that waited longest first, so that points sharing the budget
+// take turns. Each call takes a copy of the crop to a goroutine.
 func (in *Inspector) dispatch(f *Frame, now time.Time, out []event.Event) []event.Event {
-	for in.opts.Budget.Ready(now) {
-		p, track := in.nextCloud(f.T)
+	for {
+		p, track := in.nextCall(f.T, in.opts.Budget.Ready(now))
 		if p == nil {
 			return out
 		}
@@ -37,25 +39,26 @@ func (in *Inspector) dispatch(f *Frame, now time.Time, out []event.Event) []even
 		}
 		crop := roi.Clone()
 		roi.Close()
-		in.opts.Budget.Take(now)
+		if p.model.cloud {
+			in.opts.Budget.Take(now)
+		}
 		p.busy, p.lastSent = true, now
 		if track != 0 { // the part's call is going: it is never inspected again
 			p.tracks[track].done = true
 			p.waiting = p.waiting[1:]
 		}
-		in.send(cloudResult{point: p, at: f.At, t: f.T, track: track, crop: crop})
+		in.send(callResult{point: p, at: f.At, t: f.T, track: track, crop: crop})
 	}
-	return out
 }
 
-// nextCloud is the cloud point that wants a call on the frame at t and has
-// waited longest since its last one, with the track the call is for
-// (per_track).
-func (in *Inspector) nextCloud(t time.Duration) (*point, int) {
+// nextCall is the offloaded point that wants a call on the frame at t and
+// has waited longest since its last one, with the track the call is for
+// (per_track); cloud points only when the budget is ready.
+func (in *Inspector) nextCall(t time.Duration, budgetReady bool) (*point, int) {
 	var next *point
 	track := 0
 	for _, p := range in.points {
-		if !p.model.cloud || p.busy || (next != nil && !p.lastSent.Before(next.lastSent)) {
+		if !p.offloaded || p.busy || (p.model.cloud && !budgetReady) || (next != nil && !p.lastSent.Before(next.lastSent)) {
 			continue
 		}
 		if !p.perTrack {
@@ -80,9 +83,9 @@ func (p *point) readyTrack(t time.Duration) (int, bool) {
 	return id, st.lastSeen == t && st.inside
 }
 
-// send runs one cloud call off the frame loop; its result waits in the
-// inbox for the next Inspect or Drain.
-func (in *Inspector) send(r cloudResult) {
+// send runs one call off the frame loop; its result waits in the inbox
+// for the next Inspect or Drain.
+func (in *Inspector) send(r callResult) {
 	in.cloudMu.Lock()
 	in.inflight++
 	in.cloudMu.Unlock()
@@ -101,10 +104,10 @@ func (in *Inspector) send(r cloudResult) {
 	}()
 }
 
-// collect applies the cloud results that came back, in arrival order. A
-// failed call leaves the last verdict standing; a throttled one holds the
-// budget for the wait the service asked; a per_track part whose call
-// failed is tried again while it is still in the region.
+// collect applies the results of the calls that came back, in arrival
+// order. A failed call leaves the last verdict standing; a throttled one
+// holds the budget for the wait the service asked; a per_track part whose
+// call failed is tried again while it is still in the region.
 func (in *Inspector) collect(now time.Time, out []event.Event) []event.Event {
 	in.cloudMu.Lock()
 	results := in.inbox
