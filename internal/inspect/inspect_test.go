@@ -3,6 +3,7 @@ package inspect
 import (
 	"context"
 	"errors"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -228,5 +229,22 @@ func TestViewAllocatesNothing(t *testing.T) {
 	in.View(&v)
 	if n := testing.AllocsPerRun(20, func() { in.View(&v) }); n != 0 {
 		t.Errorf("View allocates %v times", n)
+	}
+}
+
+// Tracks come in the analysed frame's pixels (Width×Height), which may not
+// be the Mat's: a per_track point places them by fraction.
+func TestTracksInAnalysedPixels(t *testing.T) {
+	in := newInspector(t, []scene.Inspection{hemlockPoint(t, "leaf", scene.ModePerTrack)}, Options{})
+	m := grey(t)                                                                                              // 640×480; the analysis saw 1280×960
+	sv := scene.View{Tracks: []scene.TrackView{{ID: 3, Name: "bottle", Box: image.Rect(560, 440, 640, 520)}}} // centre (600, 480): in the region
+	var events []event.Event
+	for k := range 4 {
+		f := frameAt(k, m, TracksOf(&sv, nil)...)
+		f.Width, f.Height = 1280, 960
+		events = in.Inspect(context.Background(), f, events)
+	}
+	if v := verdicts(events); len(v) != 1 || v[0].TrackID == nil || *v[0].TrackID != 3 || v[0].Frame != 2 {
+		t.Fatalf("verdicts %+v, want track 3's on frame 2", v)
 	}
 }
