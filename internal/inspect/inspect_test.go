@@ -236,8 +236,8 @@ func TestViewAllocatesNothing(t *testing.T) {
 // be the Mat's: a per_track point places them by fraction.
 func TestTracksInAnalysedPixels(t *testing.T) {
 	in := newInspector(t, []scene.Inspection{hemlockPoint(t, "leaf", scene.ModePerTrack)}, Options{})
-	m := grey(t)                                                                                              // 640×480; the analysis saw 1280×960
-	sv := scene.View{Tracks: []scene.TrackView{{ID: 3, Name: "bottle", Box: image.Rect(560, 440, 640, 520)}}} // centre (600, 480): in the region
+	m := grey(t) // 640×480; the analysis saw 1280×960, where (600, 480) is in the region
+	sv := scene.View{Tracks: []scene.TrackView{{ID: 3, Name: "bottle", Box: image.Rect(560, 440, 640, 520)}}}
 	var events []event.Event
 	for k := range 4 {
 		f := frameAt(k, m, TracksOf(&sv, nil)...)
