@@ -42,25 +42,6 @@ func cloudPoint(name, mode string) scene.Inspection {
 		Model: scene.InspectionModel{Project: cloudProject, PublishedName: cloudPublished}}
 }
 
-// waitCalls waits for the cloud calls in flight to come back, leaving
-// their results for the next Inspect.
-func waitCalls(t *testing.T, in *Inspector) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		in.cloudMu.Lock()
-		n := in.inflight
-		in.cloudMu.Unlock()
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("cloud calls still in flight after 10 s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // A continuous cloud point: calls go at the budget's pace (one a second),
 // each off the frame loop; between calls the last verdict stands and ages;
 // a failed call invents nothing; a throttled one holds the budget for the

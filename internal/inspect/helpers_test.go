@@ -173,3 +173,19 @@ func frameAt(k int, m gocv.Mat, tracks ...TrackPos) Frame {
 	ts := time.Duration(k) * 100 * time.Millisecond
 	return Frame{At: event.AtFrame(int64(k), ts), T: ts, Mat: m, Tracks: tracks}
 }
+
+// waitCalls waits for the cloud calls in flight to come back, leaving
+// their results for the next Inspect.
+func waitCalls(t *testing.T, in *Inspector) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if in.inFlight() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("cloud calls still in flight after 10 s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -179,7 +179,7 @@ type Inspector struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	calls    sync.WaitGroup
-	cloudMu  sync.Mutex
+	inboxMu  sync.Mutex
 	inflight int
 	inbox    []callResult
 	arrived  chan struct{}
@@ -222,8 +222,7 @@ func (in *Inspector) Inspect(ctx context.Context, f Frame, out []event.Event) []
 	now := in.opts.Clock.Now()
 	in.lastT = max(in.lastT, f.T)
 	out = in.collect(now, out)
-	hasMat := f.Mat.Ptr() != nil && !f.Mat.Empty()
-	if !hasMat {
+	if f.Mat.Ptr() == nil || f.Mat.Empty() {
 		return out
 	}
 	for _, p := range in.points {
@@ -298,19 +297,12 @@ func (in *Inspector) apply(p *point, v Verdict, at event.At, crop gocv.Mat, now 
 // (cloud, offloaded), and appends the events of their verdicts: the end of
 // a run calls it before the summary.
 func (in *Inspector) Drain(ctx context.Context, out []event.Event) []event.Event {
-	for {
-		in.cloudMu.Lock()
-		n := in.inflight
-		in.cloudMu.Unlock()
-		if n == 0 {
-			break
-		}
+	for waiting := true; waiting && in.inFlight() > 0; {
 		select {
 		case <-ctx.Done():
+			waiting = false
 		case <-in.arrived:
-			continue
 		}
-		break
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -376,12 +368,12 @@ func (in *Inspector) point(name string) *point {
 func (in *Inspector) Close() error {
 	in.cancel()
 	in.calls.Wait()
-	in.cloudMu.Lock()
+	in.inboxMu.Lock()
 	for _, r := range in.inbox {
 		r.crop.Close()
 	}
 	in.inbox = nil
-	in.cloudMu.Unlock()
+	in.inboxMu.Unlock()
 	closeModels(in.models)
 	in.models = nil
 	if in.log == nil {

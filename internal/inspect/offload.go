@@ -83,20 +83,27 @@ func (p *point) readyTrack(t time.Duration) (int, bool) {
 	return id, st.lastSeen == t && st.inside
 }
 
+// inFlight is how many calls off the frame loop have not come back.
+func (in *Inspector) inFlight() int {
+	in.inboxMu.Lock()
+	defer in.inboxMu.Unlock()
+	return in.inflight
+}
+
 // send runs one call off the frame loop; its result waits in the inbox
 // for the next Inspect or Drain.
 func (in *Inspector) send(r callResult) {
-	in.cloudMu.Lock()
+	in.inboxMu.Lock()
 	in.inflight++
-	in.cloudMu.Unlock()
+	in.inboxMu.Unlock()
 	in.calls.Add(1)
 	go func() {
 		defer in.calls.Done()
 		r.preds, r.err = r.point.model.predict(in.ctx, r.crop)
-		in.cloudMu.Lock()
+		in.inboxMu.Lock()
 		in.inflight--
 		in.inbox = append(in.inbox, r)
-		in.cloudMu.Unlock()
+		in.inboxMu.Unlock()
 		select {
 		case in.arrived <- struct{}{}:
 		default:
@@ -109,10 +116,10 @@ func (in *Inspector) send(r callResult) {
 // holds the budget for the wait the service asked; a per_track part whose
 // call failed is tried again while it is still in the region.
 func (in *Inspector) collect(now time.Time, out []event.Event) []event.Event {
-	in.cloudMu.Lock()
+	in.inboxMu.Lock()
 	results := in.inbox
 	in.inbox = nil
-	in.cloudMu.Unlock()
+	in.inboxMu.Unlock()
 	for _, r := range results {
 		p := r.point
 		p.busy = false
