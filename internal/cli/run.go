@@ -16,6 +16,7 @@ import (
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/overlay"
@@ -39,6 +40,7 @@ type runFlags struct {
 	transport                         string
 	scene                             string
 	track                             bool
+	inspectLog                        string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -64,6 +66,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.privacy, "privacy", false, "blur faces before frames leave the machine, and in recordings and snapshots")
 	fs.StringVar(&f.scene, "scene", "", "scene file (JSON): tracks, counting lines, zones and alert rules")
 	fs.BoolVar(&f.track, "track", false, "follow tracks (track_id on objects, track events) without a scene file")
+	fs.StringVar(&f.inspectLog, "inspect-log", "", "with inspection points: append every verdict to DIR/inspections.csv and .jsonl, with crops of fails and reviews")
 }
 
 func cmdRun(ctx context.Context, e env, args []string) error {
@@ -128,6 +131,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		Events:      bus,
 		HealthEvery: f.healthEvery,
 		Scene:       sc,
+		Inspection: inspect.Options{
+			LogDir:  f.inspectLog,
+			Offload: !everyFrame, // a live source must not wait for a model
+			Cloud: func(project, published string) (analyzer.Predictor, error) {
+				return newAzurePredictor(e, project, published, 0, false) // retried at the budget's next turn
+			},
+		},
 	})
 	if err != nil {
 		return usagef("%v", err)

@@ -47,8 +47,10 @@ func (p *Pipeline) finish(ctx context.Context, err error) error {
 	}
 	st := p.Stats()
 	sum := p.summary(st)
-	// Tracks still open end, with their zone exits, before the summary.
+	// Tracks still open end, with their zone exits, before the summary;
+	// verdicts still coming are waited for, briefly.
 	p.publishScene(p.scene.finish(sum))
+	p.finishInspections(sum)
 	p.bus.Publish(sum)
 	if err == nil && len(st.OutputErrors) > 0 {
 		err = fmt.Errorf("%w: %s", ErrOutputFailed, describe(st.OutputErrors))

@@ -12,6 +12,7 @@ import (
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/mats"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/internal/text"
@@ -28,8 +29,9 @@ var errMaxFrames = errors.New("max frames read")
 // (nil without one).
 type View struct {
 	analyzer.Merged
-	Active string
-	Scene  *scene.View
+	Active  string
+	Scene   *scene.View
+	Inspect *inspect.View // the inspection points, nil without
 }
 
 // held is the last frame shown, kept while the next is read: a paused
@@ -99,6 +101,7 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 	p.scene.times.put(fr.Seq, p.sceneTime(fr))
 	sched.Offer(schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Epoch: epoch})
 	view := p.view(sched)
+	view.Inspect = p.inspect(ctx, fr, view)
 	p.mu.Lock()
 	if p.held.frame == fr {
 		p.held.view = view
@@ -241,6 +244,7 @@ func (p *Pipeline) onResult(r *analyzer.Result) {
 		p.mu.Unlock()
 	}
 	p.latest.Add(r)
+	p.attachCrops(evs)
 	p.bus.Publish(&event.Analysis{Header: event.Header{Type: event.TypeAnalysis}, At: event.AtFrame(r.Frame, r.PTS),
 		Source: r.Source, LatencyMS: event.MS(r.Latency), Data: r.Analysis})
 	p.publishScene(evs)
@@ -256,7 +260,7 @@ func (p *Pipeline) refreshHeld(r *analyzer.Result) {
 	if !(p.paused || p.still) || p.held.frame == nil || p.held.epoch != r.Epoch || p.held.frame.Seq != r.Frame || p.sched == nil {
 		return
 	}
-	p.held.view = View{Merged: p.latest.Merged(p.now()), Active: p.sched.Active(), Scene: p.sceneView}
+	p.held.view = View{Merged: p.latest.Merged(p.now()), Active: p.sched.Active(), Scene: p.sceneView, Inspect: p.held.view.Inspect}
 	p.redraw = true
 	p.poke()
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/meter"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/overlay"
@@ -66,8 +67,13 @@ type Config struct {
 	// Filter is what the overlay draws.
 	Filter overlay.Filter
 	// Scene, when set, is followed on every analysed frame: tracks,
-	// counting lines, zones and alert rules (`--scene`, `--track`).
+	// counting lines, zones and alert rules (`--scene`, `--track`), and
+	// its inspection points are inspected.
 	Scene *scene.Config
+	// Inspection is how inspection points get their cloud predictors, log
+	// and budget (the pipeline sets the clock, rules and what verdicts
+	// feed); with a live source, set Offload so no model holds up frames.
+	Inspection inspect.Options
 	// Events receives every event; the caller attaches its sinks and
 	// closes it after Run.
 	Events *event.Bus
@@ -84,13 +90,14 @@ var ErrOutputFailed = errors.New("an output failed")
 
 // Pipeline plays one source at a time through the analysis to its outputs.
 type Pipeline struct {
-	cfg    Config
-	clock  Clock
-	bus    *event.Bus
-	latest analyzer.Latest
-	scene  sceneStage
-	lat    meter.Meter // analysis latencies, every backend
-	wake   chan struct{}
+	cfg         Config
+	clock       Clock
+	bus         *event.Bus
+	latest      analyzer.Latest
+	scene       sceneStage
+	inspections inspectStage
+	lat         meter.Meter // analysis latencies, every backend
+	wake        chan struct{}
 	// started is when Run began: the scene's clock for live sources.
 	started time.Time
 
@@ -153,6 +160,9 @@ func New(cfg Config) (*Pipeline, error) {
 	if err := p.scene.setConfig(cfg.Scene); err != nil {
 		return nil, err
 	}
+	if err := p.setInspections(cfg.Scene); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -160,6 +170,9 @@ func New(cfg Config) (*Pipeline, error) {
 // its counts start from zero.
 func (p *Pipeline) SetScene(cfg *scene.Config) error {
 	if err := p.scene.setConfig(cfg); err != nil {
+		return err
+	}
+	if err := p.setInspections(cfg); err != nil {
 		return err
 	}
 	p.mu.Lock()

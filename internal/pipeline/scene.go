@@ -111,10 +111,30 @@ func (st *sceneStage) finish(sum *event.Summary) []event.Event {
 // inspections) to sum; nothing without a scene.
 func (p *Pipeline) SceneTotals(sum *event.Summary) {
 	p.scene.mu.Lock()
-	defer p.scene.mu.Unlock()
 	if p.scene.scene != nil {
 		p.scene.scene.Summary(sum)
 	}
+	p.scene.mu.Unlock()
+	p.inspectionTotals(sum)
+}
+
+// record tells the scene an inspection's verdict, for its rules.
+func (st *sceneStage) record(point, state string, t time.Duration) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.scene != nil {
+		st.scene.RecordInspection(point, state, t)
+	}
+}
+
+// rules are the scene's rules (none without a scene).
+func (st *sceneStage) rules() []scene.Rule {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.cfg == nil {
+		return nil
+	}
+	return st.cfg.Rules
 }
 
 // alertSnapshots is an output that can save a snapshot for an alert: the
@@ -127,7 +147,7 @@ type alertSnapshots interface {
 // each alert when an output saves them.
 func (p *Pipeline) publishScene(evs []event.Event) {
 	for _, e := range evs {
-		if a, ok := e.(*event.Alert); ok {
+		if a, ok := e.(*event.Alert); ok && a.Snapshot == "" { // an inspection's has its crop
 			a.Snapshot = p.reserveSnapshot(a.Rule)
 		}
 		p.bus.Publish(e)
