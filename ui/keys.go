@@ -17,6 +17,7 @@ import (
 const (
 	keyVision      = "VISION_KEY"
 	keyPrediction  = "CUSTOM_VISION_PREDICTION_KEY"
+	keyDocument    = "DOCUMENT_INTELLIGENCE_KEY"
 	keyringService = "io.github.sightline"
 )
 
