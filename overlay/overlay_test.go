@@ -267,3 +267,21 @@ func TestDimmedBoxesFadeAndDeclutter(t *testing.T) {
 		t.Error("a box far under its threshold got a label")
 	}
 }
+
+// Outline draws a polygon's edge in its colour, and shades its inside
+// only when filled.
+func TestOutline(t *testing.T) {
+	poly := []analyzer.Point{{X: 100, Y: 100}, {X: 300, Y: 100}, {X: 300, Y: 200}, {X: 100, Y: 200}}
+	for _, filled := range []bool{false, true} {
+		img := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC3)
+		defer img.Close()
+		Outline(&img, poly, HighlightColor, 3, filled)
+		if got := pixel(img, 100, 150); got != HighlightColor {
+			t.Errorf("filled %v: edge %v, want %v", filled, got, HighlightColor)
+		}
+		inside := pixel(img, 200, 150)
+		if shaded := inside != (color.RGBA{0, 0, 0, 255}); shaded != filled {
+			t.Errorf("filled %v: inside %v", filled, inside)
+		}
+	}
+}

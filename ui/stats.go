@@ -112,6 +112,8 @@ type statsPanel struct {
 	content                            fyne.CanvasObject
 	latency, fps, analyses, cloud, hit *plot
 	counters, cost                     *widget.Label
+	// documents is what Document Intelligence cost this session; nil: none.
+	documents func() (pages int, usd float64)
 }
 
 func newStatsPanel() *statsPanel {
@@ -139,7 +141,13 @@ func (s *statsPanel) update(m meters, st schedule.Stats) {
 	s.analyses.push(m.localFPS + m.cloudFPS)
 	s.cloud.push(m.cloudPerMin)
 	s.hit.push(100 * st.HitRate())
-	s.cost.SetText(costText(m, st))
+	cost := costText(m, st)
+	if s.documents != nil {
+		if pages, usd := s.documents(); pages > 0 {
+			cost += fmt.Sprintf("\nDocuments: %s, $%.4f. Total $%.4f.", plural(pages, "page"), usd, st.CostUSD+usd)
+		}
+	}
+	s.cost.SetText(cost)
 	s.counters.SetText(fmt.Sprintf("frames offered %d · analysed %d\nlocal  %d calls, %d errors, p95 %.0f ms\nazure  %d calls, %d errors, %d cache hits, p95 %.0f ms",
 		st.FramesOffered, st.FramesAnalyzed,
 		st.Local.Calls, st.Local.Errors, msf(st.Local.LatencyP95),

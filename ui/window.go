@@ -111,6 +111,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		w.st.Keywords = k
 		w.st.save(a.Preferences())
 	}
+	w.ocr.withDocuments(newDocPanel(ctx, w.win, w.p, d.panelLocal, w.documentCloud))
 	w.cv = newCVPanel(ctx, w.win, w.p, w.keys, w.st)
 	w.cv.privacy = w.privacy
 	w.cv.onChange = func(dir, endpoint, project, published string) {
@@ -128,6 +129,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.scenes.apply = w.applyScene
 	w.loadScene(w.p.Source(), cfg.Scene)
 	w.stats = newStatsPanel()
+	w.stats.documents = w.ocr.doc.spent
 	w.settings = newSettingsPanel(w.win, w.st, w.keys, w.applySettings)
 
 	w.tabs = container.NewAppTabs(
@@ -445,7 +447,7 @@ func (w *mainWindow) typedRune(r rune) {
 		w.snapshot()
 	case 'o', 'O':
 		w.tabs.SelectIndex(1)
-		w.ocr.read()
+		w.ocr.act()
 	case 'p', 'P':
 		w.tabs.SelectIndex(2)
 		w.cv.predict()
