@@ -1,0 +1,130 @@
+package video
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/internal/mats"
+)
+
+// sinkLog records what a PacketSink is told.
+type sinkLog struct {
+	mu      sync.Mutex
+	streams []PacketStream
+	codecs  []astiav.CodecID
+	extra   []int // extradata bytes of each stream
+	packets [][]packetSeen
+	ends    int
+}
+
+type packetSeen struct {
+	pts int64
+	key bool
+}
+
+func (l *sinkLog) StartStream(s PacketStream) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.streams = append(l.streams, s)
+	l.codecs = append(l.codecs, s.Params.CodecID())
+	l.extra = append(l.extra, len(s.Params.ExtraData()))
+	l.packets = append(l.packets, nil)
+}
+
+func (l *sinkLog) WritePacket(p *astiav.Packet) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	i := len(l.packets) - 1
+	l.packets[i] = append(l.packets[i], packetSeen{pts: p.Pts(), key: p.Flags().Has(astiav.PacketFlagKey)})
+}
+
+func (l *sinkLog) EndStream() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ends++
+}
+
+// rawConn stands in for a webcam: n moving 320×240 pictures, 40 ms apart.
+type rawConn struct {
+	pool *mats.Pool
+	i, n int
+}
+
+func (c *rawConn) info() Info { return Info{Width: 320, Height: 240, FPS: 25, Live: true} }
+func (c *rawConn) close()     {}
+func (c *rawConn) read() (gocv.Mat, time.Duration, error) {
+	if c.i == c.n {
+		return gocv.Mat{}, 0, errors.New("camera unplugged")
+	}
+	m := c.pool.Get(240, 320)
+	m.SetTo(gocv.NewScalar(float64(c.i*5%255), 90, 160, 0))
+	gocv.PutText(&m, strconv.Itoa(c.i), image.Pt(10+c.i%250, 130), gocv.FontHersheySimplex, 1.5, color.RGBA{255, 255, 255, 0}, 2)
+	pts := time.Duration(c.i) * 40 * time.Millisecond
+	c.i++
+	time.Sleep(2 * time.Millisecond) // a camera delivers at its pace; the encoder keeps up
+	return m, pts, nil
+}
+
+// Webcam frames arrive raw: each connection's are encoded once, to H.264
+// with its headers out of band (an MP4 muxer needs them), starting on a
+// keyframe with one a second, as a stream of its own that ends when the
+// connection closes.
+func TestWebcamFramesEncodedForSink(t *testing.T) {
+	checkLeaks(t)
+	sink := &sinkLog{}
+	dial := encodedFor(sink, func(context.Context, time.Time, *mats.Pool, *damage) (conn, error) {
+		return &rawConn{pool: &mats.Pool{}, n: 60}, nil
+	})
+	for range 2 { // a reconnection
+		c, err := dial(context.Background(), time.Now().Add(time.Second), nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			m, _, err := c.read()
+			if err != nil {
+				break
+			}
+			m.Close()
+		}
+		c.close()
+	}
+	if len(sink.streams) != 2 || sink.ends != 2 {
+		t.Fatalf("%d streams started and %d ended, want 2 and 2", len(sink.streams), sink.ends)
+	}
+	for i, pkts := range sink.packets {
+		keys := 0
+		for j, p := range pkts {
+			if p.key {
+				keys++
+			}
+			if j > 0 && p.pts <= pkts[j-1].pts {
+				t.Errorf("stream %d: packet %d at %d after %d", i, j, p.pts, pkts[j-1].pts)
+			}
+		}
+		t.Logf("stream %d: %s, %d bytes of extradata, %d packets, %d keyframes", i, sink.codecs[i], sink.extra[i], len(pkts), keys)
+		if len(pkts) < 50 || !pkts[0].key || keys < 2 || sink.extra[i] == 0 {
+			t.Errorf("stream %d: %d packets, first key %v, %d keyframes, %d bytes of extradata: want ≥ 50 packets "+
+				"from a keyframe, one a second, headers out of band", i, len(pkts), len(pkts) > 0 && pkts[0].key, keys, sink.extra[i])
+		}
+	}
+}
+
+// Without a sink, a webcam's connections are not wrapped: nothing is
+// encoded.
+func TestNoSinkNoEncoder(t *testing.T) {
+	var d dialer = func(context.Context, time.Time, *mats.Pool, *damage) (conn, error) { return &rawConn{}, nil }
+	c, _ := encodedFor(nil, d)(context.Background(), time.Time{}, nil, nil)
+	if _, wrapped := c.(*encodingConn); wrapped {
+		t.Error("a connection was wrapped in an encoder without a sink")
+	}
+}
