@@ -1,0 +1,93 @@
+package clip
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/video"
+)
+
+// oneBox finds one object in every frame, so there is an overlay to draw.
+type oneBox struct{}
+
+func (oneBox) Analyze(_ context.Context, img analyzer.Image, _ analyzer.Request) (*analyzer.Analysis, error) {
+	return &analyzer.Analysis{Objects: []analyzer.Object{{Name: "person", Confidence: 0.9,
+		BoundingBox: analyzer.BoundingBox{X: 100, Y: 100, W: 200, H: 300}}},
+		Metadata: analyzer.Metadata{Width: img.Mat.Cols(), Height: img.Mat.Rows()}}, nil
+}
+func (oneBox) Supports(f analyzer.Feature) bool { return f == analyzer.FeatureObjects }
+func (oneBox) Name() string                     { return "local" }
+
+// Clips in a real run of the pipeline, wired as `run --clip-dir` would
+// wire them: a trigger at 10 s (as an alert on that frame would), then
+// Ctrl-C at 12 s. The clip is finalised and its event comes before the
+// summary. Plain clips are the source's pictures bit for bit; annotated
+// ones are the drawn frames (the overlay changes every picture).
+func TestClipsInThePipeline(t *testing.T) {
+	for _, annotated := range []bool{false, true} {
+		name := map[bool]string{false: "stream copy", true: "annotated"}[annotated]
+		t.Run(name, func(t *testing.T) {
+			checkLeaks(t)
+			bus := event.NewBus(clock.Real{}, "")
+			ev := newEvents()
+			bus.Attach(ev)
+			clips, err := New(Config{Dir: t.TempDir(), Camera: "line-3", Pre: 5 * time.Second, Post: 5 * time.Second,
+				Events: bus, Clock: clock.NewFake(stamp)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			vo := video.Options{}
+			if !annotated {
+				vo.Packets = clips
+			}
+			p := pipeline.New(pipeline.Config{Source: vtestFile(t), Video: vo, EveryFrame: true, Events: bus,
+				Schedule: schedule.Options{Local: oneBox{}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects}}})
+			p.Attach("clips", clips.Output(annotated))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			p.Attach("operator", pipeline.FrameFunc(func(f *pipeline.Frame) error {
+				switch {
+				case f.PTS == 10*time.Second:
+					clips.Trigger("alert", f.PTS)
+				case f.PTS == 12*time.Second:
+					cancel() // Ctrl-C
+				}
+				return nil
+			}))
+			if err := p.Run(ctx); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			bus.Close()
+			types := []string{}
+			for _, e := range ev.all {
+				types = append(types, e.Head().Type)
+			}
+			i := slices.Index(types, event.TypeClip)
+			if i < 0 || types[len(types)-1] != event.TypeSummary {
+				t.Fatalf("events %v: want a clip event before the summary", types)
+			}
+			c := ev.all[i].(*event.Clip)
+			t.Logf("%+v", *c)
+			checkClip(t, c.File, time.Duration((c.PreS+c.PostS)*float64(time.Second)), 200*time.Millisecond)
+			if c.PostS < 1.5 || c.PostS > 3 {
+				t.Errorf("post_s %.3f, want about the 2 s played after the trigger", c.PostS)
+			}
+			if p := probe(t, c.File); float64(p.frames) < (c.PreS+c.PostS)*10-1 {
+				t.Errorf("%d pictures in %.1f s of a 10 fps video: pictures were dropped", p.frames, c.PreS+c.PostS)
+			}
+			clipped, source := framesMD5(t, c.File), framesMD5(t, vtestFile(t))
+			first := int((10*time.Second - time.Duration(c.PreS*float64(time.Second)) + 50*time.Millisecond) / (100 * time.Millisecond))
+			same := first >= 0 && first+len(clipped) <= len(source) && slices.Equal(clipped, source[first:first+len(clipped)])
+			if same == annotated {
+				t.Errorf("the clip's pictures equal to the source's: %v, want %v", same, !annotated)
+			}
+		})
+	}
+}
