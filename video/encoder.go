@@ -132,10 +132,13 @@ func (e *PacketEncoder) run() {
 }
 
 // encode sends one picture to the encoder, opening it at the first
-// picture and again when the size changes.
+// picture, and again as a new stream when the size changes or the clock
+// jumps back (a file that loops, another source): the clips' timeline is
+// the frames' PTS, so it must not be bent to keep one stream going.
 func (e *PacketEncoder) encode(m gocv.Mat, pts time.Duration) error {
 	w, h := m.Cols()&^1, m.Rows()&^1 // 4:2:0 wants even sizes
-	if e.enc != nil && (w != e.w || h != e.h) {
+	ts := int64(pts / time.Millisecond)
+	if e.enc != nil && (w != e.w || h != e.h || ts < e.last-1000) {
 		if err := e.flush(); err != nil {
 			return err
 		}
@@ -145,12 +148,12 @@ func (e *PacketEncoder) encode(m gocv.Mat, pts time.Duration) error {
 		if err := e.open(w, h); err != nil {
 			return err
 		}
+		e.last = -1
 	}
 	if err := e.sc.fromMat(m, e.frame); err != nil {
 		return err
 	}
-	ts := int64(pts / time.Millisecond)
-	if ts <= e.last { // a clock that went back (a reconnect) still encodes in order
+	if ts <= e.last { // jitter: keep the encoder's timestamps increasing
 		ts = e.last + 1
 	}
 	e.last = ts

@@ -128,3 +128,47 @@ func TestNoSinkNoEncoder(t *testing.T) {
 		t.Error("a connection was wrapped in an encoder without a sink")
 	}
 }
+
+// A PacketEncoder's stream follows the frames' timeline: a new size or
+// a clock that jumps back (a file looping, another source) starts a new
+// stream; a little jitter does not.
+func TestPacketEncoderStreams(t *testing.T) {
+	ms := time.Millisecond
+	type pic struct {
+		w   int
+		pts time.Duration
+	}
+	tests := []struct {
+		name    string
+		pics    []pic
+		streams int
+	}{
+		{"steady", []pic{{320, 0}, {320, 40 * ms}, {320, 80 * ms}}, 1},
+		{"jitter", []pic{{320, 0}, {320, 40 * ms}, {320, 40 * ms}, {320, 39 * ms}}, 1},
+		{"new size", []pic{{320, 0}, {320, 40 * ms}, {160, 80 * ms}}, 2},
+		{"clock back", []pic{{320, 5 * time.Second}, {320, 5*time.Second + 40*ms}, {320, 0}, {320, 40 * ms}}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkLeaks(t)
+			sink := &sinkLog{}
+			enc := NewPacketEncoder(sink, 25)
+			for _, p := range tt.pics {
+				m := gocv.NewMatWithSize(240, p.w, gocv.MatTypeCV8UC3)
+				enc.EncodeWait(m, p.pts)
+				m.Close()
+			}
+			if err := enc.Close(); err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, pkts := range sink.packets {
+				n += len(pkts)
+			}
+			if len(sink.streams) != tt.streams || sink.ends != tt.streams || n != len(tt.pics) || enc.Dropped() != 0 {
+				t.Errorf("%d streams (%d ended), %d packets, %d dropped; want %d streams, %d packets",
+					len(sink.streams), sink.ends, n, enc.Dropped(), tt.streams, len(tt.pics))
+			}
+		})
+	}
+}

@@ -114,6 +114,8 @@ type writer struct {
 
 	started     bool
 	origin      int64         // pts of the first keyframe, which becomes 0
+	lastDTS     int64         // of the last packet written, rebased
+	packets     int           // written
 	first, last time.Duration // the clip's span on the frames' timeline
 	finalised   bool
 }
@@ -146,6 +148,12 @@ func (w *writer) write(e entry) error {
 	w.last = max(w.last, e.pts+e.dur)
 	p.SetPts(p.Pts() - w.origin)
 	p.SetDts(p.Dts() - w.origin)
+	if w.packets > 0 && p.Dts() <= w.lastDTS { // a damaged stream's: the muxer refuses them
+		p.SetDts(w.lastDTS + 1)
+	}
+	p.SetPts(max(p.Pts(), p.Dts()))
+	w.lastDTS = p.Dts()
+	w.packets++
 	p.SetStreamIndex(w.st.Index())
 	p.SetPos(-1)
 	p.RescaleTs(w.tb, w.st.TimeBase())
