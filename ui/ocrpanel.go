@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sightline/sightline/internal/contract"
 	"github.com/sightline/sightline/internal/mats"
 	"github.com/sightline/sightline/internal/text"
 
@@ -62,7 +63,7 @@ type ocrPanel struct {
 
 	mat      gocv.Mat    // the part of the frame read, owned by the UI thread
 	origin   image.Point // where mat's top left is in the frame
-	result   analyzer.OCRResult
+	result   contract.OCRResult
 	source   string
 	input    string
 	selected int
@@ -238,7 +239,7 @@ func (o *ocrPanel) show(m gocv.Mat, origin image.Point, r *analyzer.ReadResult, 
 		o.mat.Close()
 	}
 	o.mat, o.origin, o.source, o.input = m, origin, source, input
-	o.result = analyzer.NewOCRResult(r, ocrLanguage)
+	o.result = contract.NewOCRResult(r, ocrLanguage)
 	o.selected = -1
 	o.list.UnselectAll()
 	o.list.Refresh()
@@ -296,7 +297,7 @@ type ocrJSONLine struct {
 	Input   string             `json:"input"`
 	Success bool               `json:"success"`
 	Source  string             `json:"source"`
-	Data    analyzer.OCRResult `json:"data"`
+	Data    contract.OCRResult `json:"data"`
 }
 
 func (o *ocrPanel) writeJSON(w io.Writer) error {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -36,6 +37,9 @@ type settings struct {
 	SnapshotDir    string
 	Keywords       []string
 	Recent         []string
+	// Scenes are the scene of each source (JSON scene files by source), so
+	// a source comes back with its lines and zones.
+	Scenes map[string]string
 }
 
 // defaultKeywords are highlighted in OCR results until the user changes them.
@@ -59,7 +63,16 @@ func loadSettings(p fyne.Preferences) settings {
 		SnapshotDir:    p.StringWithFallback("snapshotDir", filepath.Join(home, "Pictures", "Sightline")),
 		Keywords:       p.StringListWithFallback("keywords", defaultKeywords),
 		Recent:         p.StringList("recentSources"),
+		Scenes:         decodeScenes(p.String("scenes")),
 	}
+}
+
+func decodeScenes(s string) map[string]string {
+	m := map[string]string{}
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &m) // a damaged entry forgets the scenes, nothing else
+	}
+	return m
 }
 
 func (s settings) save(p fyne.Preferences) {
@@ -76,6 +89,8 @@ func (s settings) save(p fyne.Preferences) {
 	p.SetString("snapshotDir", s.SnapshotDir)
 	p.SetStringList("keywords", s.Keywords)
 	p.SetStringList("recentSources", s.Recent)
+	b, _ := json.Marshal(s.Scenes)
+	p.SetString("scenes", string(b))
 }
 
 // addRecent puts uri first in the recent sources, without duplicates.

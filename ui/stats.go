@@ -155,8 +155,8 @@ func costText(m meters, st schedule.Stats) string {
 	return fmt.Sprintf("$%.4f so far (%d calls). At the current rate ≈ $%.2f an hour.", st.CostUSD, st.Cloud.Calls, perHour)
 }
 
-// scenePanel shows the caption and tags of the merged result.
-type scenePanel struct {
+// captionPanel shows the caption and tags of the merged result.
+type captionPanel struct {
 	content fyne.CanvasObject
 	caption *widget.Label
 	from    *widget.Label
@@ -164,8 +164,8 @@ type scenePanel struct {
 	last    string // what is shown, to skip identical updates
 }
 
-func newScenePanel() *scenePanel {
-	s := &scenePanel{caption: widget.NewLabel("Waiting for the first analysis…"), from: widget.NewLabel(""), tags: container.NewVBox()}
+func newCaptionPanel() *captionPanel {
+	s := &captionPanel{caption: widget.NewLabel("Waiting for the first analysis…"), from: widget.NewLabel(""), tags: container.NewVBox()}
 	s.caption.Wrapping = fyne.TextWrapWord
 	// Bold, not a heading size: a Label sized as a heading wraps to the
 	// wrong width and height (Fyne 2.7.1), cutting the caption off.
@@ -177,7 +177,7 @@ func newScenePanel() *scenePanel {
 
 // update shows m's caption and tags; UI thread.
 // cloudProblem, when not "", is why the cloud has not answered.
-func (s *scenePanel) update(m *analyzer.Merged, cloud bool, cloudProblem string, threshold float64) {
+func (s *captionPanel) update(m *analyzer.Merged, cloud bool, cloudProblem string, threshold float64) {
 	if m == nil || m.Analysis == nil {
 		return
 	}

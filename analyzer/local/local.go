@@ -14,6 +14,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/internal/imagefile"
 )
 
 // DefaultThreshold is the confidence below which local detections are not
@@ -133,6 +134,7 @@ func (b *Backend) takeDetector(ctx context.Context) (*pooledDetector, error) {
 		return &pooledDetector{yolox: y}, nil
 	}
 	b.mu.Unlock()
+	defer analyzer.Queue(ctx)()
 	select {
 	case d := <-b.idle:
 		return d, nil
@@ -187,7 +189,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 	if needsFaces(fs) || fs.Has(analyzer.FeatureRead) {
 		// Faces and text have one model each: one reading at a time.
 		var err error
-		if versions, err = b.facesAndText(mat, req, a, versions); err != nil {
+		if versions, err = b.facesAndText(ctx, mat, req, a, versions); err != nil {
 			return nil, err
 		}
 	}
@@ -197,8 +199,10 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 
 // facesAndText adds faces, smart crops and text to a, as req asks, and
 // their models' versions to versions.
-func (b *Backend) facesAndText(mat gocv.Mat, req analyzer.Request, a *analyzer.Analysis, versions []string) ([]string, error) {
+func (b *Backend) facesAndText(ctx context.Context, mat gocv.Mat, req analyzer.Request, a *analyzer.Analysis, versions []string) ([]string, error) {
+	queued := analyzer.Queue(ctx)
 	b.mu.Lock()
+	queued()
 	defer b.mu.Unlock()
 	fs := req.Features
 	if needsFaces(fs) {
@@ -379,10 +383,9 @@ func decodeImage(img analyzer.Image) (gocv.Mat, bool, error) {
 		}
 		return bgr, true, nil
 	case len(img.Bytes) > 0:
-		m, err := gocv.IMDecode(img.Bytes, gocv.IMReadColor)
-		if err != nil || m.Empty() {
-			m.Close()
-			return gocv.Mat{}, false, errors.New("not a readable image (OpenCV could not decode it)")
+		m, _, err := imagefile.Decode(img.Bytes)
+		if err != nil {
+			return gocv.Mat{}, false, err
 		}
 		return m, true, nil
 	case img.URL != "":
