@@ -7,7 +7,6 @@ import (
 	"image/color"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -200,7 +199,7 @@ func BenchmarkPacketEncoder1080p(b *testing.B) {
 		gocv.Add(pics[i], noise, &pics[i])
 	}
 	enc := NewPacketEncoder(nullSink{}, 30)
-	cpu0 := cpuTime(b)
+	cpu0 := cpuTime()
 	i := 0
 	for b.Loop() {
 		enc.EncodeWait(pics[i%len(pics)], time.Duration(i)*33*time.Millisecond)
@@ -210,14 +209,5 @@ func BenchmarkPacketEncoder1080p(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pictures/s")
-	b.ReportMetric((cpuTime(b)-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/picture")
-}
-
-// cpuTime is the CPU time the process has used.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric((cpuTime()-cpu0).Seconds()*1000/float64(b.N), "cpu-ms/picture")
 }

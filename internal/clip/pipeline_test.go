@@ -47,8 +47,11 @@ func TestClipsInThePipeline(t *testing.T) {
 			if !annotated {
 				vo.Packets = clips
 			}
-			p := pipeline.New(pipeline.Config{Source: vtestFile(t), Video: vo, EveryFrame: true, Events: bus,
+			p, err := pipeline.New(pipeline.Config{Source: vtestFile(t), Video: vo, EveryFrame: true, Events: bus,
 				Schedule: schedule.Options{Local: oneBox{}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects}}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			p.Attach("clips", clips.Output(annotated))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -91,3 +94,4 @@ func TestClipsInThePipeline(t *testing.T) {
 		})
 	}
 }
+
