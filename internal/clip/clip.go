@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,10 +159,11 @@ type clip struct {
 	at     time.Duration // the first trigger, on the frames' timeline
 	wake   chan struct{} // a packet arrived, or the clip is complete
 
-	end   time.Duration // packets decoded at or after it are not the clip's
-	queue []entry       // packets to write
-	done  bool          // takes no more packets
-	w     *writer       // the writer goroutine's; set at start
+	end     time.Duration // packets decoded at or after it are not the clip's
+	shownTo time.Duration // the latest presentation time queued
+	queue   []entry       // packets to write
+	done    bool          // takes no more packets
+	w       *writer       // the writer goroutine's; set at start
 }
 
 func (cl *clip) signal() {
@@ -277,7 +279,8 @@ func (c *Clips) start(reason string, at time.Duration) (*clip, error) {
 		delete(c.names, file)
 		return nil, err
 	}
-	cl := &clip{file: file, reason: reason, at: at, wake: make(chan struct{}, 1), end: at + c.cfg.Post, w: w}
+	cl := &clip{file: file, reason: reason, at: at, wake: make(chan struct{}, 1), end: at + c.cfg.Post,
+		shownTo: math.MinInt64, w: w}
 	from := 0
 	for i, e := range c.ring {
 		if e.key && e.pts <= at-c.cfg.Pre {

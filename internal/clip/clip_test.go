@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,10 +55,20 @@ func people(t *testing.T) [][]analyzer.Object {
 	return frames
 }
 
+var (
+	md5Mu    sync.Mutex
+	md5Cache = map[string][]string{} // of the sources, which several tests read
+)
+
 // framesMD5 is the MD5 of every decoded picture of path, in order.
 func framesMD5(t *testing.T, path string) []string {
 	t.Helper()
-	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0:v", "-f", "framemd5", "-").Output()
+	md5Mu.Lock()
+	defer md5Mu.Unlock()
+	if sums, ok := md5Cache[path]; ok {
+		return sums
+	}
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-map", "0:v", "-fps_mode", "passthrough", "-f", "framemd5", "-").Output()
 	if err != nil {
 		t.Fatalf("framemd5 %s: %v", path, err)
 	}
@@ -66,6 +77,9 @@ func framesMD5(t *testing.T, path string) []string {
 		if f := strings.Split(strings.TrimSpace(line), ","); len(f) == 6 && !strings.HasPrefix(line, "#") {
 			sums = append(sums, strings.TrimSpace(f[5]))
 		}
+	}
+	if strings.HasPrefix(path, os.TempDir()+"/sightline-videotest/") {
+		md5Cache[path] = sums
 	}
 	return sums
 }

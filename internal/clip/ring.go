@@ -178,13 +178,17 @@ func (c *Clips) entryOf(pkt *astiav.Packet) (entry, bool) {
 		key: p.Flags().Has(astiav.PacketFlagKey)}, true
 }
 
-// offer gives a running clip its own reference to e, or, once e is
-// decoded at or after the clip's end, tells it that it is complete.
+// offer gives a running clip its own reference to e, or tells it that it
+// is complete: once packets are decoded at or after the clip's end, the
+// first that is not shown before a picture the clip has is not the
+// clip's. (With B-frames a picture the clip ends on may be decoded
+// before pictures shown earlier: those come too, or the clip would
+// freeze over the gap.)
 func (c *Clips) offer(cl *clip, e entry) {
 	if cl.done {
 		return
 	}
-	if e.dts >= cl.end {
+	if e.dts >= cl.end && e.pts >= cl.shownTo {
 		cl.done = true
 		cl.signal()
 		return
@@ -193,6 +197,7 @@ func (c *Clips) offer(cl *clip, e entry) {
 	if ref.pkt = clone(e.pkt); ref.pkt == nil {
 		return
 	}
+	cl.shownTo = max(cl.shownTo, e.pts)
 	cl.queue = append(cl.queue, ref)
 	cl.signal()
 }
