@@ -2,6 +2,7 @@ package clip
 
 import (
 	"errors"
+	"time"
 
 	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/video"
@@ -49,4 +50,12 @@ func (o *output) Close() error {
 		err = o.enc.Close()
 	}
 	return errors.Join(err, o.c.Close())
+}
+
+// ClipFor asks for a clip around at for an alert and returns its file, for
+// the alert event's "clip" field ("" when none can be written; the
+// output_error says why).
+func (o *output) ClipFor(reason string, at time.Duration) string {
+	file, _ := o.c.Trigger(reason, at)
+	return file
 }

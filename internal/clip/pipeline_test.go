@@ -11,6 +11,7 @@ import (
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/video"
 )
 
@@ -95,3 +96,85 @@ func TestClipsInThePipeline(t *testing.T) {
 	}
 }
 
+// replay answers each analysis with the demo video's recorded detections
+// of the next frame: with EveryFrame the pipeline analyses every frame,
+// in order, one at a time.
+type replay struct {
+	frames [][]analyzer.Object
+	n      int
+}
+
+func (r *replay) Analyze(context.Context, analyzer.Image, analyzer.Request) (*analyzer.Analysis, error) {
+	objs := []analyzer.Object{}
+	if r.n < len(r.frames) {
+		objs = slices.Clone(r.frames[r.n])
+	}
+	r.n++
+	return &analyzer.Analysis{Objects: objs, Metadata: analyzer.Metadata{Width: 768, Height: 576}}, nil
+}
+func (*replay) Supports(f analyzer.Feature) bool { return f == analyzer.FeatureObjects }
+func (*replay) Name() string                     { return "local" }
+
+// The whole chain of `run --scene … --clip-dir …` on a real file: the
+// pipeline follows a scene with a line across the demo video's walkway on
+// its real detections, every line_cross event asks for a clip, and
+// overlapping ones extend it. Every clip plays and starts on a keyframe
+// at 0, and every crossing has its 5 s before and after in a clip (the
+// pictures found in the source by their checksums), or up to the end of
+// the video.
+func TestEveryCrossingInAClip(t *testing.T) {
+	checkLeaks(t)
+	path := vtestFile(t)
+	bus := event.NewBus(clock.Real{}, "")
+	ev := newEvents()
+	bus.Attach(ev)
+	clips, err := New(Config{Dir: t.TempDir(), Camera: "line-3", Pre: 5 * time.Second, Post: 5 * time.Second,
+		Events: bus, Clock: clock.NewFake(stamp)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Attach(clips.Triggers(event.TypeLineCross))
+	walkway := scene.Line{Name: "walkway", Points: []scene.Point{{X: 0.365, Y: 0.29}, {X: 0.365, Y: 0.60}}, Classes: []string{"person"}}
+	p, err := pipeline.New(pipeline.Config{Source: path, Video: video.Options{Packets: clips}, EveryFrame: true, Events: bus,
+		Schedule: schedule.Options{Local: &replay{frames: people(t)}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects}},
+		Scene:    &scene.Config{Tracking: scene.Tracking{Classes: []string{"person"}}, Lines: []scene.Line{walkway}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Attach("clips", clips.Output(false))
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	bus.Close()
+
+	crossings, got := eventsOf[*event.LineCross](ev), ev.clips()
+	if len(crossings) < 20 || len(got) == 0 {
+		t.Fatalf("%d crossings, %d clips", len(crossings), len(got))
+	}
+	source := framesMD5(t, path)
+	type span struct{ from, to int } // source frames, to excluded
+	var spans []span
+	for _, c := range got {
+		checkClip(t, c.File, time.Duration((c.PreS+c.PostS)*float64(time.Second)), 200*time.Millisecond)
+		clipped := framesMD5(t, c.File)
+		from := slices.Index(source, clipped[0])
+		if from < 0 || from%10 != 0 || !slices.Equal(clipped, source[from:min(len(source), from+len(clipped))]) {
+			mismatch := -1
+			for i := range clipped {
+				if from >= 0 && (from+i >= len(source) || clipped[i] != source[from+i]) {
+					mismatch = i
+					break
+				}
+			}
+			t.Fatalf("%s: its %d pictures are not the source's from a keyframe (first found at %d, differs at %d)", c.File, len(clipped), from, mismatch)
+		}
+		spans = append(spans, span{from, from + len(clipped)})
+	}
+	t.Logf("%d crossings, %d clips: %v (source frames)", len(crossings), len(got), spans)
+	for _, x := range crossings {
+		k := int(x.Frame)
+		if !slices.ContainsFunc(spans, func(s span) bool { return s.from <= k-50 && s.to >= min(k+50, len(source)) }) {
+			t.Errorf("crossing at frame %d has no clip from 5 s before to 5 s after", k)
+		}
+	}
+}
