@@ -12,6 +12,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/video"
 )
 
 // fragmentOptions make the MP4 muxer write fragments of about a second,
@@ -107,7 +108,7 @@ type writer struct {
 	params     *astiav.CodecParameters // the clip's copy
 	tb         astiav.Rational
 
-	out *fileOut
+	out *video.FileSink
 	fc  *astiav.FormatContext
 	pb  *astiav.IOContext
 	st  *astiav.Stream
@@ -183,8 +184,8 @@ func (w *writer) open() error {
 	if err != nil {
 		return err
 	}
-	w.out = &fileOut{file: file}
-	if w.pb, err = astiav.AllocIOContext(64<<10, true, nil, nil, w.out.write); err != nil {
+	w.out = video.NewFileSink(file)
+	if w.pb, err = astiav.AllocIOContext(64<<10, true, nil, nil, w.out.Write); err != nil {
 		return err
 	}
 	avObjects.Add(1)
@@ -212,10 +213,10 @@ func (w *writer) finish() error {
 		return w.failure("finishing", err)
 	}
 	w.pb.Flush()
-	if w.out.err != nil {
-		return w.failure("finishing", w.out.err)
+	if err := w.out.Err(); err != nil {
+		return w.failure("finishing", err)
 	}
-	if err := w.out.close(); err != nil {
+	if err := w.out.Close(); err != nil {
 		return w.failure("closing", err)
 	}
 	if err := os.Rename(w.part, w.path); err != nil {
@@ -239,59 +240,22 @@ func (w *writer) free() {
 		avObjects.Add(-1)
 	}
 	freeParams(w.params)
-	if w.out != nil && w.out.file != nil {
-		w.out.close()
-	}
-	if w.out != nil && !w.finalised {
-		os.Remove(w.part)
+	if w.out != nil {
+		w.out.Close()
+		if !w.finalised {
+			os.Remove(w.part)
+		}
 	}
 }
 
 // failure wraps err, naming a full disk for what it is; the cause of a
 // failed write is the file's error, not FFmpeg's.
 func (w *writer) failure(op string, err error) error {
-	if w.out != nil && w.out.err != nil {
-		err = w.out.err
+	if w.out != nil && w.out.Err() != nil {
+		err = w.out.Err()
 	}
 	if errors.Is(err, syscall.ENOSPC) {
 		return fmt.Errorf("the disk is full (ENOSPC); the partial clip was removed: %w", err)
 	}
 	return fmt.Errorf("%s: %w", op, err)
-}
-
-// fileOut is where FFmpeg's write callback puts a clip's bytes, keeping
-// the first failed write's cause. (go-astiav keeps every callback for the
-// life of the process, so it holds this small value, not the writer, and
-// lets go of the file when closed.)
-type fileOut struct {
-	file io.WriteCloser
-	err  error
-}
-
-func (o *fileOut) write(b []byte) (int, error) {
-	if o.err != nil {
-		return 0, astiav.ErrEio
-	}
-	n, err := o.file.Write(b)
-	if err == nil {
-		return n, nil
-	}
-	o.err = err
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return n, astiav.Error(-int(errno)) // AVERROR(errno)
-	}
-	return n, astiav.ErrEio
-}
-
-// close syncs (a clip said to be written is on the disk) and closes the
-// file.
-func (o *fileOut) close() error {
-	var err error
-	if f, ok := o.file.(*os.File); ok {
-		err = f.Sync()
-	}
-	err = errors.Join(err, o.file.Close())
-	o.file = nil
-	return err
 }
