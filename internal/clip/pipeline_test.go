@@ -26,6 +26,21 @@ func (oneBox) Analyze(_ context.Context, img analyzer.Image, _ analyzer.Request)
 func (oneBox) Supports(f analyzer.Feature) bool { return f == analyzer.FeatureObjects }
 func (oneBox) Name() string                     { return "local" }
 
+// runClips is a run's bus, what it delivers, and clips of 5 s + 5 s
+// published on it, as `run --clip-dir` makes them.
+func runClips(t *testing.T) (*event.Bus, *events, *Clips) {
+	t.Helper()
+	bus := event.NewBus(clock.Real{}, "")
+	ev := newEvents()
+	bus.Attach(ev)
+	clips, err := New(Config{Dir: t.TempDir(), Camera: "line-3", Pre: DefaultPre, Post: DefaultPost,
+		Events: bus, Clock: clock.NewFake(stamp)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bus, ev, clips
+}
+
 // Clips in a real run of the pipeline, wired as `run --clip-dir` would
 // wire them: a trigger at 10 s (as an alert on that frame would), then
 // Ctrl-C at 12 s. The clip is finalised and its event comes before the
@@ -36,14 +51,7 @@ func TestClipsInThePipeline(t *testing.T) {
 		name := map[bool]string{false: "stream copy", true: "annotated"}[annotated]
 		t.Run(name, func(t *testing.T) {
 			checkLeaks(t)
-			bus := event.NewBus(clock.Real{}, "")
-			ev := newEvents()
-			bus.Attach(ev)
-			clips, err := New(Config{Dir: t.TempDir(), Camera: "line-3", Pre: 5 * time.Second, Post: 5 * time.Second,
-				Events: bus, Clock: clock.NewFake(stamp)})
-			if err != nil {
-				t.Fatal(err)
-			}
+			bus, ev, clips := runClips(t)
 			vo := video.Options{}
 			if !annotated {
 				vo.Packets = clips
@@ -125,14 +133,7 @@ func (*replay) Name() string                     { return "local" }
 func TestEveryCrossingInAClip(t *testing.T) {
 	checkLeaks(t)
 	path := vtestFile(t)
-	bus := event.NewBus(clock.Real{}, "")
-	ev := newEvents()
-	bus.Attach(ev)
-	clips, err := New(Config{Dir: t.TempDir(), Camera: "line-3", Pre: 5 * time.Second, Post: 5 * time.Second,
-		Events: bus, Clock: clock.NewFake(stamp)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bus, ev, clips := runClips(t)
 	bus.Attach(clips.Triggers(event.TypeLineCross))
 	walkway := scene.Line{Name: "walkway", Points: []scene.Point{{X: 0.365, Y: 0.29}, {X: 0.365, Y: 0.60}}, Classes: []string{"person"}}
 	p, err := pipeline.New(pipeline.Config{Source: path, Video: video.Options{Packets: clips}, EveryFrame: true, Events: bus,
