@@ -1,16 +1,20 @@
 package schedule
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
 // Budget paces cloud calls: evenly spaced at PerMinute a minute (no burst,
 // not even at start: the first call may go at once, the next one 60/N s
 // later) and at most PerDay in any calendar day. Every attempt, retry or
-// probe takes a token. It is not safe for concurrent use; the scheduler
-// holds its lock.
+// probe takes a token. It is safe for concurrent use: the cameras of a run
+// that call one Azure resource share one budget.
 type Budget struct {
 	PerMinute float64 // 0: unlimited
 	PerDay    int     // 0: unlimited
 
+	mu sync.Mutex
 	next    time.Time // earliest time of the next call
 	day     time.Time // start of the day counted in used
 	usedDay int
@@ -23,7 +27,8 @@ func NewBudget(perMinute float64, perDay int) *Budget {
 	return &Budget{PerMinute: perMinute, PerDay: perDay}
 }
 
-func (b *Budget) interval() time.Duration {
+// Interval is the spacing of calls.
+func (b *Budget) Interval() time.Duration {
 	if b.PerMinute <= 0 {
 		return 0
 	}
@@ -32,6 +37,12 @@ func (b *Budget) interval() time.Duration {
 
 // Ready reports whether a call may go at now, without taking the token.
 func (b *Budget) Ready(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.readyLocked(now)
+}
+
+func (b *Budget) readyLocked(now time.Time) bool {
 	if now.Before(b.next) || now.Before(b.notBefore) {
 		return false
 	}
@@ -44,14 +55,16 @@ func (b *Budget) Ready(now time.Time) bool {
 // Take takes a token at now; it reports false, taking nothing, when the
 // budget does not allow a call yet.
 func (b *Budget) Take(now time.Time) bool {
-	if !b.Ready(now) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.readyLocked(now) {
 		return false
 	}
 	if !sameDay(b.day, now) {
 		b.day, b.usedDay = startOfDay(now), 0
 	}
 	b.usedDay++
-	b.next = now.Add(b.interval())
+	b.next = now.Add(b.Interval())
 	return true
 }
 
@@ -63,11 +76,13 @@ func (b *Budget) Spend(now time.Time, n int) {
 	if n <= 0 {
 		return
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if !sameDay(b.day, now) {
 		b.day, b.usedDay = startOfDay(now), 0
 	}
 	b.usedDay += n
-	b.next = maxTime(b.next, now).Add(time.Duration(n) * b.interval())
+	b.next = maxTime(b.next, now).Add(time.Duration(n) * b.Interval())
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -79,6 +94,8 @@ func maxTime(a, b time.Time) time.Time {
 
 // Defer holds every call until t (a Retry-After).
 func (b *Budget) Defer(t time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if t.After(b.notBefore) {
 		b.notBefore = t
 	}
@@ -86,6 +103,8 @@ func (b *Budget) Defer(t time.Time) {
 
 // UsedToday is the number of calls taken today.
 func (b *Budget) UsedToday(now time.Time) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if !sameDay(b.day, now) {
 		return 0
 	}

@@ -65,6 +65,10 @@ type Options struct {
 	// unlimited); every call, retry and probe counts.
 	CloudPerMinute float64
 	CloudPerDay    int
+	// Budget, when set, is shared with other schedulers calling the same
+	// resource (the cameras of a run) and replaces CloudPerMinute and
+	// CloudPerDay.
+	Budget *Budget
 	// CacheTTL is how long a cloud result answers for identical and
 	// near-identical frames (default 60 s; negative disables the cache).
 	CacheTTL time.Duration
@@ -223,7 +227,10 @@ func New(ctx context.Context, o Options) *Scheduler {
 		probe:     clock.Backoff{Initial: o.ProbeMin, Max: o.ProbeMax, Jitter: 0.2},
 		delivered: make(chan struct{})}
 	s.cond = sync.NewCond(&s.mu)
-	s.budget = NewBudget(o.CloudPerMinute, o.CloudPerDay)
+	s.budget = o.Budget
+	if s.budget == nil {
+		s.budget = NewBudget(o.CloudPerMinute, o.CloudPerDay)
+	}
 	s.cache.TTL = o.CacheTTL
 	s.setModeLocked(o.Mode, "start")
 	go s.deliver()
@@ -423,7 +430,7 @@ func (s *Scheduler) offerCloudLocked(f Frame, now time.Time, take func() *shared
 		(s.cloudDown && now.Before(s.nextProbe)) {
 		return false
 	}
-	s.nextCloud = now.Add(s.budget.interval())
+	s.nextCloud = now.Add(s.budget.Interval())
 	fp := s.fp.of(f.Mat)
 	if cached, ok := s.cache.Lookup(&fp, now); ok && !s.cloudDown {
 		s.stats.Cloud.CacheHits++
@@ -432,7 +439,9 @@ func (s *Scheduler) offerCloudLocked(f Frame, now time.Time, take func() *shared
 			Epoch: f.Epoch, Source: analyzer.SourceCache, Started: now, Finished: now}})
 		return true
 	}
-	s.budget.Take(now)
+	if !s.budget.Take(now) { // another camera took the turn
+		return false
+	}
 	s.cloudBusy = true
 	s.stats.Cloud.Calls++
 	s.runCloud(f, take(), analyzer.Request{Features: cf, Options: s.opts.Options}, fp)

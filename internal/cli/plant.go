@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sightline/sightline/analyzer/azure"
@@ -29,9 +30,9 @@ func (f *plantFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", "export metrics and a span per cloud call over OTLP/HTTP to this collector (http://host:4318)")
 }
 
-// plant is what the outputs to the plant need once the pipeline runs.
+// plant is what the outputs to the plant need once the pipelines run.
 type plant struct {
-	mq       *mqtt.Sink
+	mqs      []*mqtt.Sink
 	metrics  *metrics.Metrics
 	server   *metrics.Server
 	exporter *otlp.Exporter
@@ -52,22 +53,34 @@ func (f *plantFlags) observeCloud(pl *plant) func(azure.Attempt) {
 }
 
 // start connects the outputs the flags ask for and attaches them to the
-// run's events; stats reads the pipeline's meters at each scrape.
-func (f *plantFlags) start(ctx context.Context, e env, pl *plant, camera string, bus *event.Bus, p *pipeline.Pipeline) error {
+// run's events: an MQTT connection a camera (its status and last will are
+// its own), one metrics registry and exporter for the run.
+func (f *plantFlags) start(ctx context.Context, e env, pl *plant, cams []*camera, bus *event.Bus) error {
 	if f.mqtt != "" {
 		user, pass := mqtt.EnvCredentials(e.getenv)
-		mq, err := mqtt.New(mqtt.Config{URL: f.mqtt, Camera: camera, Username: user, Password: pass, SpoolDir: spoolDir()})
-		if err != nil {
-			return usagef("--mqtt: %v", err)
+		for _, c := range cams {
+			mq, err := mqtt.New(mqtt.Config{URL: f.mqtt, Camera: c.name, Username: user, Password: pass, SpoolDir: spoolDir()})
+			if err != nil {
+				return usagef("--mqtt: %v", err)
+			}
+			pl.mqs = append(pl.mqs, mq)
+			bus.Attach(event.SinkFunc(func(ev event.Event) {
+				if cam := ev.Head().Camera; cam == "" || cam == c.name { // the run's summary goes to every camera
+					mq.Publish(ev)
+					publishCounts(mq, ev, c.p)
+				}
+			}))
 		}
-		pl.mq = mq
-		bus.Attach(mq)
-		bus.Attach(event.SinkFunc(func(ev event.Event) { publishCounts(mq, ev, p) }))
 	}
-	if f.metricsAddr != "" || f.otlpEndpoint != "" {
-		pl.metrics = metrics.New(camera, func() []metrics.Snapshot { return []metrics.Snapshot{pl.snapshot(p)} })
-		bus.Attach(pl.metrics)
+	if f.metricsAddr == "" && f.otlpEndpoint == "" {
+		return nil
 	}
+	runName := cams[0].name
+	if len(cams) > 1 {
+		runName = ""
+	}
+	pl.metrics = metrics.New(runName, func() []metrics.Snapshot { return pl.snapshots(cams) })
+	bus.Attach(pl.metrics)
 	if f.metricsAddr != "" {
 		pl.server = metrics.NewServer(f.metricsAddr, pl.metrics.Handler())
 		if err := pl.server.Start(); err != nil {
@@ -75,7 +88,7 @@ func (f *plantFlags) start(ctx context.Context, e env, pl *plant, camera string,
 		}
 	}
 	if f.otlpEndpoint != "" {
-		exp, err := otlp.Start(ctx, otlp.Config{Endpoint: f.otlpEndpoint, Metrics: pl.metrics.Gatherer(), Version: Version, Camera: camera})
+		exp, err := otlp.Start(ctx, otlp.Config{Endpoint: f.otlpEndpoint, Metrics: pl.metrics.Gatherer(), Version: Version, Camera: runName})
 		if err != nil {
 			return usagef("--otlp-endpoint: %v", err)
 		}
@@ -95,17 +108,24 @@ func publishCounts(mq *mqtt.Sink, ev event.Event, p *pipeline.Pipeline) {
 	}
 }
 
-// snapshot is the pipeline's meters as the metrics read them.
-func (pl *plant) snapshot(p *pipeline.Pipeline) metrics.Snapshot {
-	st := p.Stats()
-	s := metrics.Snapshot{FramesRead: st.FramesRead, FramesAnalyzed: st.Schedule.FramesAnalyzed,
-		FramesDropped: st.Source.Dropped, FramesShown: st.FramesShown, Reconnects: st.Source.Reconnects,
-		CloudCalls: st.Schedule.Cloud.Calls, CloudErrors: st.Schedule.Cloud.Errors, CostUSD: st.Schedule.CostUSD}
-	if pl.mq != nil {
-		ms := pl.mq.Status()
-		s.MQTT = &ms
+// snapshots are the pipelines' meters as the metrics read them.
+func (pl *plant) snapshots(cams []*camera) []metrics.Snapshot {
+	out := make([]metrics.Snapshot, len(cams))
+	for i, c := range cams {
+		st := c.p.Stats()
+		s := metrics.Snapshot{FramesRead: st.FramesRead, FramesAnalyzed: st.Schedule.FramesAnalyzed,
+			FramesDropped: st.Source.Dropped, FramesShown: st.FramesShown, Reconnects: st.Source.Reconnects,
+			CloudCalls: st.Schedule.Cloud.Calls, CloudErrors: st.Schedule.Cloud.Errors, CostUSD: st.Schedule.CostUSD}
+		if len(cams) > 1 {
+			s.Camera = c.name
+		}
+		if i < len(pl.mqs) {
+			ms := pl.mqs[i].Status()
+			s.MQTT = &ms
+		}
+		out[i] = s
 	}
-	return s
+	return out
 }
 
 // stop closes the outputs after the run's last event: MQTT delivers what
@@ -114,9 +134,11 @@ func (pl *plant) snapshot(p *pipeline.Pipeline) metrics.Snapshot {
 func (pl *plant) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if pl.mq != nil {
-		pl.mq.Close(ctx)
+	var wg sync.WaitGroup
+	for _, mq := range pl.mqs {
+		wg.Go(func() { mq.Close(ctx) })
 	}
+	wg.Wait()
 	if pl.exporter != nil {
 		pl.exporter.Close(ctx)
 	}

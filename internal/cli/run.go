@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
@@ -25,30 +28,33 @@ import (
 )
 
 type runFlags struct {
-	source, backend, features, events string
-	threshold, fpsLimit               float64
-	maxFrames                         int64
-	duration, openTimeout             time.Duration
-	realtime                          bool
-	out, snapshotDir                  string
-	retries                           int
-	cloudPerMinute                    float64
-	cloudPerDay                       int
-	cacheTTL                          time.Duration
-	privacy                           bool
-	snapshotEvery                     time.Duration
-	healthEvery                       time.Duration
-	transport                         string
-	scene                             string
-	track                             bool
-	inspectLog                        string
-	clipDir                           string
-	pre, post                         time.Duration
-	clipAnnotated                     bool
+	sources                   stringList
+	camerasFile               string
+	backend, features, events string
+	threshold, fpsLimit       float64
+	maxFrames                 int64
+	duration, openTimeout     time.Duration
+	realtime                  bool
+	out, snapshotDir          string
+	retries                   int
+	cloudPerMinute            float64
+	cloudPerDay               int
+	cacheTTL                  time.Duration
+	privacy                   bool
+	snapshotEvery             time.Duration
+	healthEvery               time.Duration
+	transport                 string
+	scene                     string
+	track                     bool
+	inspectLog                string
+	clipDir                   string
+	pre, post                 time.Duration
+	clipAnnotated             bool
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.source, "source", "", "file, file://, rtsp://, rtsps://, http(s):// or webcam:N")
+	fs.Var(&f.sources, "source", "file, file://, rtsp://, rtsps://, http(s):// or webcam:N; several --source run several cameras")
+	fs.StringVar(&f.camerasFile, "cameras", "", "a cameras.json naming each camera, its source, and optionally its scene and backend")
 	fs.StringVar(&f.backend, "backend", "auto", "local, azure or auto")
 	fs.StringVar(&f.features, "features", "", "comma-separated features (default objects,people,tags; the cloud adds caption)")
 	fs.Float64Var(&f.threshold, "threshold", 0, "minimum confidence of objects, people and tags (default 0.25 locally)")
@@ -90,98 +96,48 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q (the source is given with --source)", pos[0])
 	}
-	if f.source == "" {
-		return usagef("--source is required")
-	}
 	if f.transport != "tcp" && f.transport != "udp" {
 		return usagef("--rtsp-transport %q: tcp or udp", f.transport)
 	}
-	kind, _, err := video.Parse(f.source)
+	cams, err := f.cameras(pf.camera)
 	if err != nil {
 		return err
 	}
-	// A file read as fast as it goes analyses every frame: one detector a
-	// core then keeps every core busy.
-	everyFrame := kind == video.KindFile && !f.realtime
-	cfg, err := f.backendConfig(e, everyFrame)
-	if err != nil {
-		return err
-	}
-	sc, err := sceneFlags(f.scene, f.track)
-	if err != nil {
-		return err
+	if len(cams) > 1 && f.out != "" {
+		return usagef("--out records one camera; with several, --clip-dir keeps what happened")
 	}
 	var pl plant
 	defer pl.stop() // after the bus has delivered the summary
-	cfg.Vision.Observe = pf.observeCloud(&pl)
-	b, err := backend.Build(cfg)
+	closeBackends, err := f.backends(e, cams, pf.observeCloud(&pl))
 	if err != nil {
-		return configError(err)
+		return err
 	}
-	defer b.Close()
+	defer closeBackends()
 
 	bus := event.NewBus(clock.Real{}, "")
-	defer bus.Close() // at once on an early return; Run's end closes it first
+	defer bus.Close() // at once on an early return; the run's end closes it first
 	events, closeEvents, err := eventsWriter(e, f.events)
 	if err != nil {
 		return err
 	}
 	defer closeEvents()
 	bus.Attach(events)
-
-	camera := pf.camera
-	if camera == "" {
-		camera = cameraName(f.source)
+	for _, c := range cams {
+		if err := f.buildCamera(e, c, bus, len(cams) > 1); err != nil {
+			return err
+		}
 	}
-	videoOpts := video.Options{OpenTimeout: f.openTimeout, Realtime: f.realtime, Transport: f.transport}
-	clips, err := f.clips(camera, bus, &videoOpts)
-	if err != nil {
+	if err := pf.start(ctx, e, &pl, cams, bus); err != nil {
 		return err
 	}
-	p, err := pipeline.New(pipeline.Config{
-		Source:      f.source,
-		Video:       videoOpts,
-		Schedule:    b.Schedule(),
-		EveryFrame:  everyFrame,
-		MaxFrames:   f.maxFrames,
-		Filter:      overlay.Filter{Threshold: thresholdOrDefault(f.threshold), BlurFaces: f.privacy},
-		Events:      bus,
-		HealthEvery: f.healthEvery,
-		Scene:       sc,
-		Inspection: inspect.Options{
-			LogDir:  f.inspectLog,
-			Offload: !everyFrame, // a live source must not wait for a model
-			Cloud: func(project, published string) (analyzer.Predictor, error) {
-				return newAzurePredictor(e, project, published, 0, false) // retried at the budget's next turn
-			},
-		},
-	})
-	if err != nil {
-		return usagef("%v", err)
-	}
-	if err := pf.start(ctx, e, &pl, camera, bus, p); err != nil {
-		return err
-	}
-	if clips != nil {
-		p.Attach("clips", clips.Output(f.clipAnnotated)) // alerts name their clip through it
-		stop := onSignal(syscall.SIGUSR2, func() { clips.TriggerNow("SIGUSR2") })
-		defer stop()
-	}
-	if f.out != "" {
-		p.Attach("recording", pipeline.NewRecording(f.out))
-	}
-	if f.snapshotDir != "" {
-		snaps := pipeline.NewSnapshots(f.snapshotDir, f.snapshotEvery, bus)
-		p.Attach("snapshots", snaps)
-		stop := onSignal(syscall.SIGUSR1, snaps.Request)
-		defer stop()
-	}
+	defer onSignal(syscall.SIGUSR1, func() { eachCamera(cams, func(c *camera) { c.snaps.Request() }, (*camera).hasSnapshots) })()
+	defer onSignal(syscall.SIGUSR2, func() { eachCamera(cams, func(c *camera) { c.clips.TriggerNow("SIGUSR2") }, (*camera).hasClips) })()
 	if f.duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, f.duration, fmt.Errorf("--duration %v reached", f.duration))
 		defer cancel()
 	}
-	err = p.Run(ctx)
+	err = runCameras(ctx, cams, bus)
 	bus.Close()
 	if werr := events.Err(); werr != nil {
 		return errors.Join(err, werr)
@@ -189,13 +145,138 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	return err
 }
 
-// backendConfig turns the flags and the environment into the backends'
-// configuration.
-func (f *runFlags) backendConfig(e env, everyFrame bool) (backend.Config, error) {
-	mode, err := schedule.ParseMode(f.backend)
-	if err != nil {
-		return backend.Config{}, usagef("%v", err)
+func (c *camera) hasSnapshots() bool { return c.snaps != nil }
+func (c *camera) hasClips() bool     { return c.clips != nil }
+
+// eachCamera calls fn on the cameras that have what it needs.
+func eachCamera(cams []*camera, fn func(*camera), has func(*camera) bool) {
+	for _, c := range cams {
+		if has(c) {
+			fn(c)
+		}
 	}
+}
+
+// backends builds the local models once for every camera (a pool of
+// detectors the cameras take turns on, fairly: each has one analysis at a
+// time) and each camera's scheduler options, sharing one cloud budget:
+// the cameras call one Azure resource.
+func (f *runFlags) backends(e env, cams []*camera, observe func(azure.Attempt)) (func(), error) {
+	for _, c := range cams {
+		kind, _, err := video.Parse(c.source)
+		if err != nil {
+			return nil, err
+		}
+		// Several cameras play files at their own rate, side by side.
+		c.everyFrame = kind == video.KindFile && !f.realtime && len(cams) == 1
+	}
+	lo, perCamera := local.Options{Threads: 1, Detectors: runtime.NumCPU()}, local.Options{Detectors: 1}
+	if len(cams) == 1 {
+		lo = local.Options{}
+		if cams[0].everyFrame {
+			lo = local.BatchOptions() // one detector a core keeps every core busy
+		}
+		perCamera = lo
+	}
+	var loc *local.Backend
+	if f.needsLocal(cams) {
+		loc = local.New(lo)
+	}
+	closeFn := func() {
+		if loc != nil {
+			loc.Close()
+		}
+	}
+	budget := schedule.NewBudget(f.cloudPerMinute, f.cloudPerDay)
+	for _, c := range cams {
+		cfg, err := f.backendConfig(e, c.mode, perCamera)
+		if err != nil {
+			closeFn()
+			return nil, err
+		}
+		cfg.Vision.Observe = observe
+		opts, err := backend.Schedule(cfg, loc)
+		if err != nil {
+			closeFn()
+			return nil, configError(err)
+		}
+		opts.Budget = budget
+		c.schedule = opts
+	}
+	return closeFn, nil
+}
+
+// needsLocal: a camera analyses locally, or blurs faces before the cloud.
+func (f *runFlags) needsLocal(cams []*camera) bool {
+	for _, c := range cams {
+		if c.mode != schedule.ModeCloud || f.privacy {
+			return true
+		}
+	}
+	return false
+}
+
+// buildCamera makes a camera's pipeline and its outputs; with several
+// cameras, each has its own folder of snapshots and inspection log, and
+// its name on every event.
+func (f *runFlags) buildCamera(e env, c *camera, bus *event.Bus, several bool) error {
+	c.bus = bus
+	snapDir, logDir := f.snapshotDir, f.inspectLog
+	if several {
+		c.bus = bus.Camera(c.name)
+		snapDir, logDir = subdir(snapDir, c.name), subdir(logDir, c.name)
+	}
+	videoOpts := video.Options{OpenTimeout: f.openTimeout, Realtime: f.realtime || several, Transport: f.transport}
+	var err error
+	if c.clips, err = f.clips(c.name, c.bus, &videoOpts); err != nil {
+		return err
+	}
+	c.p, err = pipeline.New(pipeline.Config{
+		Source:      c.source,
+		Video:       videoOpts,
+		Schedule:    c.schedule,
+		EveryFrame:  c.everyFrame,
+		MaxFrames:   f.maxFrames,
+		Filter:      overlay.Filter{Threshold: thresholdOrDefault(f.threshold), BlurFaces: f.privacy},
+		Events:      c.bus,
+		HealthEvery: f.healthEvery,
+		Scene:       c.scene,
+		OwnSummary:  several,
+		Inspection: inspect.Options{
+			LogDir:  logDir,
+			Offload: !c.everyFrame, // a live source must not wait for a model
+			Cloud: func(project, published string) (analyzer.Predictor, error) {
+				return newAzurePredictor(e, project, published, 0, false) // retried at the budget's next turn
+			},
+		},
+	})
+	if err != nil {
+		return usagef("camera %s: %v", c.name, err)
+	}
+	if c.clips != nil {
+		c.p.Attach("clips", c.clips.Output(f.clipAnnotated)) // alerts name their clip through it
+	}
+	if f.out != "" {
+		c.p.Attach("recording", pipeline.NewRecording(f.out))
+	}
+	if snapDir != "" {
+		c.snaps = pipeline.NewSnapshots(snapDir, f.snapshotEvery, c.bus)
+		c.p.Attach("snapshots", c.snaps)
+	}
+	return nil
+}
+
+// subdir is dir/name, or "" when dir is.
+func subdir(dir, name string) string {
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, name)
+}
+
+// backendConfig turns the flags and the environment into a camera's
+// backends' configuration; lo says how many analyses it runs at once.
+func (f *runFlags) backendConfig(e env, mode schedule.Mode, lo local.Options) (backend.Config, error) {
 	features, err := parseFeatures(f.features)
 	if err != nil {
 		return backend.Config{}, err
@@ -208,9 +289,7 @@ func (f *runFlags) backendConfig(e env, everyFrame bool) (backend.Config, error)
 		Mode: mode, Features: features, Options: analyzer.Options{Threshold: f.threshold},
 		Vision: vision, Privacy: f.privacy,
 		LocalFPS: f.fpsLimit, CloudPerMinute: f.cloudPerMinute, CloudPerDay: f.cloudPerDay, CacheTTL: f.cacheTTL,
-	}
-	if everyFrame {
-		cfg.Local = local.BatchOptions()
+		Local: lo,
 	}
 	if f.cacheTTL == 0 {
 		cfg.CacheTTL = -1
@@ -221,8 +300,9 @@ func (f *runFlags) backendConfig(e env, everyFrame bool) (backend.Config, error)
 	return cfg, nil
 }
 
-// clips makes the event clips --clip-dir asks for: from the source's own
-// packets (tapped in video) unless they are to be annotated.
+// clips makes a camera's event clips, if --clip-dir asks for them: from
+// the source's own packets (tapped in video) unless they are to be
+// annotated.
 func (f *runFlags) clips(camera string, bus *event.Bus, o *video.Options) (*clip.Clips, error) {
 	if f.clipDir == "" {
 		return nil, nil

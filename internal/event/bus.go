@@ -27,6 +27,9 @@ type Bus struct {
 	clock  Clock
 	start  time.Time
 	camera string
+	// parent, for a camera's bus, is the run's: it stamps the time and
+	// delivers; this one only names the camera.
+	parent *Bus
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -45,24 +48,44 @@ func NewBus(clk Clock, camera string) *Bus {
 	return b
 }
 
+// Camera is the bus of one camera of a multi-camera run: its events carry
+// the camera's name and go out through b, in one order with the others'.
+// Its Close does nothing: b's ends the run.
+func (b *Bus) Camera(name string) *Bus {
+	return &Bus{camera: name, parent: b}
+}
+
 // Attach adds a sink; events published from now on reach it.
 func (b *Bus) Attach(s Sink) {
+	if b.parent != nil {
+		b.parent.Attach(s)
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.sinks = append(b.sinks, s)
 }
 
 // Since is the time since the run started.
-func (b *Bus) Since() time.Duration { return b.clock.Now().Sub(b.start) }
+func (b *Bus) Since() time.Duration {
+	if b.parent != nil {
+		return b.parent.Since()
+	}
+	return b.clock.Now().Sub(b.start)
+}
 
 // Publish stamps e and queues it for the sinks. Publishing after Close
 // drops the event.
 func (b *Bus) Publish(e Event) {
 	h := e.Head()
-	h.TMS = MS(b.Since())
 	if h.Camera == "" {
 		h.Camera = b.camera
 	}
+	if b.parent != nil {
+		b.parent.Publish(e)
+		return
+	}
+	h.TMS = MS(b.Since())
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closing {
@@ -96,6 +119,9 @@ func (b *Bus) deliver() {
 
 // Close delivers the queued events and waits for the sinks to take them.
 func (b *Bus) Close() {
+	if b.parent != nil {
+		return
+	}
 	b.mu.Lock()
 	b.closing = true
 	b.cond.Signal()

@@ -81,3 +81,31 @@ func TestWriter(t *testing.T) {
 		t.Fatalf("Err() = %v, want the write's error", err)
 	}
 }
+
+// A camera's bus names the camera on every event and delivers through the
+// run's, in one order.
+func TestCameraBus(t *testing.T) {
+	clk := clock.NewFake(time.Unix(1000, 0))
+	bus := NewBus(clk, "")
+	var got []Event
+	bus.Attach(SinkFunc(func(e Event) { got = append(got, e) }))
+	a, b := bus.Camera("line-1"), bus.Camera("line-2")
+	a.Publish(&Status{Header: Header{Type: TypeStatus}})
+	clk.Advance(time.Second)
+	b.Publish(&Status{Header: Header{Type: TypeStatus}})
+	a.Close() // nothing: the run's bus ends the run
+	bus.Publish(&Summary{Header: Header{Type: TypeSummary}})
+	bus.Close()
+	want := []struct {
+		camera string
+		tms    float64
+	}{{"line-1", 0}, {"line-2", 1000}, {"", 1000}}
+	if len(got) != len(want) {
+		t.Fatalf("%d events", len(got))
+	}
+	for i, w := range want {
+		if h := got[i].Head(); h.Camera != w.camera || h.TMS != w.tms {
+			t.Errorf("event %d: camera %q t_ms %v, want %q %v", i, h.Camera, h.TMS, w.camera, w.tms)
+		}
+	}
+}

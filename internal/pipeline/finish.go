@@ -51,11 +51,23 @@ func (p *Pipeline) finish(ctx context.Context, err error) error {
 	// verdicts still coming are waited for, briefly.
 	p.publishScene(p.scene.finish(sum))
 	p.finishInspections(sum)
-	p.bus.Publish(sum)
+	p.mu.Lock()
+	p.finalSum = sum
+	p.mu.Unlock()
+	if !p.cfg.OwnSummary {
+		p.bus.Publish(sum)
+	}
 	if err == nil && len(st.OutputErrors) > 0 {
 		err = fmt.Errorf("%w: %s", ErrOutputFailed, describe(st.OutputErrors))
 	}
 	return err
+}
+
+// Summary is the run's summary, once Run has returned (nil before).
+func (p *Pipeline) Summary() *event.Summary {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.finalSum
 }
 
 // stopReason says why the run was stopped: the cause its context was

@@ -79,6 +79,9 @@ type Config struct {
 	Events *event.Bus
 	// HealthEvery publishes a health event this often (0: never).
 	HealthEvery time.Duration
+	// OwnSummary keeps the summary from the events: a run of several
+	// cameras publishes one for them all, from each one's Summary.
+	OwnSummary bool
 	// Retry spaces attempts to reopen a failed source (with Keep).
 	Retry clock.Backoff
 	Clock Clock
@@ -124,6 +127,7 @@ type Pipeline struct {
 	held      held
 	sceneView *scene.View // the scene on the newest results
 	still     bool        // a still picture is on show
+	finalSum  *event.Summary
 	// Schedulers replaced while playing, closing in the background.
 	closing sync.WaitGroup
 
