@@ -4,18 +4,12 @@ import (
 	"context"
 	"flag"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"time"
 
-	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/internal/event"
-	"github.com/sightline/sightline/internal/metrics"
 	"github.com/sightline/sightline/internal/mqtt"
-	"github.com/sightline/sightline/internal/otlp"
-	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/plant"
 )
 
 // plantFlags are the run's outputs to the plant's systems.
@@ -30,121 +24,24 @@ func (f *plantFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.otlpEndpoint, "otlp-endpoint", "", "export metrics and a span per cloud call over OTLP/HTTP to this collector (http://host:4318)")
 }
 
-// plant is what the outputs to the plant need once the pipelines run.
-type plant struct {
-	mqs      []*mqtt.Sink
-	metrics  *metrics.Metrics
-	server   *metrics.Server
-	exporter *otlp.Exporter
+// config is the plant's outputs the flags ask for.
+func (f *plantFlags) config(e env) plant.Config {
+	user, pass := mqtt.EnvCredentials(e.getenv)
+	return plant.Config{MQTT: f.mqtt, Username: user, Password: pass, MetricsAddr: f.metricsAddr,
+		OTLPEndpoint: f.otlpEndpoint, Version: Version}
 }
 
-// observeCloud is the Azure clients' hook for a span per call, set before
-// the backends are built; the exporter starts later.
-func (f *plantFlags) observeCloud(pl *plant) func(azure.Attempt) {
-	if f.otlpEndpoint == "" {
-		return nil
+// start starts them for the run's cameras; a setting that cannot be
+// used is a usage error.
+func (f *plantFlags) start(ctx context.Context, e env, outs *plant.Outputs, cams []*camera, bus *event.Bus) error {
+	pc := make([]plant.Camera, len(cams))
+	for i, c := range cams {
+		pc[i] = plant.Camera{Name: c.name, P: c.p}
 	}
-	return func(a azure.Attempt) {
-		if pl.exporter != nil {
-			pl.exporter.CloudCall(otlp.Call{Name: a.Service + " " + a.Method + " " + a.Path, Start: a.Start, End: a.End,
-				RequestID: a.RequestID, Status: a.Status, Err: a.Err})
-		}
-	}
-}
-
-// start connects the outputs the flags ask for and attaches them to the
-// run's events: an MQTT connection a camera (its status and last will are
-// its own), one metrics registry and exporter for the run.
-func (f *plantFlags) start(ctx context.Context, e env, pl *plant, cams []*camera, bus *event.Bus) error {
-	if f.mqtt != "" {
-		user, pass := mqtt.EnvCredentials(e.getenv)
-		for _, c := range cams {
-			mq, err := mqtt.New(mqtt.Config{URL: f.mqtt, Camera: c.name, Username: user, Password: pass, SpoolDir: spoolDir()})
-			if err != nil {
-				return usagef("--mqtt: %v", err)
-			}
-			pl.mqs = append(pl.mqs, mq)
-			bus.Attach(event.SinkFunc(func(ev event.Event) {
-				if cam := ev.Head().Camera; cam == "" || cam == c.name { // the run's summary goes to every camera
-					mq.Publish(ev)
-					publishCounts(mq, ev, c.p)
-				}
-			}))
-		}
-	}
-	if f.metricsAddr == "" && f.otlpEndpoint == "" {
-		return nil
-	}
-	runName := cams[0].name
-	if len(cams) > 1 {
-		runName = ""
-	}
-	pl.metrics = metrics.New(runName, func() []metrics.Snapshot { return pl.snapshots(cams) })
-	bus.Attach(pl.metrics)
-	if f.metricsAddr != "" {
-		pl.server = metrics.NewServer(f.metricsAddr, pl.metrics.Handler())
-		if err := pl.server.Start(); err != nil {
-			return usagef("--metrics-addr: %v", err)
-		}
-	}
-	if f.otlpEndpoint != "" {
-		exp, err := otlp.Start(ctx, otlp.Config{Endpoint: f.otlpEndpoint, Metrics: pl.metrics.Gatherer(), Version: Version, Camera: runName})
-		if err != nil {
-			return usagef("--otlp-endpoint: %v", err)
-		}
-		pl.exporter = exp
+	if err := outs.Start(ctx, f.config(e), pc, bus); err != nil {
+		return usagef("%v", err) // the output and the setting are named
 	}
 	return nil
-}
-
-// publishCounts sends the scene's totals after every event that changes
-// them (the sink spaces them out).
-func publishCounts(mq *mqtt.Sink, ev event.Event, p *pipeline.Pipeline) {
-	switch ev.Head().Type {
-	case event.TypeLineCross, event.TypeZoneEnter, event.TypeZoneExit, event.TypeInspection, event.TypeSummary:
-		var sum event.Summary
-		p.SceneTotals(&sum)
-		mq.PublishCounts(mqtt.Counts{Lines: sum.Lines, Zones: sum.Zones, Inspections: sum.Inspections})
-	}
-}
-
-// snapshots are the pipelines' meters as the metrics read them.
-func (pl *plant) snapshots(cams []*camera) []metrics.Snapshot {
-	out := make([]metrics.Snapshot, len(cams))
-	for i, c := range cams {
-		st := c.p.Stats()
-		s := metrics.Snapshot{FramesRead: st.FramesRead, FramesAnalyzed: st.Schedule.FramesAnalyzed,
-			FramesDropped: st.Source.Dropped, FramesShown: st.FramesShown, Reconnects: st.Source.Reconnects,
-			CloudCalls: st.Schedule.Cloud.Calls, CloudErrors: st.Schedule.Cloud.Errors, CostUSD: st.Schedule.CostUSD}
-		if len(cams) > 1 {
-			s.Camera = c.name
-		}
-		if i < len(pl.mqs) {
-			ms := pl.mqs[i].Status()
-			s.MQTT = &ms
-		}
-		out[i] = s
-	}
-	return out
-}
-
-// stop closes the outputs after the run's last event: MQTT delivers what
-// it can within a short grace (the rest waits in its spool for the next
-// run), the exporter flushes, the metrics server stops.
-func (pl *plant) stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	var wg sync.WaitGroup
-	for _, mq := range pl.mqs {
-		wg.Go(func() { mq.Close(ctx) })
-	}
-	wg.Wait()
-	if pl.exporter != nil {
-		pl.exporter.Close(ctx)
-	}
-	if pl.server != nil {
-		pl.server.Close(ctx)
-	}
 }
 
 // cameraName is the camera's default name: the file's name without its
@@ -155,13 +52,4 @@ func cameraName(source string) string {
 	}
 	base := filepath.Base(source)
 	return strings.TrimSuffix(base, filepath.Ext(base))
-}
-
-// spoolDir is where MQTT keeps what the broker has not taken yet, beside
-// the app's data.
-func spoolDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "sightline", "mqtt")
-	}
-	return filepath.Join(os.TempDir(), "sightline-mqtt")
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/plant"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
@@ -106,9 +107,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if len(cams) > 1 && f.out != "" {
 		return usagef("--out records one camera; with several, --clip-dir keeps what happened")
 	}
-	var pl plant
-	defer pl.stop() // after the bus has delivered the summary
-	closeBackends, err := f.backends(e, cams, pf.observeCloud(&pl))
+	var outs plant.Outputs
+	defer outs.Stop() // after the bus has delivered the summary
+	observe := outs.ObserveCloud
+	if pf.otlpEndpoint == "" {
+		observe = nil
+	}
+	closeBackends, err := f.backends(e, cams, observe)
 	if err != nil {
 		return err
 	}
@@ -127,7 +132,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
-	if err := pf.start(ctx, e, &pl, cams, bus); err != nil {
+	if err := pf.start(ctx, e, &outs, cams, bus); err != nil {
 		return err
 	}
 	defer onSignal(syscall.SIGUSR1, func() { eachCamera(cams, func(c *camera) { c.snaps.Request() }, (*camera).hasSnapshots) })()
