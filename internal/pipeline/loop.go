@@ -93,14 +93,15 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 		p.streamClock.set(fr.PTS)
 	}
 	epoch, filter, fps := p.hold(fr)
-	sched.Offer(schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Epoch: epoch})
+	offered := sched.Offer(schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Epoch: epoch})
 	view := p.view(sched)
 	p.mu.Lock()
 	if p.held.frame == fr {
 		p.held.view = view
 	}
 	p.mu.Unlock()
-	p.writeOutputs(&Frame{Seq: fr.Seq, PTS: fr.PTS, Arrived: fr.Arrived, Clean: fr.Mat, FPS: fps, View: view, Filter: filter, p: p})
+	p.writeOutputs(&Frame{Seq: fr.Seq, PTS: fr.PTS, Arrived: fr.Arrived, Clean: fr.Mat, FPS: fps, View: view, Filter: filter,
+		Offered: offered, p: p})
 	p.framesShown.Add(1)
 }
 
