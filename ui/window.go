@@ -54,6 +54,7 @@ type mainWindow struct {
 	scene      *scenePanel
 	stats      *statsPanel
 	settings   *settingsPanel
+	labels     *labelsPanel // capture, review, eval, training (labels.go)
 	tabs       *container.AppTabs
 	pauseBtn   *widget.Button
 	recBtn     *widget.Button
@@ -120,6 +121,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.scene = newScenePanel()
 	w.stats = newStatsPanel()
 	w.settings = newSettingsPanel(w.win, w.st, w.keys, w.applySettings)
+	w.labels = newLabelsPanel(ctx, w.win, w.p, w.bus, w.keys, a.Preferences(), w.cv)
 
 	w.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Live", theme.MediaVideoIcon(), w.controls.content),
@@ -128,6 +130,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		container.NewTabItemWithIcon("Scene", theme.InfoIcon(), w.scene.content),
 		container.NewTabItemWithIcon("Stats", theme.GridIcon(), w.stats.content),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), w.settings.content),
+		container.NewTabItemWithIcon("Labels", theme.ListIcon(), w.labels.content),
 	)
 	w.tabs.SetTabLocation(container.TabLocationLeading)
 
@@ -136,7 +139,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	snap := widget.NewButtonWithIcon("Snapshot", theme.MediaPhotoIcon(), w.snapshot)
 	w.recBtn = widget.NewButtonWithIcon("Record", theme.MediaRecordIcon(), w.toggleRecord)
 	full := widget.NewButtonWithIcon("", theme.ViewFullScreenIcon(), w.toggleFullScreen)
-	w.message = widget.NewLabel("Space pause · S snapshot · O read text · P predict · +/− threshold · F full screen · drag to select a region")
+	w.message = widget.NewLabel("Space pause · S snapshot · O read text · P predict · M mark to label · +/− threshold · F full screen · drag to select a region")
 	w.message.Importance = widget.LowImportance
 	w.message.Truncation = fyne.TextTruncateEllipsis
 	// The message has a row of its own, so a long one never widens the
@@ -151,6 +154,8 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	left := container.NewBorder(w.hud.content, w.transport, nil, nil, video)
 	split := container.NewHSplit(left, w.tabs)
 	split.Offset = 0.68
+	// The Labels tab takes most of the window while it is shown.
+	w.tabs.OnSelected = func(ti *container.TabItem) { widen(split, ti.Content == w.labels.content) }
 	w.win.SetContent(split)
 	w.win.Resize(fyne.NewSize(1280, 800))
 	w.win.Canvas().SetOnTypedRune(w.typedRune)
@@ -395,6 +400,8 @@ func (w *mainWindow) typedRune(r rune) {
 		w.controls.nudgeThreshold(-threshStep)
 	case 'f', 'F':
 		w.toggleFullScreen()
+	case 'm', 'M':
+		w.say(w.labels.mark())
 	}
 }
 

@@ -68,3 +68,14 @@ func PredictorDetector(p analyzer.Predictor) eval.Detector {
 		return boxes, nil
 	}
 }
+
+// LoadsExport checks that the local backend loads the Custom Vision
+// export in dir: a training's Verify, so that a model that cannot run
+// here never replaces one that can.
+func LoadsExport(dir string) error {
+	cv, err := local.NewCustomVision(dir)
+	if err != nil {
+		return err
+	}
+	return cv.Close()
+}
