@@ -14,10 +14,9 @@ import (
 // recall, F1 and thresholds all live there), with marks at chosen points.
 type curvePlot struct {
 	widget.BaseWidget
-	title          string
-	xLabel, yLabel string
-	series         []plotSeries
-	marks          []plotMark
+	title, xLabel string
+	series        []plotSeries
+	marks         []plotMark
 }
 
 // plotSeries is one curve: its points in drawing order.
@@ -47,8 +46,8 @@ var (
 	plotText = color.NRGBA{0xd0, 0xd4, 0xda, 0xff}
 )
 
-func newCurvePlot(title, xLabel, yLabel string) *curvePlot {
-	p := &curvePlot{title: title, xLabel: xLabel, yLabel: yLabel}
+func newCurvePlot(title, xLabel string) *curvePlot {
+	p := &curvePlot{title: title, xLabel: xLabel}
 	p.ExtendBaseWidget(p)
 	return p
 }
@@ -102,7 +101,6 @@ func (r *curveRenderer) build(size fyne.Size) {
 	}
 	r.text(p.title, fyne.NewPos(plotLeft, 3), plotText, 12, true)
 	r.text(p.xLabel, fyne.NewPos(plotLeft+w/2-20, size.Height-16), plotText, plotTickSize, false)
-	r.text(p.yLabel, fyne.NewPos(2, plotTop-14), plotText, plotTickSize, false)
 	x := plotLeft + w
 	for i := len(p.series) - 1; i >= 0; i-- { // the legend, right-aligned
 		s := p.series[i]
@@ -159,6 +157,9 @@ func (r *curveRenderer) mark(m plotMark, at func(x, y float64) fyne.Position) {
 	dot.Move(c.Subtract(fyne.NewPos(5, 5)))
 	dot.Resize(fyne.NewSize(10, 10))
 	r.objects = append(r.objects, dot)
+	if m.label == "" {
+		return
+	}
 	// The label sits beside the dot, on the side with room.
 	lw := fyne.MeasureText(m.label, plotTickSize, fyne.TextStyle{Bold: true}).Width
 	pos := c.Add(fyne.NewPos(8, -16))

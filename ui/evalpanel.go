@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -98,11 +99,11 @@ func newEvalPanel(ctx context.Context, live thresholdSetter, rv *reviewPanel) *e
 	e.classSel = widget.NewSelect(nil, func(string) { e.showClass() })
 	e.classSel.PlaceHolder = "class…"
 	e.classLine = wrapped("")
-	e.pr = newCurvePlot("Precision–recall", "recall", "precision")
-	e.f1 = newCurvePlot("F1 against threshold", "threshold", "")
+	e.pr = newCurvePlot("Precision (up) against recall", "recall")
+	e.f1 = newCurvePlot("F1 against threshold", "threshold")
 	e.target = entry("0.90", "precision")
-	e.best = widget.NewButton("Use each class's F1-best threshold", e.applyBest)
-	e.forPrec = widget.NewButton("Use the threshold for precision ≥", e.applyPrecision)
+	e.best = widget.NewButton("Live thresholds: F1-best", e.applyBest)
+	e.forPrec = widget.NewButton("Live thresholds: precision ≥", e.applyPrecision)
 	e.best.Disable()
 	e.forPrec.Disable()
 	e.note = wrapped("")
@@ -116,8 +117,7 @@ func newEvalPanel(ctx context.Context, live thresholdSetter, rv *reviewPanel) *e
 		container.NewBorder(nil, nil, widget.NewLabel("Class"), nil, e.classSel), e.classLine)
 	plots := container.NewGridWithColumns(2, e.pr, e.f1)
 	buttons := container.NewVBox(
-		container.NewBorder(nil, nil, nil, e.best),
-		container.NewBorder(nil, nil, nil, container.NewHBox(e.forPrec, container.NewGridWrap(fyne.NewSize(70, e.target.MinSize().Height), e.target))),
+		container.NewHBox(e.best, e.forPrec, container.NewGridWrap(fyne.NewSize(70, e.target.MinSize().Height), e.target)),
 		e.note, heading("Mistakes at the live threshold (select one to open it)"))
 	lower := container.NewBorder(buttons, nil, nil, nil, e.mistakes)
 	split := container.NewVSplit(plots, lower)
@@ -250,6 +250,9 @@ func (e *evalPanel) showClass() {
 		name, cr.AP50, cr.AP5095, cr.GroundTruth, cr.BestThreshold, cr.Precision, cr.Recall, now, p, r))
 	nowLabel := fmt.Sprintf("live %.2f", now)
 	bestLabel := fmt.Sprintf("F1-best %.2f", cr.BestThreshold)
+	if math.Abs(now-cr.BestThreshold) < 0.005 { // one point: one label
+		nowLabel, bestLabel = "", "live = F1-best "+fmt.Sprintf("%.2f", now)
+	}
 	var prMarks, f1Marks []plotMark
 	if found {
 		prMarks = append(prMarks, plotMark{x: r, y: p, colour: markNow, label: nowLabel})
@@ -329,12 +332,15 @@ func (e *evalPanel) apply(pick func(eval.ClassResult) (float64, bool), why strin
 		return
 	}
 	set := map[string]float64{}
-	var done, missed []string
+	var done, missed, raised []string
 	for _, name := range e.classSel.Options {
 		t, ok := pick(e.res.Classes[name])
 		if !ok {
 			missed = append(missed, name)
 			continue
+		}
+		if t < analysisThreshold {
+			raised = append(raised, fmt.Sprintf("%s (%.3f)", name, t))
 		}
 		set[strings.ToLower(name)] = max(t, analysisThreshold)
 		done = append(done, fmt.Sprintf("%s %.2f", name, set[strings.ToLower(name)]))
@@ -346,6 +352,9 @@ func (e *evalPanel) apply(pick func(eval.ClassResult) (float64, bool), why strin
 		}
 	})
 	msg := "Live thresholds set (" + why + "): " + strings.Join(done, ", ") + "."
+	if len(raised) > 0 {
+		msg += fmt.Sprintf(" Raised to %.2f, the lowest the live view analyses at: %s.", analysisThreshold, strings.Join(raised, ", "))
+	}
 	if len(missed) > 0 {
 		msg += " Unchanged, as no threshold reaches it: " + strings.Join(missed, ", ") + "."
 	}

@@ -111,6 +111,7 @@ func (l *labelsPanel) setCapture(on bool) {
 		l.mu.Unlock()
 		if c != nil {
 			go l.p.Detach(captureOutput) // waits for the frame being written, then closes it
+			l.captureState.SetText(strings.Replace(captureText(c.Dir(), c.Stats()), "Capturing into", "Captured into", 1))
 		}
 		return
 	}
@@ -189,7 +190,14 @@ func (l *labelsPanel) watch(ctx context.Context) {
 			continue
 		}
 		st := c.Stats()
-		fyne.Do(func() { l.captureState.SetText(captureText(c.Dir(), st)) })
+		fyne.Do(func() {
+			l.mu.Lock()
+			current := l.capture == c // not stopped meanwhile
+			l.mu.Unlock()
+			if current {
+				l.captureState.SetText(captureText(c.Dir(), st))
+			}
+		})
 	}
 }
 
@@ -201,7 +209,7 @@ func captureText(dir string, st capture.Stats) string {
 			reasons = append(reasons, fmt.Sprintf("%d %s", n, r))
 		}
 	}
-	s := fmt.Sprintf("Capturing into %s: %d frames saved", dir, st.Saved)
+	s := fmt.Sprintf("Capturing into %s: %d %s saved", dir, st.Saved, plural(st.Saved, "frame"))
 	if len(reasons) > 0 {
 		s += " (" + strings.Join(reasons, ", ") + ")"
 	}
@@ -267,4 +275,12 @@ func widen(split *container.Split, labels bool) {
 	if split.Offset != offset {
 		split.SetOffset(offset)
 	}
+}
+
+// plural is word, with an s unless n is one.
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
 }

@@ -321,14 +321,21 @@ func (s *Session) imageID(it *Item) int64 {
 	return 0
 }
 
-// clip keeps the part of box [x, y, w, h] inside a w×h image.
+// clip keeps the part of box [x, y, w, h] inside a width×height image;
+// a box inside it is kept exactly as it is.
 func clip(b [4]float64, width, height int) ([4]float64, bool) {
-	x1, y1 := max(b[0], 0), max(b[1], 0)
-	x2, y2 := min(b[0]+b[2], float64(width)), min(b[1]+b[3], float64(height))
-	if x2-x1 < 1 || y2-y1 < 1 {
+	x, y, w, h := b[0], b[1], b[2], b[3]
+	if x < 0 {
+		x, w = 0, w+x
+	}
+	if y < 0 {
+		y, h = 0, h+y
+	}
+	w, h = min(w, float64(width)-x), min(h, float64(height)-y)
+	if w < 1 || h < 1 {
 		return [4]float64{}, false
 	}
-	return [4]float64{x1, y1, x2 - x1, y2 - y1}, true
+	return [4]float64{x, y, w, h}, true
 }
 
 // save writes the dataset; one without images is removed, as COCO has no
