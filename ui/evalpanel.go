@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -178,7 +179,9 @@ func (e *evalPanel) run() {
 	}}
 	go func() {
 		defer closeFn()
+		began := time.Now()
 		res, failures, _, err := eval.Run(e.ctx, ds, images, detect, opts)
+		took := time.Since(began)
 		fyne.Do(func() {
 			defer func() { e.busy = false }() // last: tests wait on it
 			e.runBtn.Enable()
@@ -187,7 +190,7 @@ func (e *evalPanel) run() {
 				e.fail(err)
 				return
 			}
-			e.show(res, ds, failures)
+			e.show(res, ds, failures, took)
 		})
 	}()
 }
@@ -209,10 +212,10 @@ func (e *evalPanel) fail(err error) {
 }
 
 // show takes a finished evaluation; UI thread.
-func (e *evalPanel) show(res *eval.Result, ds *dataset.Dataset, failures []eval.ImageFailure) {
+func (e *evalPanel) show(res *eval.Result, ds *dataset.Dataset, failures []eval.ImageFailure, took time.Duration) {
 	e.res, e.ds = res, ds
 	e.summary.Importance = widget.MediumImportance
-	s := fmt.Sprintf("%s on %d images: mAP@0.5 %.3f · mAP@0.5:0.95 %.3f", e.model.Selected, res.Images, res.MAP50, res.MAP5095)
+	s := fmt.Sprintf("%s on %d images (%.1f s): mAP@0.5 %.3f · mAP@0.5:0.95 %.3f", e.model.Selected, res.Images, took.Seconds(), res.MAP50, res.MAP5095)
 	if len(failures) > 0 {
 		s += fmt.Sprintf(" · %d images could not be read (%s: %s)", len(failures), failures[0].Image.FileName, text.OneLine(failures[0].Err.Error(), 60))
 	}

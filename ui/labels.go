@@ -79,7 +79,12 @@ func newLabelsPanel(ctx context.Context, win fyne.Window, p *player, bus *event.
 		container.NewTabItemWithIcon("Eval", theme.GridIcon(), container.NewScroll(l.eval.content)),
 		container.NewTabItemWithIcon("Train", theme.UploadIcon(), l.train.content))
 	l.eval.showReview = func() { l.tabs.SelectIndex(0) }
-	l.tabs.OnSelected = func(*container.TabItem) { l.refresh() }
+	l.tabs.OnSelected = func(ti *container.TabItem) {
+		l.refresh()
+		if ti == l.tabs.Items[0] {
+			l.review.canvas.focus()
+		}
+	}
 	captureRow := container.NewBorder(nil, nil, l.captureOn, browse, l.captureDir)
 	l.content = container.NewBorder(container.NewVBox(captureRow, l.captureState), nil, nil, nil, l.tabs)
 
@@ -265,15 +270,24 @@ func (r *reviewPanel) reload() error {
 	return nil
 }
 
-// widen gives the Labels tab most of the window while it is shown: a
-// reviewer needs the picture large; the live view plays on beside it.
-func widen(split *container.Split, labels bool) {
+// shown is told whether the Labels tab is the one shown. It takes most
+// of the window then (a reviewer needs the picture large; the live view
+// plays on beside it), reads the captures saved meanwhile, and gives the
+// keyboard to the review.
+func (l *labelsPanel) shown(split *container.Split, on bool) {
 	offset := 0.68
-	if labels {
+	if on {
 		offset = 0.3
 	}
 	if split.Offset != offset {
 		split.SetOffset(offset)
+	}
+	if !on {
+		return
+	}
+	l.refresh()
+	if l.tabs.SelectedIndex() == 0 {
+		l.review.canvas.focus()
 	}
 }
 

@@ -359,23 +359,7 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 // press types on what has the keyboard, as the panel test does.
 func press(w *mainWindow, strokes ...any) error {
 	var err error
-	fyne.DoAndWait(func() {
-		for _, s := range strokes {
-			f := w.win.Canvas().Focused()
-			if f == nil {
-				err = fmt.Errorf("nothing has the keyboard before %v", s)
-				return
-			}
-			switch s := s.(type) {
-			case fyne.KeyName:
-				f.TypedKey(&fyne.KeyEvent{Name: s})
-			case string:
-				for _, r := range s {
-					f.TypedRune(r)
-				}
-			}
-		}
-	})
+	fyne.DoAndWait(func() { err = typeKeys(w.win.Canvas(), strokes...) })
 	time.Sleep(150 * time.Millisecond) // a frame to paint, for the eye
 	return err
 }
@@ -499,6 +483,10 @@ func trainAndSwap(w *mainWindow, rep *labelsReport) error {
 	})
 	if !waitUntil(120*time.Second, func() bool { return !l.train.busy }) {
 		return fmt.Errorf("the training did not finish")
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := grabScreen(filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-train.png")); err != nil {
+		return err
 	}
 	fyne.DoAndWait(func() {
 		rep.TrainResult = l.train.result.Text

@@ -51,6 +51,9 @@ type trainPanel struct {
 	progress                                               *widget.ProgressBar
 	result                                                 *widget.Label
 	busy                                                   bool
+	// done are the steps finished in this training, shown before the
+	// one running.
+	done []string
 }
 
 func newTrainPanel(ctx context.Context, keys *keyStore, prefs fyne.Preferences, rv *reviewPanel, cv *cvPanel) *trainPanel {
@@ -77,7 +80,7 @@ func newTrainPanel(ctx context.Context, keys *keyStore, prefs fyne.Preferences, 
 		widget.NewFormItem("Export to", t.exportDir))
 	t.trainBtn = widget.NewButtonWithIcon("Train, export and use", theme.UploadIcon(), t.train)
 	t.trainBtn.Importance = widget.HighImportance
-	t.stage = widget.NewLabel("")
+	t.stage = wrapped("")
 	t.progress = widget.NewProgressBar()
 	t.progress.Hide()
 	t.result = wrapped("Trains on the accepted frames (object detection, a compact domain so it can run here), " +
@@ -170,7 +173,7 @@ func (t *trainPanel) train() {
 		t.say(err, widget.DangerImportance)
 		return
 	}
-	t.busy = true
+	t.busy, t.done = true, nil
 	t.trainBtn.Disable()
 	t.progress.SetValue(0)
 	t.progress.Show()
@@ -210,6 +213,9 @@ func (t *trainPanel) showProgress(p train.Progress) {
 		if s.stage != p.Stage {
 			continue
 		}
+		if n := len(t.done); n == 0 || t.done[n-1] != s.label {
+			t.done = append(t.done, s.label)
+		}
 		frac := 0.0
 		label := s.label
 		if p.Total > 0 {
@@ -218,7 +224,7 @@ func (t *trainPanel) showProgress(p train.Progress) {
 		} else if p.Detail != "" {
 			label += ": " + p.Detail
 		}
-		t.stage.SetText(label + " …")
+		t.stage.SetText(strings.Join(append(t.done[:len(t.done)-1:len(t.done)-1], label+" …"), " ✓ · "))
 		t.progress.SetValue((float64(i) + frac) / float64(len(trainStages)))
 	}
 }
@@ -240,11 +246,11 @@ func (t *trainPanel) finished(res *train.Result, err error) {
 		lines = append(lines, "Published for the cloud backend as “"+res.PublishedName+"”.")
 	}
 	if err != nil {
-		t.stage.SetText("Stopped.")
+		t.stage.SetText(strings.Join(t.done, " ✓ · ") + " — stopped.")
 		t.say(errors.New(strings.Join(append(lines, text.OneLine(err.Error(), 120)), "\n")), widget.DangerImportance)
 		return
 	}
-	t.stage.SetText("Done.")
+	t.stage.SetText(strings.Join(t.done, " ✓ · ") + " ✓")
 	if res.ExportDir != "" {
 		if err := t.cv.useExport(res.ExportDir); err != nil {
 			lines = append(lines, "The export could not be loaded: "+text.OneLine(err.Error(), 100))

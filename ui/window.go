@@ -155,7 +155,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	split := container.NewHSplit(left, w.tabs)
 	split.Offset = 0.68
 	// The Labels tab takes most of the window while it is shown.
-	w.tabs.OnSelected = func(ti *container.TabItem) { widen(split, ti.Content == w.labels.content) }
+	w.tabs.OnSelected = func(ti *container.TabItem) { w.labels.shown(split, ti.Content == w.labels.content) }
 	w.win.SetContent(split)
 	w.win.Resize(fyne.NewSize(1280, 800))
 	w.win.Canvas().SetOnTypedRune(w.typedRune)
