@@ -484,10 +484,6 @@ func trainAndSwap(w *mainWindow, rep *labelsReport) error {
 	if !waitUntil(120*time.Second, func() bool { return !l.train.busy }) {
 		return fmt.Errorf("the training did not finish")
 	}
-	time.Sleep(500 * time.Millisecond)
-	if err := grabScreen(filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-train.png")); err != nil {
-		return err
-	}
 	fyne.DoAndWait(func() {
 		rep.TrainResult = l.train.result.Text
 		rep.CVDir = w.cv.dir.Text
