@@ -81,8 +81,11 @@ func newLabelsPanel(ctx context.Context, win fyne.Window, p *player, bus *event.
 	l.eval.showReview = func() { l.tabs.SelectIndex(0) }
 	l.tabs.OnSelected = func(ti *container.TabItem) {
 		l.refresh()
-		if ti == l.tabs.Items[0] {
+		switch ti {
+		case l.tabs.Items[0]:
 			l.review.canvas.focus()
+		case l.tabs.Items[1]:
+			l.eval.showClass() // the live thresholds may have moved meanwhile
 		}
 	}
 	captureRow := container.NewBorder(nil, nil, l.captureOn, browse, l.captureDir)
