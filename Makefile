@@ -18,7 +18,7 @@ LDFLAGS := -X github.com/sightline/sightline/internal/deps.Dir=$(CURDIR)/deps \
 STATICCHECK := $(CURDIR)/deps/bin/staticcheck
 GOFILES = $(shell git ls-files --cached --others --exclude-standard '*.go')
 
-.PHONY: all setup build run test lint unit fuzz bench soak clean
+.PHONY: all setup build run test lint unit mats fuzz bench soak clean
 
 all: build
 
@@ -47,7 +47,12 @@ FUZZTIME ?= 20000x
 fuzz: setup
 	scripts/fuzz.sh $(FUZZTIME)
 
-test: lint fuzz unit
+# Every Mat made is closed: the commands and their failure paths, the
+# scheduler's frame copies, the sources (gocv counts Mats with this tag).
+mats: setup
+	$(GO) test -tags matprofile -count=1 -run 'Mats|FrameCopiesFreed|MatProfile|Leak' ./internal/cli/ ./analyzer/schedule/ ./video/
+
+test: lint fuzz unit mats
 
 bench: build
 	bin/sightline bench --json bench.json

@@ -173,9 +173,9 @@ func NewDocument(model string) *Document {
 	return &Document{Model: model, Fields: map[string]DocumentField{}, Items: []map[string]DocumentField{}}
 }
 
-// WriteItemsCSV writes the line items as CSV, one row an item, under a
-// header of every item field name (most common first, then by name).
-func (d *Document) WriteItemsCSV(w io.Writer) error {
+// ItemNames are the field names of the line items, the columns of their
+// table: most common first, then by name.
+func (d *Document) ItemNames() []string {
 	count := map[string]int{}
 	for _, it := range d.Items {
 		for name := range it {
@@ -192,6 +192,13 @@ func (d *Document) WriteItemsCSV(w io.Writer) error {
 		}
 		return strings.Compare(a, b)
 	})
+	return names
+}
+
+// WriteItemsCSV writes the line items as CSV, one row an item, under a
+// header of every item field name (ItemNames).
+func (d *Document) WriteItemsCSV(w io.Writer) error {
+	names := d.ItemNames()
 	cw := csv.NewWriter(w)
 	if err := cw.Write(names); err != nil {
 		return fmt.Errorf("writing items CSV: %w", err)
@@ -210,4 +217,42 @@ func (d *Document) WriteItemsCSV(w io.Writer) error {
 		return fmt.Errorf("writing items CSV: %w", err)
 	}
 	return nil
+}
+
+// Offset moves every polygon of d by (dx, dy): the fields, the parts of
+// array and object fields, and the line items.
+func (d *Document) Offset(dx, dy float64) {
+	for name, f := range d.Fields {
+		d.Fields[name] = f.offset(dx, dy)
+	}
+	for _, it := range d.Items {
+		for name, f := range it {
+			it[name] = f.offset(dx, dy)
+		}
+	}
+}
+
+// offset is f moved by (dx, dy), its parts too; f's own slices and maps
+// are left as they were.
+func (f DocumentField) offset(dx, dy float64) DocumentField {
+	f.BoundingPolygon = slices.Clone(f.BoundingPolygon)
+	for i := range f.BoundingPolygon {
+		f.BoundingPolygon[i].X += dx
+		f.BoundingPolygon[i].Y += dy
+	}
+	switch v := f.Value.(type) {
+	case []DocumentField:
+		moved := make([]DocumentField, len(v))
+		for i, el := range v {
+			moved[i] = el.offset(dx, dy)
+		}
+		f.Value = moved
+	case map[string]DocumentField:
+		moved := make(map[string]DocumentField, len(v))
+		for name, el := range v {
+			moved[name] = el.offset(dx, dy)
+		}
+		f.Value = moved
+	}
+	return f
 }

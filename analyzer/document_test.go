@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,37 @@ func TestWriteItemsCSV(t *testing.T) {
 	want := "Amount,Description,Unit\n60.00 USD,\"Consulting, hours\",hours\n30.00 USD,Document Fee,\n"
 	if b.String() != want {
 		t.Errorf("CSV\n got %q\nwant %q", b.String(), want)
+	}
+}
+
+// Offset moves the polygons of fields, of their parts and of line items,
+// and leaves the document it was copied from as it was.
+func TestDocumentOffset(t *testing.T) {
+	poly := func(x, y float64) []DocumentPoint { return []DocumentPoint{{x, y}, {x + 10, y}} }
+	d := NewDocument(ModelReceipt)
+	d.Fields["Total"] = DocumentField{Value: Currency{Amount: 1}, BoundingPolygon: poly(1, 2)}
+	d.Fields["Phones"] = DocumentField{Type: FieldArray, Value: []DocumentField{{BoundingPolygon: poly(3, 4)}}}
+	d.Fields["Parts"] = DocumentField{Type: FieldObject, Value: map[string]DocumentField{"A": {BoundingPolygon: poly(5, 6)}}}
+	d.Fields["Nowhere"] = DocumentField{Value: "x"}
+	d.Items = []map[string]DocumentField{{"Description": {BoundingPolygon: poly(7, 8)}}}
+	before := d.Fields["Total"].BoundingPolygon
+
+	d.Offset(100, 200)
+	tests := []struct {
+		name string
+		got  []DocumentPoint
+		want []DocumentPoint
+	}{
+		{"field", d.Fields["Total"].BoundingPolygon, poly(101, 202)},
+		{"array part", d.Fields["Phones"].Value.([]DocumentField)[0].BoundingPolygon, poly(103, 204)},
+		{"object part", d.Fields["Parts"].Value.(map[string]DocumentField)["A"].BoundingPolygon, poly(105, 206)},
+		{"line item", d.Items[0]["Description"].BoundingPolygon, poly(107, 208)},
+		{"no polygon", d.Fields["Nowhere"].BoundingPolygon, nil},
+		{"the original", before, poly(1, 2)},
+	}
+	for _, tt := range tests {
+		if !reflect.DeepEqual(tt.got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, tt.got, tt.want)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package analyzer
 
 import (
 	"context"
-	"sort"
 )
 
 // RelativeBox is a Custom Vision box, as fractions of the image size.
@@ -28,27 +27,6 @@ type Predictor interface {
 	Name() string
 }
 
-// PredictionResult is the `predict` command's data.
-type PredictionResult struct {
-	TopPrediction          *Prediction  `json:"top_prediction"`
-	AllPredictions         []Prediction `json:"all_predictions"`
-	ConfidenceThresholdMet bool         `json:"confidence_threshold_met"`
-}
-
 // DefaultReviewThreshold is the probability under which a prediction needs
 // human review.
 const DefaultReviewThreshold = 0.7
-
-// NewPredictionResult sorts preds (highest first) and summarises them.
-func NewPredictionResult(preds []Prediction, threshold float64) PredictionResult {
-	sorted := append([]Prediction{}, preds...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].Probability > sorted[j].Probability })
-	r := PredictionResult{AllPredictions: sorted}
-	if len(sorted) > 0 {
-		top := sorted[0]
-		top.BoundingBox = nil
-		r.TopPrediction = &top
-		r.ConfidenceThresholdMet = top.Probability > threshold
-	}
-	return r
-}

@@ -7,6 +7,8 @@ import (
 	"image"
 
 	"gocv.io/x/gocv"
+
+	"github.com/sightline/sightline/internal/imagefile"
 )
 
 // FaceFinder finds faces; the local backend is one.
@@ -61,9 +63,8 @@ func blurred(img Image, ff FaceFinder) (gocv.Mat, error) {
 		m = img.Mat.Clone()
 	default:
 		var err error
-		if m, err = gocv.IMDecode(img.Bytes, gocv.IMReadColor); err != nil || m.Empty() {
-			m.Close()
-			return gocv.Mat{}, errors.New("not a readable image (OpenCV could not decode it)")
+		if m, _, err = imagefile.Decode(img.Bytes); err != nil {
+			return gocv.Mat{}, err
 		}
 	}
 	if _, err := BlurFaces(&m, ff); err != nil {

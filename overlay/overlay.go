@@ -28,6 +28,9 @@ type Filter struct {
 	Hidden map[string]bool
 	// Dimmed draws boxes under the threshold faintly instead of hiding them.
 	Dimmed bool
+	// HideTrackIDs and HideTrails leave a scene's track IDs and the
+	// tracks' recent paths off (DrawScene).
+	HideTrackIDs, HideTrails bool
 	// HideObjects, HidePeople, HideFaces, HideDense and HideRead switch off
 	// whole layers; the zero Filter draws everything.
 	HideObjects, HidePeople, HideFaces, HideDense, HideRead bool
@@ -134,13 +137,9 @@ func Draw(img *gocv.Mat, a *analyzer.Analysis, f Filter) {
 	}
 	// Frames first, labels second, so that no box's line crosses another
 	// box's label.
-	eachBox(a, f, func(r image.Rectangle, c color.RGBA, _ string, _ float64, strength float64) {
-		st.frame(img, r, c, strength)
-	})
+	eachBox(a, f, func(b box) { st.frame(img, b.r, b.c, b.strength) })
 	var placed labelSpots
-	eachBox(a, f, func(r image.Rectangle, c color.RGBA, name string, conf float64, strength float64) {
-		st.label(img, r, c, name, conf, strength, &placed)
-	})
+	eachBox(a, f, func(b box) { st.label(img, b, &placed) })
 	if !f.HideRead && a.ReadResult != nil {
 		for _, b := range a.ReadResult.Blocks {
 			for _, l := range b.Lines {
@@ -155,14 +154,30 @@ func Draw(img *gocv.Mat, a *analyzer.Analysis, f Filter) {
 	}
 }
 
-// eachBox calls draw for every box f lets through, in drawing order, with
-// its strength: 1 for a box at or over its threshold, its share of the
-// threshold (confidence / threshold) for one under it, drawn dimmed.
-func eachBox(a *analyzer.Analysis, f Filter, draw func(r image.Rectangle, c color.RGBA, name string, conf float64, strength float64)) {
+// box is one box to draw. strength is 1 for a box at or over its
+// threshold, its share of the threshold (confidence / threshold) for one
+// under it, drawn dimmed; id is its track's, 0 untracked.
+type box struct {
+	r        image.Rectangle
+	c        color.RGBA
+	name     string
+	conf     float64
+	strength float64
+	id       int
+}
+
+// eachBox calls draw for every box f lets through, in drawing order.
+func eachBox(a *analyzer.Analysis, f Filter, draw func(box)) {
+	id := func(n int) int {
+		if f.HideTrackIDs {
+			return 0
+		}
+		return n
+	}
 	if !f.HideDense {
 		for _, d := range a.DenseCaptions {
 			if d.Confidence >= f.Threshold {
-				draw(rect(d.BoundingBox), DenseColor, d.Text, d.Confidence, 1)
+				draw(box{rect(d.BoundingBox), DenseColor, d.Text, d.Confidence, 1, 0})
 			}
 		}
 	}
@@ -174,21 +189,21 @@ func eachBox(a *analyzer.Analysis, f Filter, draw func(r image.Rectangle, c colo
 				continue
 			}
 			if v := f.visibility(o.Name, o.Confidence); v != hidden {
-				draw(rect(o.BoundingBox), ClassColor(o.Name), o.Name, o.Confidence, f.strength(o.Name, o.Confidence, v))
+				draw(box{rect(o.BoundingBox), ClassColor(o.Name), o.Name, o.Confidence, f.strength(o.Name, o.Confidence, v), id(o.TrackID)})
 			}
 		}
 	}
 	if !f.HidePeople {
 		for _, p := range a.People {
 			if v := f.visibility("person", p.Confidence); v != hidden {
-				draw(rect(p.BoundingBox), PersonColor, "person", p.Confidence, f.strength("person", p.Confidence, v))
+				draw(box{rect(p.BoundingBox), PersonColor, "person", p.Confidence, f.strength("person", p.Confidence, v), id(p.TrackID)})
 			}
 		}
 	}
 	if !f.HideFaces {
 		for _, face := range a.Faces {
 			if v := f.visibility("face", face.Confidence); v != hidden {
-				draw(rect(face.BoundingBox), FaceColor, "face", face.Confidence, f.strength("face", face.Confidence, v))
+				draw(box{rect(face.BoundingBox), FaceColor, "face", face.Confidence, f.strength("face", face.Confidence, v), 0})
 			}
 		}
 	}
@@ -257,10 +272,11 @@ func (p *labelSpots) add(r image.Rectangle) {
 // Dimmed boxes are labelled only near their threshold (at half of it or
 // more), without a background, and only where no other label is: a
 // crowd of doubtful boxes must not bury the confident ones' labels.
-func (st style) label(img *gocv.Mat, r image.Rectangle, c color.RGBA, name string, conf, strength float64, placed *labelSpots) {
-	text := Label(name, conf)
-	if strength < 1 {
-		st.dimLabel(img, r, c, text, strength, placed)
+func (st style) label(img *gocv.Mat, b box, placed *labelSpots) {
+	r, c := b.r, b.c
+	text := TrackLabel(b.name, b.id, b.conf)
+	if b.strength < 1 {
+		st.dimLabel(img, r, c, text, b.strength, placed)
 		return
 	}
 	size := gocv.GetTextSize(text, font, st.fontScale, st.fontThick)
@@ -354,10 +370,25 @@ func (st style) fill(img *gocv.Mat, pts []analyzer.Point, c color.RGBA) {
 	gocv.AddWeighted(shade, 0.4, roi, 0.6, 0, &roi)
 }
 
+// Outline draws a polygon onto img in c, thick pixels wide, shading its
+// inside too when filled: a document's fields on a picture drawn at the
+// size it is shown.
+func Outline(img *gocv.Mat, pts []analyzer.Point, c color.RGBA, thick int, filled bool) {
+	st := style{thick: thick + 1} // polygon draws one thinner than frames
+	if filled {
+		st.fill(img, pts, c)
+	}
+	st.polygon(img, pts, c)
+}
+
 // Label is a box's caption: the class name and its confidence, as "person 0.87".
-func Label(name string, conf float64) string {
+func Label(name string, conf float64) string { return TrackLabel(name, 0, conf) }
+
+// TrackLabel is the caption of a tracked box: "person #12 0.87" (id 0:
+// untracked, as Label).
+func TrackLabel(name string, id int, conf float64) string {
 	pct := int(math.Round(min(max(conf, 0), 1) * 100))
-	key := labelKey{name, pct}
+	key := labelKey{name, id, pct}
 	labels.Lock()
 	defer labels.Unlock()
 	if l, ok := labels.m[key]; ok {
@@ -367,6 +398,9 @@ func Label(name string, conf float64) string {
 		labels.m = make(map[labelKey]string, 256) // free-text names (dense captions) must not grow it forever
 	}
 	l := fmt.Sprintf("%s %d.%02d", name, pct/100, pct%100)
+	if id > 0 {
+		l = fmt.Sprintf("%s #%d %d.%02d", name, id, pct/100, pct%100)
+	}
 	labels.m[key] = l
 	return l
 }
@@ -374,8 +408,8 @@ func Label(name string, conf float64) string {
 // Labels are cached so that drawing the same classes frame after frame
 // allocates nothing.
 type labelKey struct {
-	name string
-	pct  int
+	name    string
+	id, pct int
 }
 
 const maxLabels = 4096

@@ -15,19 +15,19 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden images")
 
-func box(x, y, w, h int) analyzer.BoundingBox { return analyzer.BoundingBox{X: x, Y: y, W: w, H: h} }
+func bbox(x, y, w, h int) analyzer.BoundingBox { return analyzer.BoundingBox{X: x, Y: y, W: w, H: h} }
 
 // scene is a fixed result with every kind of thing the overlay draws.
 var scene = &analyzer.Analysis{
 	Objects: []analyzer.Object{
-		{Name: "car", Confidence: 0.91, BoundingBox: box(20, 30, 180, 100)},
-		{Name: "dog", Confidence: 0.15, BoundingBox: box(400, 250, 90, 70)},
-		{Name: "person", Confidence: 0.88, BoundingBox: box(260, 60, 80, 220)},
+		{Name: "car", Confidence: 0.91, BoundingBox: bbox(20, 30, 180, 100)},
+		{Name: "dog", Confidence: 0.15, BoundingBox: bbox(400, 250, 90, 70)},
+		{Name: "person", Confidence: 0.88, BoundingBox: bbox(260, 60, 80, 220)},
 	},
-	People: []analyzer.Person{{Confidence: 0.88, BoundingBox: box(260, 60, 80, 220)}},
-	Faces:  []analyzer.Face{{Confidence: 0.95, BoundingBox: box(280, 70, 40, 40)}},
+	People: []analyzer.Person{{Confidence: 0.88, BoundingBox: bbox(260, 60, 80, 220)}},
+	Faces:  []analyzer.Face{{Confidence: 0.95, BoundingBox: bbox(280, 70, 40, 40)}},
 	DenseCaptions: []analyzer.DenseCaption{
-		{Text: "a red car", Confidence: 0.8, BoundingBox: box(15, 25, 190, 110)},
+		{Text: "a red car", Confidence: 0.8, BoundingBox: bbox(15, 25, 190, 110)},
 	},
 	ReadResult: &analyzer.ReadResult{Blocks: []analyzer.Block{{Lines: []analyzer.Line{{
 		Text:            "EXIT",
@@ -124,10 +124,10 @@ func TestDrawColours(t *testing.T) {
 func TestLabelsStayReadable(t *testing.T) {
 	img := testFrame(t)
 	a := &analyzer.Analysis{Objects: []analyzer.Object{
-		{Name: "car", Confidence: 0.9, BoundingBox: box(100, 100, 200, 100)},
-		{Name: "truck", Confidence: 0.8, BoundingBox: box(150, 60, 100, 200)}, // its left edge crosses the car's label
-		{Name: "bus", Confidence: 0.7, BoundingBox: box(610, 200, 30, 60)},    // at the right edge
-		{Name: "dog", Confidence: 0.85, BoundingBox: box(105, 110, 50, 50)},   // its label would cover the car's
+		{Name: "car", Confidence: 0.9, BoundingBox: bbox(100, 100, 200, 100)},
+		{Name: "truck", Confidence: 0.8, BoundingBox: bbox(150, 60, 100, 200)}, // its left edge crosses the car's label
+		{Name: "bus", Confidence: 0.7, BoundingBox: bbox(610, 200, 30, 60)},    // at the right edge
+		{Name: "dog", Confidence: 0.85, BoundingBox: bbox(105, 110, 50, 50)},   // its label would cover the car's
 	}}
 	Draw(&img, a, Filter{Threshold: 0.25})
 	st := newStyle(img.Cols(), img.Rows())
@@ -182,7 +182,7 @@ func TestLabelSpot(t *testing.T) {
 			for _, q := range tt.taken {
 				placed.add(q)
 			}
-			st.label(&img, r, ClassColor("car"), "car", 0.9, 1, &placed)
+			st.label(&img, box{r: r, c: ClassColor("car"), name: "car", conf: 0.9, strength: 1}, &placed)
 			if got := placed.rects[placed.n-1]; got != tt.want {
 				t.Errorf("label at %v, want %v", got, tt.want)
 			}
@@ -224,9 +224,9 @@ func BenchmarkDraw(b *testing.B) {
 	img := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC3)
 	defer img.Close()
 	scene := &analyzer.Analysis{Objects: []analyzer.Object{
-		{Name: "car", Confidence: 0.91, BoundingBox: box(20, 30, 180, 100)},
-		{Name: "dog", Confidence: 0.45, BoundingBox: box(400, 250, 90, 70)},
-	}, People: []analyzer.Person{{Confidence: 0.88, BoundingBox: box(260, 60, 80, 220)}}}
+		{Name: "car", Confidence: 0.91, BoundingBox: bbox(20, 30, 180, 100)},
+		{Name: "dog", Confidence: 0.45, BoundingBox: bbox(400, 250, 90, 70)},
+	}, People: []analyzer.Person{{Confidence: 0.88, BoundingBox: bbox(260, 60, 80, 220)}}}
 	f := Filter{Threshold: 0.25}
 	Draw(&img, scene, f)
 	b.ReportAllocs()
@@ -241,7 +241,7 @@ func BenchmarkDraw(b *testing.B) {
 func TestDimmedBoxesFadeAndDeclutter(t *testing.T) {
 	img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(0, 0, 0, 0), 360, 640, gocv.MatTypeCV8UC3)
 	defer img.Close()
-	faint, near := box(40, 40, 100, 100), box(300, 40, 100, 100)
+	faint, near := bbox(40, 40, 100, 100), bbox(300, 40, 100, 100)
 	a := &analyzer.Analysis{Objects: []analyzer.Object{
 		{Name: "car", Confidence: 0.05, BoundingBox: faint},
 		{Name: "car", Confidence: 0.22, BoundingBox: near},
@@ -257,13 +257,31 @@ func TestDimmedBoxesFadeAndDeclutter(t *testing.T) {
 	var placed labelSpots
 	r := image.Rect(100, 100, 200, 200)
 	for range 10 {
-		st.label(&img, r, ClassColor("car"), "car", 0.2, 0.8, &placed)
+		st.label(&img, box{r: r, c: ClassColor("car"), name: "car", conf: 0.2, strength: 0.8}, &placed)
 	}
 	if placed.n != 1 {
 		t.Errorf("%d labels for ten doubtful boxes on one spot, want 1", placed.n)
 	}
-	st.label(&img, image.Rect(300, 200, 400, 300), ClassColor("car"), "car", 0.05, 0.2, &placed)
+	st.label(&img, box{r: image.Rect(300, 200, 400, 300), c: ClassColor("car"), name: "car", conf: 0.05, strength: 0.2}, &placed)
 	if placed.n != 1 {
 		t.Error("a box far under its threshold got a label")
+	}
+}
+
+// Outline draws a polygon's edge in its colour, and shades its inside
+// only when filled.
+func TestOutline(t *testing.T) {
+	poly := []analyzer.Point{{X: 100, Y: 100}, {X: 300, Y: 100}, {X: 300, Y: 200}, {X: 100, Y: 200}}
+	for _, filled := range []bool{false, true} {
+		img := gocv.NewMatWithSize(360, 640, gocv.MatTypeCV8UC3)
+		defer img.Close()
+		Outline(&img, poly, HighlightColor, 3, filled)
+		if got := pixel(img, 100, 150); got != HighlightColor {
+			t.Errorf("filled %v: edge %v, want %v", filled, got, HighlightColor)
+		}
+		inside := pixel(img, 200, 150)
+		if shaded := inside != (color.RGBA{0, 0, 0, 255}); shaded != filled {
+			t.Errorf("filled %v: inside %v", filled, inside)
+		}
 	}
 }

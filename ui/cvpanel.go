@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/contract"
 	"github.com/sightline/sightline/internal/text"
 
 	"fyne.io/fyne/v2"
@@ -263,7 +264,7 @@ func (c *cvPanel) show(m gocv.Mat, preds []analyzer.Prediction) {
 		c.mat.Close()
 	}
 	c.mat, c.preds = m, preds
-	r := analyzer.NewPredictionResult(preds, c.thresh.Value)
+	r := contract.NewPredictionResult(preds, c.thresh.Value)
 	item := time.Now().Format("15:04:05") + "  —"
 	if r.TopPrediction != nil {
 		mark := "✓"
@@ -296,7 +297,7 @@ func (c *cvPanel) render() {
 	if c.mat.Ptr() == nil || c.mat.Empty() {
 		return
 	}
-	r := analyzer.NewPredictionResult(c.preds, c.thresh.Value)
+	r := contract.NewPredictionResult(c.preds, c.thresh.Value)
 	switch {
 	case r.TopPrediction == nil:
 		c.verdict.Importance = widget.WarningImportance

@@ -127,12 +127,6 @@ func newEvalPanel(ctx context.Context, live thresholdSetter, rv *reviewPanel) *e
 	return e
 }
 
-func wrapped(s string) *widget.Label {
-	l := widget.NewLabel(s)
-	l.Wrapping = fyne.TextWrapWord
-	return l
-}
-
 // buildDetector makes the detector to score: YOLOX in sessions of its own
 // (the live view's keep running), or the Custom Vision export.
 func (e *evalPanel) buildDetector(kind string) (eval.Detector, func(), error) {

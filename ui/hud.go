@@ -8,6 +8,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/schedule"
+	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/internal/text"
 
@@ -31,6 +32,8 @@ type sample struct {
 	// refreshed as the settings promise.
 	staleAfter time.Duration
 	mode       schedule.Mode
+	// totals are the scene's counts so far.
+	totals event.Summary
 	// recording is whether a recording runs, recorded how long it is.
 	recording bool
 	recorded  time.Duration
@@ -253,11 +256,17 @@ func bannerText(st video.Status) string {
 	return ""
 }
 
-// banner is a coloured strip shown over the top of the video.
+// banner is a coloured strip shown over the top of the video: the
+// source's trouble, or for a few seconds an alert.
 type banner struct {
 	content fyne.CanvasObject
 	bg      *canvas.Rectangle
 	text    *canvas.Text
+	// source is the source's trouble, shown again when an alert's time
+	// is up; alarmUntil ends the alert.
+	source      string
+	sourceState video.State
+	alarmUntil  time.Time
 }
 
 func newBanner() *banner {
@@ -268,8 +277,27 @@ func newBanner() *banner {
 	return b
 }
 
-// set shows msg, or hides the banner when msg is ""; UI thread only.
+// alarm shows an alert in red for d, over the source's state; UI thread.
+func (b *banner) alarm(msg string, d time.Duration) {
+	b.alarmUntil = time.Now().Add(d)
+	b.show(msg, color.NRGBA{0xc6, 0x28, 0x28, 0xf0})
+	time.AfterFunc(d, func() {
+		fyne.Do(func() {
+			if !time.Now().Before(b.alarmUntil) {
+				b.alarmUntil = time.Time{}
+				b.set(b.source, b.sourceState)
+			}
+		})
+	})
+}
+
+// set shows the source's trouble msg, or hides the banner when msg is "";
+// UI thread only. A running alert stays until its time is up.
 func (b *banner) set(msg string, st video.State) {
+	b.source, b.sourceState = msg, st
+	if time.Now().Before(b.alarmUntil) {
+		return
+	}
 	if msg == "" {
 		b.content.Hide()
 		return
@@ -278,6 +306,10 @@ func (b *banner) set(msg string, st video.State) {
 	if st == video.StateError {
 		c = color.NRGBA{0xc6, 0x28, 0x28, 0xe6}
 	}
+	b.show(msg, c)
+}
+
+func (b *banner) show(msg string, c color.Color) {
 	b.bg.FillColor = c
 	b.text.Text = msg
 	b.bg.Refresh()

@@ -17,6 +17,7 @@ import (
 const (
 	keyVision      = "VISION_KEY"
 	keyPrediction  = "CUSTOM_VISION_PREDICTION_KEY"
+	keyDocument    = "DOCUMENT_INTELLIGENCE_KEY"
 	keyringService = "io.github.sightline"
 )
 
@@ -118,5 +119,5 @@ func (k *keyStore) Note() string {
 		return "Keys are stored in the OS keyring. Environment variables take precedence."
 	}
 	return fmt.Sprintf("No OS keyring (%s): keys typed here are kept in memory until the app closes; "+
-		"set %s / %s in the environment to keep them. Keys are never written to disk.", k.unavailable, keyVision, keyPrediction)
+		"set %s / %s / %s in the environment to keep them. Keys are never written to disk.", k.unavailable, keyVision, keyPrediction, keyDocument)
 }

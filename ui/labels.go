@@ -217,7 +217,7 @@ func captureText(dir string, st capture.Stats) string {
 			reasons = append(reasons, fmt.Sprintf("%d %s", n, r))
 		}
 	}
-	s := fmt.Sprintf("Capturing into %s: %d %s saved", dir, st.Saved, plural(st.Saved, "frame"))
+	s := fmt.Sprintf("Capturing into %s: %s saved", dir, plural(st.Saved, "frame"))
 	if len(reasons) > 0 {
 		s += " (" + strings.Join(reasons, ", ") + ")"
 	}
@@ -292,12 +292,4 @@ func (l *labelsPanel) shown(split *container.Split, on bool) {
 	if l.tabs.SelectedIndex() == 0 {
 		l.review.canvas.focus()
 	}
-}
-
-// plural is word, with an s unless n is one.
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
 }

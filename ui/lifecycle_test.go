@@ -14,6 +14,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/video/videotest"
 )
 
@@ -34,6 +35,8 @@ type appState struct {
 	Cost                           float64
 	Recording                      string // the HUD's REC timer
 	OpenFolder                     bool
+	SceneLines, SceneZones         []string // the scene panel's counts
+	Alerts                         string
 }
 
 // state reads what the window shows; any goroutine.
@@ -54,6 +57,13 @@ func (w *mainWindow) state() appState {
 			s.Message = w.live.msg.Text
 		}
 		s.Classes = append(s.Classes, w.controls.shownClasses...)
+		for _, l := range w.scenes.lineStats {
+			s.SceneLines = append(s.SceneLines, l.Text)
+		}
+		for _, l := range w.scenes.zoneStats {
+			s.SceneZones = append(s.SceneZones, l.Text)
+		}
+		s.Alerts = w.scenes.alerts.Text
 	})
 	st := w.p.Stats()
 	s.LocalCalls, s.FramesRead, s.Cost = st.Schedule.Local.Calls, st.FramesRead, st.Schedule.CostUSD
@@ -106,6 +116,26 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 		w.waitFirstFrame()
 		time.Sleep(4 * time.Second)
 		report("cloud", w.state())
+	},
+	// scene: a line across the walkway and a zone with a rule, drawn as a
+	// user would, counting while the video plays.
+	"scene": func(w *mainWindow) {
+		w.waitFirstFrame()
+		fyne.DoAndWait(func() {
+			w.tabs.SelectIndex(3)
+			w.scenes.change(func(c *scene.Config) {
+				c.Lines = []scene.Line{{Name: "walkway", Points: []scene.Point{{X: 0.365, Y: 0.29}, {X: 0.365, Y: 0.60}}}}
+				c.Zones = []scene.Zone{{Name: "lot", Polygon: []scene.Point{{X: 0, Y: 0.2}, {X: 0.35, Y: 0.2}, {X: 0.35, Y: 0.6}, {X: 0, Y: 0.6}}}}
+				c.Rules = []scene.Rule{{Name: "lot busy", Zone: "lot", When: scene.WhenOccupancyAbove, CooldownS: 20}} // anyone inside
+			})
+			w.scenes.draw.SetChecked(true)
+		})
+		time.Sleep(16 * time.Second)
+		report("scene", w.state())
+		if dir := os.Getenv("SIGHTLINE_SCREENSHOT_DIR"); dir != "" {
+			fmt.Println("SCENARIO screenshot now")
+			time.Sleep(3 * time.Second)
+		}
 	},
 	// record: three seconds recorded, then stopped.
 	"record": func(w *mainWindow) {
@@ -251,4 +281,31 @@ func TestAppRecording(t *testing.T) {
 	if err != nil || d < 2.5 || d > 5 {
 		t.Errorf("the recording lasts %v s (%v), want about 3.5", d, err)
 	}
+}
+
+// Issue 13 in the app: a line and a zone drawn on the live view count as
+// the video plays, with the counts in the panel and on the frame, and a
+// rule raises an alert the panel lists.
+func TestAppSceneCounts(t *testing.T) {
+	display := xDisplay(t)
+	logPath, exited := startApp(t, display, "scene")
+	out := screenshotPath(t, "screenshot-scene.png")
+	var st appState
+	pollApp(t, exited, logPath, 90*time.Second, func() (bool, string) {
+		b, _ := os.ReadFile(logPath)
+		for _, line := range strings.Split(string(b), "\n") {
+			if js, ok := strings.CutPrefix(line, "SCENARIO scene "); ok {
+				json.Unmarshal([]byte(js), &st)
+			}
+		}
+		return st.Chip != "", "waiting for the scene's state"
+	})
+	screenshot(t, display, out)
+	if len(st.SceneLines) != 1 || !strings.Contains(st.SceneLines[0], "in ") || strings.HasPrefix(st.SceneLines[0], "in 0 · out 0") {
+		t.Errorf("walkway counts %q after 16 s of people walking", st.SceneLines)
+	}
+	if len(st.SceneZones) != 1 || !strings.Contains(st.Alerts, "lot busy") {
+		t.Errorf("zone %q, alerts %q", st.SceneZones, st.Alerts)
+	}
+	t.Logf("screenshot %s", out)
 }

@@ -25,6 +25,8 @@ type liveView struct {
 	dragging         bool
 	region           image.Rectangle // in source pixels; empty: whole frame
 	onRegion         func(image.Rectangle)
+	// edit, while active, takes the mouse to draw the scene.
+	edit *sceneEditor
 }
 
 func newLiveView() *liveView {
@@ -116,8 +118,15 @@ func (v *liveView) toSource(p fyne.Position) image.Point {
 	return image.Pt(min(max(x, 0), src.X), min(max(y, 0), src.Y))
 }
 
+// editing reports whether the mouse draws the scene rather than select.
+func (v *liveView) editing() bool { return v.edit != nil && v.edit.active }
+
 // Dragged draws the selection rectangle while the user drags.
 func (v *liveView) Dragged(e *fyne.DragEvent) {
+	if v.editing() {
+		v.edit.dragged(e)
+		return
+	}
 	if !v.dragging {
 		v.dragging = true
 		v.dragFrom = e.Position.Subtract(e.Dragged)
@@ -129,6 +138,10 @@ func (v *liveView) Dragged(e *fyne.DragEvent) {
 
 // DragEnd turns the selection into a region of the source.
 func (v *liveView) DragEnd() {
+	if v.editing() {
+		v.edit.dragEnd()
+		return
+	}
 	v.dragging = false
 	r := image.Rectangle{Min: v.toSource(v.dragFrom), Max: v.toSource(v.dragTo)}.Canon()
 	if r.Dx() < 8 || r.Dy() < 8 {
@@ -142,7 +155,13 @@ func (v *liveView) DragEnd() {
 }
 
 // Tapped clears the selection: the panels read the whole frame again.
-func (v *liveView) Tapped(*fyne.PointEvent) { v.clearRegion() }
+func (v *liveView) Tapped(e *fyne.PointEvent) {
+	if v.editing() {
+		v.edit.tapped(e)
+		return
+	}
+	v.clearRegion()
+}
 
 func (v *liveView) clearRegion() {
 	v.region = image.Rectangle{}
@@ -185,6 +204,10 @@ type liveRenderer struct{ v *liveView }
 func (r *liveRenderer) Layout(size fyne.Size) {
 	r.v.bg.Resize(size)
 	r.v.img.Resize(size)
+	if r.v.edit != nil {
+		r.v.edit.layer.Resize(size)
+		r.v.edit.refresh() // the handles follow the picture
+	}
 	r.v.msg.Resize(fyne.NewSize(size.Width, r.v.msg.MinSize().Height))
 	r.v.msg.Move(fyne.NewPos(0, (size.Height-r.v.msg.MinSize().Height)/2))
 	r.v.layoutSelection()
@@ -197,6 +220,10 @@ func (r *liveRenderer) Refresh() {
 	r.v.img.Refresh()
 }
 func (r *liveRenderer) Objects() []fyne.CanvasObject {
-	return []fyne.CanvasObject{r.v.bg, r.v.img, r.v.sel, r.v.msg}
+	objs := []fyne.CanvasObject{r.v.bg, r.v.img, r.v.sel, r.v.msg}
+	if r.v.edit != nil {
+		objs = append(objs, r.v.edit.layer)
+	}
+	return objs
 }
 func (r *liveRenderer) Destroy() {}

@@ -7,9 +7,11 @@ import (
 	"image"
 	"image/color"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/sightline/sightline/internal/contract"
 	"github.com/sightline/sightline/internal/mats"
 	"github.com/sightline/sightline/internal/text"
 
@@ -62,14 +64,33 @@ type ocrPanel struct {
 
 	mat      gocv.Mat    // the part of the frame read, owned by the UI thread
 	origin   image.Point // where mat's top left is in the frame
-	result   analyzer.OCRResult
+	result   contract.OCRResult
 	source   string
 	input    string
 	selected int
 	busy     bool
+	// lastRead is the text read last, for Document mode's Auto.
+	lastRead textRead
+
+	// doc is Document mode, and mode switches to it; nil without it.
+	doc  *docPanel
+	mode *widget.RadioGroup
 
 	onKeywords func([]string)
 }
+
+// textRead is the text read of a region of a frame (empty: all of it).
+type textRead struct {
+	seq    int64
+	region image.Rectangle
+	r      *analyzer.ReadResult
+}
+
+// The modes of the panel.
+const (
+	modeText     = "Text"
+	modeDocument = "Document"
+)
 
 func newOCRPanel(ctx context.Context, win fyne.Window, frames snapshotSource, pick backendPicker, keywords []string, cloud bool) *ocrPanel {
 	o := &ocrPanel{ctx: ctx, win: win, frames: frames, pick: pick, selected: -1}
@@ -163,10 +184,52 @@ func newOCRPanel(ctx context.Context, win fyne.Window, frames snapshotSource, pi
 	return o
 }
 
+// withDocuments adds Document mode, and a switch at the panel's top
+// between reading the text and reading a document's fields. Leaving
+// Document mode cancels its analysis.
+func (o *ocrPanel) withDocuments(d *docPanel) {
+	o.doc = d
+	d.known = o.textOf
+	reading := o.content
+	d.content.Hide()
+	o.mode = choice([]string{modeText, modeDocument}, modeText, func(m string) {
+		if m == modeDocument {
+			reading.Hide()
+			d.content.Show()
+			return
+		}
+		d.cancelRun("Cancelled: left Document mode.")
+		d.content.Hide()
+		reading.Show()
+	})
+	o.content = container.NewBorder(o.mode, nil, nil, nil, container.NewStack(reading, d.content))
+}
+
+// act is the O key: read the text, or the document in Document mode.
+func (o *ocrPanel) act() {
+	if o.doc != nil && o.mode.Selected == modeDocument {
+		o.doc.analyze()
+		return
+	}
+	o.read()
+}
+
+// textOf is the text read of the region of frame seq, nil when it has not
+// been read.
+func (o *ocrPanel) textOf(seq int64, region image.Rectangle) *analyzer.ReadResult {
+	if o.lastRead.r == nil || o.lastRead.seq != seq || o.lastRead.region != region {
+		return nil
+	}
+	return o.lastRead.r
+}
+
 // setRegion is told about the region dragged on the video.
 func (o *ocrPanel) setRegion(r image.Rectangle) {
 	o.region = r
 	o.readBtn.SetText(actionOn("Read", r))
+	if o.doc != nil {
+		o.doc.setRegion(r)
+	}
 }
 
 // actionOn labels a panel's button: the whole frame, or the region
@@ -198,10 +261,7 @@ func (o *ocrPanel) read() {
 		return
 	}
 	region := o.region.Intersect(image.Rect(0, 0, frame.Cols(), frame.Rows()))
-	input := fmt.Sprintf("frame %d", seq)
-	if !region.Empty() {
-		input += fmt.Sprintf(" region %d,%d %dx%d", region.Min.X, region.Min.Y, region.Dx(), region.Dy())
-	}
+	input := frameInput(seq, region)
 	o.busy = true
 	o.readBtn.Disable()
 	o.progress.Show()
@@ -226,8 +286,18 @@ func (o *ocrPanel) read() {
 				return
 			}
 			o.show(shown, region.Min, res.ReadResult, a.Name(), input)
+			o.lastRead = textRead{seq: seq, region: region, r: res.ReadResult}
 		})
 	}()
+}
+
+// frameInput names what a panel read, as its exports' `input`.
+func frameInput(seq int64, region image.Rectangle) string {
+	input := fmt.Sprintf("frame %d", seq)
+	if !region.Empty() {
+		input += fmt.Sprintf(" region %d,%d %dx%d", region.Min.X, region.Min.Y, region.Dx(), region.Dy())
+	}
+	return input
 }
 
 // show displays a read result, in frame coordinates, over m, the part of
@@ -238,7 +308,7 @@ func (o *ocrPanel) show(m gocv.Mat, origin image.Point, r *analyzer.ReadResult, 
 		o.mat.Close()
 	}
 	o.mat, o.origin, o.source, o.input = m, origin, source, input
-	o.result = analyzer.NewOCRResult(r, ocrLanguage)
+	o.result = contract.NewOCRResult(r, ocrLanguage)
 	o.selected = -1
 	o.list.UnselectAll()
 	o.list.Refresh()
@@ -291,16 +361,17 @@ func (o *ocrPanel) copy(text string) {
 	o.status.SetText(fmt.Sprintf("Copied %d characters.", len(text)))
 }
 
-// ocrJSONLine is one line of the `ocr` command's output.
-type ocrJSONLine struct {
-	Input   string             `json:"input"`
-	Success bool               `json:"success"`
-	Source  string             `json:"source"`
-	Data    analyzer.OCRResult `json:"data"`
+// resultLine is one line of the `ocr` and `document` commands' output.
+type resultLine struct {
+	Input     string   `json:"input"`
+	Success   bool     `json:"success"`
+	Source    string   `json:"source"`
+	LatencyMS *float64 `json:"latency_ms,omitempty"`
+	Data      any      `json:"data"`
 }
 
 func (o *ocrPanel) writeJSON(w io.Writer) error {
-	return json.NewEncoder(w).Encode(ocrJSONLine{Input: o.input, Success: true, Source: o.source, Data: o.result})
+	return json.NewEncoder(w).Encode(resultLine{Input: o.input, Success: true, Source: o.source, Data: o.result})
 }
 
 func (o *ocrPanel) writeTXT(w io.Writer) error {
@@ -310,6 +381,12 @@ func (o *ocrPanel) writeTXT(w io.Writer) error {
 
 // export asks where to save and writes the result there.
 func (o *ocrPanel) export(ext string, write func(io.Writer) error) {
+	saveFile(o.win, "sightline-ocr."+ext, write, func(path string) { o.status.SetText("Saved " + path) })
+}
+
+// saveFile asks where to save a file named like name, writes it there and
+// tells saved where it went; a failure is shown in a dialog.
+func saveFile(win fyne.Window, name string, write func(io.Writer) error, saved func(path string)) {
 	d := dialog.NewFileSave(func(wc fyne.URIWriteCloser, err error) {
 		if err != nil || wc == nil {
 			return
@@ -319,17 +396,20 @@ func (o *ocrPanel) export(ext string, write func(io.Writer) error) {
 			werr = cerr
 		}
 		if werr != nil {
-			dialog.ShowError(werr, o.win)
+			dialog.ShowError(werr, win)
 			return
 		}
-		o.status.SetText("Saved " + wc.URI().Path())
-	}, o.win)
-	d.SetFileName("sightline-ocr." + ext)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{"." + ext}))
+		saved(wc.URI().Path())
+	}, win)
+	d.SetFileName(name)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{filepath.Ext(name)}))
 	d.Show()
 }
 
 func (o *ocrPanel) close() {
+	if o.doc != nil {
+		o.doc.close()
+	}
 	if o.mat.Ptr() != nil {
 		o.mat.Close()
 		o.mat = gocv.Mat{}

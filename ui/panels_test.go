@@ -27,6 +27,7 @@ import (
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/contract"
 	"github.com/sightline/sightline/internal/deps"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/mats"
@@ -321,7 +322,7 @@ func TestOCRPanelListsLinesOfRealRead(t *testing.T) {
 		Source  string `json:"source"`
 		Data    struct {
 			FullText       string             `json:"full_text"`
-			StructuredData []analyzer.OCRLine `json:"structured_data"`
+			StructuredData []contract.OCRLine `json:"structured_data"`
 			TotalWords     int                `json:"total_words"`
 			Language       string             `json:"language"`
 		} `json:"data"`
@@ -387,7 +388,7 @@ func TestCVPanelReviewRequired(t *testing.T) {
 	if len(c.preds) == 0 {
 		t.Fatalf("no predictions: %q", c.verdict.Text)
 	}
-	top := analyzer.NewPredictionResult(c.preds, 0).TopPrediction
+	top := contract.NewPredictionResult(c.preds, 0).TopPrediction
 	for _, tt := range []struct {
 		threshold float64
 		review    bool
@@ -482,15 +483,15 @@ func TestAddRecent(t *testing.T) {
 }
 
 // Golden renders: the scene panel with a fixed result and the HUD.
-func TestScenePanelRenders(t *testing.T) {
+func TestCaptionPanelRenders(t *testing.T) {
 	test.NewTempApp(t)
-	s := newScenePanel()
+	s := newCaptionPanel()
 	a := sceneAnalysis
 	a.Caption = &analyzer.Caption{Text: "two people walking past a parked car", Confidence: 0.81}
 	s.update(&analyzer.Merged{Analysis: &a, Source: "local", CloudSource: "azure"}, true, "", 0.25)
 	w := test.NewWindow(s.content)
 	w.Resize(fyne.NewSize(360, 320))
-	test.AssertRendersToMarkup(t, "scene.xml", w.Canvas())
+	test.AssertRendersToMarkup(t, "caption.xml", w.Canvas())
 	// Tags at or over the threshold are listed: outdoor 0.93 and car 0.40.
 	if n := len(s.tags.Objects); n != 2 {
 		t.Errorf("%d tags listed", n)

@@ -53,14 +53,22 @@ func newPlayer(cfg Config, bc backend.Config, build builder, bus *event.Bus) *pl
 	p := &player{build: build, backends: bc, display: newDisplay()}
 	opts, err := build(bc)
 	p.buildErr = err
-	p.Pipeline = pipeline.New(pipeline.Config{
+	pc := pipeline.Config{
 		Source:   source,
 		Video:    video.Options{Realtime: true},
 		Schedule: opts,
 		Keep:     true,
 		Filter:   overlay.Filter{Threshold: cfg.Threshold},
+		Scene:    cfg.Scene,
 		Events:   bus,
-	})
+	}
+	pl, err := pipeline.New(pc)
+	if err != nil { // the command line validated the scene: not expected
+		p.buildErr = errors.Join(p.buildErr, err)
+		pc.Scene = nil
+		pl, _ = pipeline.New(pc)
+	}
+	p.Pipeline = pl
 	p.Attach("display", p.display)
 	return p
 }

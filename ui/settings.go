@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -28,6 +29,9 @@ type settings struct {
 	CVProject      string
 	CVPublished    string
 	CVModelDir     string
+	// Document Intelligence, for the OCR panel's Document mode.
+	DocEndpoint    string
+	DocFreeTier    bool
 	CloudPerMinute float64
 	CloudPerDay    int
 	CacheTTL       time.Duration
@@ -36,6 +40,9 @@ type settings struct {
 	SnapshotDir    string
 	Keywords       []string
 	Recent         []string
+	// Scenes are the scene of each source (JSON scene files by source), so
+	// a source comes back with its lines and zones.
+	Scenes map[string]string
 }
 
 // defaultKeywords are highlighted in OCR results until the user changes them.
@@ -51,6 +58,8 @@ func loadSettings(p fyne.Preferences) settings {
 		CVProject:      p.String("cvProject"),
 		CVPublished:    p.String("cvPublished"),
 		CVModelDir:     p.String("cvModelDir"),
+		DocEndpoint:    p.String("docEndpoint"),
+		DocFreeTier:    p.Bool("docFreeTier"),
 		CloudPerMinute: p.FloatWithFallback("cloudPerMinute", 20),
 		CloudPerDay:    p.Int("cloudPerDay"),
 		CacheTTL:       time.Duration(p.FloatWithFallback("cacheTTLSeconds", 60) * float64(time.Second)),
@@ -59,7 +68,16 @@ func loadSettings(p fyne.Preferences) settings {
 		SnapshotDir:    p.StringWithFallback("snapshotDir", filepath.Join(home, "Pictures", "Sightline")),
 		Keywords:       p.StringListWithFallback("keywords", defaultKeywords),
 		Recent:         p.StringList("recentSources"),
+		Scenes:         decodeScenes(p.String("scenes")),
 	}
+}
+
+func decodeScenes(s string) map[string]string {
+	m := map[string]string{}
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &m) // a damaged entry forgets the scenes, nothing else
+	}
+	return m
 }
 
 func (s settings) save(p fyne.Preferences) {
@@ -68,6 +86,8 @@ func (s settings) save(p fyne.Preferences) {
 	p.SetString("cvProject", s.CVProject)
 	p.SetString("cvPublished", s.CVPublished)
 	p.SetString("cvModelDir", s.CVModelDir)
+	p.SetString("docEndpoint", s.DocEndpoint)
+	p.SetBool("docFreeTier", s.DocFreeTier)
 	p.SetFloat("cloudPerMinute", s.CloudPerMinute)
 	p.SetInt("cloudPerDay", s.CloudPerDay)
 	p.SetFloat("cacheTTLSeconds", s.CacheTTL.Seconds())
@@ -76,6 +96,8 @@ func (s settings) save(p fyne.Preferences) {
 	p.SetString("snapshotDir", s.SnapshotDir)
 	p.SetStringList("keywords", s.Keywords)
 	p.SetStringList("recentSources", s.Recent)
+	b, _ := json.Marshal(s.Scenes)
+	p.SetString("scenes", string(b))
 }
 
 // addRecent puts uri first in the recent sources, without duplicates.
@@ -104,6 +126,8 @@ type settingsPanel struct {
 	visionEndpoint, visionKey, cvEndpoint, cvKey *widget.Entry
 	perMinute, perDay, cacheTTL, modelDir, snaps *widget.Entry
 	blur                                         *widget.Check
+	docEndpoint, docKey                          *widget.Entry
+	docFree                                      *widget.Check
 	note, keyState, cloudState, problem          *widget.Label
 }
 
@@ -113,6 +137,10 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	p.cvEndpoint = entry(s.CVEndpoint, "https://<resource>.cognitiveservices.azure.com")
 	p.visionKey = widget.NewPasswordEntry()
 	p.cvKey = widget.NewPasswordEntry()
+	p.docEndpoint = entry(s.DocEndpoint, "https://<resource>.cognitiveservices.azure.com")
+	p.docKey = widget.NewPasswordEntry()
+	p.docFree = widget.NewCheck("Free tier (F0)", nil)
+	p.docFree.SetChecked(s.DocFreeTier)
 	p.perMinute = entry(strconv.FormatFloat(s.CloudPerMinute, 'g', -1, 64), "20")
 	p.perDay = entry(strconv.Itoa(s.CloudPerDay), "0 = unlimited")
 	p.cacheTTL = entry(strconv.FormatFloat(s.CacheTTL.Seconds(), 'g', -1, 64), "60")
@@ -147,6 +175,13 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 		it.HintText = hint
 		return it
 	}
+	// Document Intelligence has a section of its own: its labels would
+	// widen the form past an 800×600 screen's side panel.
+	docForm := widget.NewForm(
+		widget.NewFormItem("Endpoint", p.docEndpoint),
+		widget.NewFormItem("Key", p.docKey),
+		hinted("Tier", p.docFree, "F0: 4 MB, 2 pages, 500 a month"),
+	)
 	form := widget.NewForm(
 		widget.NewFormItem("Vision endpoint", p.visionEndpoint),
 		widget.NewFormItem("Vision key", p.visionKey),
@@ -164,13 +199,14 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	p.problem.Hide()
 	save := widget.NewButton("Save and apply", func() {
 		ns := p.read(s)
-		if err := errors.Join(checkEndpoint("Vision endpoint", ns.VisionEndpoint), checkEndpoint("Custom Vision endpoint", ns.CVEndpoint)); err != nil {
+		if err := errors.Join(checkEndpoint("Vision endpoint", ns.VisionEndpoint), checkEndpoint("Custom Vision endpoint", ns.CVEndpoint),
+			checkEndpoint("Document Intelligence endpoint", ns.DocEndpoint)); err != nil {
 			p.problem.SetText(err.Error())
 			p.problem.Show()
 			return
 		}
 		p.problem.Hide()
-		for name, e := range map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey} {
+		for name, e := range map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey, keyDocument: p.docKey} {
 			if e.Text != "" {
 				_ = keys.Set(name, e.Text) // Set falls back to memory; it never fails
 				e.SetText("")
@@ -186,7 +222,7 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	modelNote.Importance = widget.LowImportance
 	modelNote.Wrapping = fyne.TextWrapWord
 	p.content = container.NewVScroll(container.NewVBox(
-		heading("Azure"), form, p.keyState, p.cloudState, p.note, modelNote, p.blur,
+		heading("Azure"), form, heading("Document Intelligence"), docForm, p.keyState, p.cloudState, p.note, modelNote, p.blur,
 		p.problem, container.NewHBox(save)))
 	return p
 }
@@ -196,6 +232,8 @@ func (p *settingsPanel) read(old settings) settings {
 	s := old
 	s.VisionEndpoint = strings.TrimSpace(p.visionEndpoint.Text)
 	s.CVEndpoint = strings.TrimSpace(p.cvEndpoint.Text)
+	s.DocEndpoint = strings.TrimSpace(p.docEndpoint.Text)
+	s.DocFreeTier = p.docFree.Checked
 	if v, err := strconv.ParseFloat(p.perMinute.Text, 64); err == nil && v > 0 {
 		s.CloudPerMinute = v
 	}
@@ -252,7 +290,7 @@ func checkEndpoint(name, endpoint string) error {
 // refreshKeyState says which keys are set and where from, never the keys.
 func (p *settingsPanel) refreshKeyState() {
 	var parts []string
-	for _, k := range []struct{ name, label string }{{keyVision, "Vision key"}, {keyPrediction, "Custom Vision key"}} {
+	for _, k := range []struct{ name, label string }{{keyVision, "Vision key"}, {keyPrediction, "Custom Vision key"}, {keyDocument, "Document Intelligence key"}} {
 		if _, from := p.keys.Get(k.name); from != "" {
 			parts = append(parts, k.label+": set ("+from+")")
 		} else {

@@ -112,6 +112,8 @@ type statsPanel struct {
 	content                            fyne.CanvasObject
 	latency, fps, analyses, cloud, hit *plot
 	counters, cost                     *widget.Label
+	// documents is what Document Intelligence cost this session; nil: none.
+	documents func() (pages int, usd float64)
 }
 
 func newStatsPanel() *statsPanel {
@@ -139,7 +141,13 @@ func (s *statsPanel) update(m meters, st schedule.Stats) {
 	s.analyses.push(m.localFPS + m.cloudFPS)
 	s.cloud.push(m.cloudPerMin)
 	s.hit.push(100 * st.HitRate())
-	s.cost.SetText(costText(m, st))
+	cost := costText(m, st)
+	if s.documents != nil {
+		if pages, usd := s.documents(); pages > 0 {
+			cost += fmt.Sprintf("\nDocuments: %s, $%.4f. Total $%.4f.", plural(pages, "page"), usd, st.CostUSD+usd)
+		}
+	}
+	s.cost.SetText(cost)
 	s.counters.SetText(fmt.Sprintf("frames offered %d · analysed %d\nlocal  %d calls, %d errors, p95 %.0f ms\nazure  %d calls, %d errors, %d cache hits, p95 %.0f ms",
 		st.FramesOffered, st.FramesAnalyzed,
 		st.Local.Calls, st.Local.Errors, msf(st.Local.LatencyP95),
@@ -155,8 +163,8 @@ func costText(m meters, st schedule.Stats) string {
 	return fmt.Sprintf("$%.4f so far (%d calls). At the current rate ≈ $%.2f an hour.", st.CostUSD, st.Cloud.Calls, perHour)
 }
 
-// scenePanel shows the caption and tags of the merged result.
-type scenePanel struct {
+// captionPanel shows the caption and tags of the merged result.
+type captionPanel struct {
 	content fyne.CanvasObject
 	caption *widget.Label
 	from    *widget.Label
@@ -164,8 +172,8 @@ type scenePanel struct {
 	last    string // what is shown, to skip identical updates
 }
 
-func newScenePanel() *scenePanel {
-	s := &scenePanel{caption: widget.NewLabel("Waiting for the first analysis…"), from: widget.NewLabel(""), tags: container.NewVBox()}
+func newCaptionPanel() *captionPanel {
+	s := &captionPanel{caption: widget.NewLabel("Waiting for the first analysis…"), from: widget.NewLabel(""), tags: container.NewVBox()}
 	s.caption.Wrapping = fyne.TextWrapWord
 	// Bold, not a heading size: a Label sized as a heading wraps to the
 	// wrong width and height (Fyne 2.7.1), cutting the caption off.
@@ -177,7 +185,7 @@ func newScenePanel() *scenePanel {
 
 // update shows m's caption and tags; UI thread.
 // cloudProblem, when not "", is why the cloud has not answered.
-func (s *scenePanel) update(m *analyzer.Merged, cloud bool, cloudProblem string, threshold float64) {
+func (s *captionPanel) update(m *analyzer.Merged, cloud bool, cloudProblem string, threshold float64) {
 	if m == nil || m.Analysis == nil {
 		return
 	}

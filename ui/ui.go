@@ -15,6 +15,7 @@ import (
 	"github.com/sightline/sightline/assets"
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/internal/scene"
 )
 
 // Config is what the command line sets.
@@ -26,6 +27,8 @@ type Config struct {
 	// Vision is the Image Analysis resource the environment names; it wins
 	// over the saved settings.
 	Vision backend.Azure
+	// Scene is followed on the live view (`gui --scene`); nil: none.
+	Scene *scene.Config
 	// ExitAfter, when set, measures the display for that long after the
 	// first frame, writes the DisplayReport to Report (if set) and quits.
 	ExitAfter time.Duration

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"image"
 	"net/url"
@@ -15,6 +16,7 @@ import (
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/internal/text"
 
 	"fyne.io/fyne/v2"
@@ -51,7 +53,8 @@ type mainWindow struct {
 	controls   *controls
 	ocr        *ocrPanel
 	cv         *cvPanel
-	scene      *scenePanel
+	caption    *captionPanel
+	scenes     *scenePanel
 	stats      *statsPanel
 	settings   *settingsPanel
 	labels     *labelsPanel // capture, review, eval, training (labels.go)
@@ -101,6 +104,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		// The picture, the selection and the classes were the old source's.
 		w.live.clear(text.OneLine("Opening "+uri+" …", 90))
 		w.controls.resetClasses()
+		w.loadScene(uri, nil)
 	}
 	w.controls.onError = func(err error) { w.say(text.OneLine(err.Error(), 90)) }
 	w.ocr = newOCRPanel(ctx, w.win, w.p, w.pickBackend, w.st.Keywords, w.p.Cloud())
@@ -108,6 +112,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		w.st.Keywords = k
 		w.st.save(a.Preferences())
 	}
+	w.ocr.withDocuments(newDocPanel(ctx, w.win, w.p, d.panelLocal, w.documentCloud))
 	w.cv = newCVPanel(ctx, w.win, w.p, w.keys, w.st)
 	w.cv.privacy = w.privacy
 	w.cv.onChange = func(dir, endpoint, project, published string) {
@@ -118,8 +123,14 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		w.ocr.setRegion(r)
 		w.cv.setRegion(r)
 	}
-	w.scene = newScenePanel()
+	w.caption = newCaptionPanel()
+	w.scenes = newScenePanel(w.win)
+	newSceneEditor(w.live, w.scenes)
+	w.scenes.filter = w.p.SetFilter
+	w.scenes.apply = w.applyScene
+	w.loadScene(w.p.Source(), cfg.Scene)
 	w.stats = newStatsPanel()
+	w.stats.documents = w.ocr.doc.spent
 	w.settings = newSettingsPanel(w.win, w.st, w.keys, w.applySettings)
 	w.labels = newLabelsPanel(ctx, w.win, w.p, w.bus, w.keys, a.Preferences(), w.cv)
 
@@ -127,10 +138,11 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		container.NewTabItemWithIcon("Live", theme.MediaVideoIcon(), w.controls.content),
 		container.NewTabItemWithIcon("OCR", theme.DocumentIcon(), w.ocr.content),
 		container.NewTabItemWithIcon("Custom Vision", theme.SearchIcon(), w.cv.content),
-		container.NewTabItemWithIcon("Scene", theme.InfoIcon(), w.scene.content),
+		container.NewTabItemWithIcon("Scene", theme.ListIcon(), w.scenes.content),
+		container.NewTabItemWithIcon("Caption", theme.InfoIcon(), w.caption.content),
 		container.NewTabItemWithIcon("Stats", theme.GridIcon(), w.stats.content),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), w.settings.content),
-		container.NewTabItemWithIcon("Labels", theme.ListIcon(), w.labels.content),
+		container.NewTabItemWithIcon("Labels", theme.DocumentCreateIcon(), w.labels.content),
 	)
 	w.tabs.SetTabLocation(container.TabLocationLeading)
 
@@ -160,7 +172,11 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.win.Resize(fyne.NewSize(1280, 800))
 	w.win.Canvas().SetOnTypedRune(w.typedRune)
 	w.win.Canvas().SetOnTypedKey(func(e *fyne.KeyEvent) {
-		if e.Name == fyne.KeyEscape && w.win.FullScreen() {
+		switch {
+		case e.Name != fyne.KeyEscape:
+		case w.scenes.edit.adding != "":
+			w.scenes.edit.cancel()
+		case w.win.FullScreen():
 			w.setFullScreen(false)
 		}
 	})
@@ -219,6 +235,12 @@ func (w *mainWindow) onEvent(e event.Event) {
 	switch e := e.(type) {
 	case *event.Snapshot:
 		fyne.Do(func() { w.saved("Snapshot saved (and -clean.png)", e.Path) })
+	case *event.Alert:
+		at := time.Now()
+		fyne.Do(func() {
+			w.scenes.alert(e, at)
+			w.banner.alarm("⚠ "+e.Rule+": "+e.Detail, 8*time.Second)
+		})
 	case *event.OutputError:
 		if e.Output == "recording" {
 			w.p.recordingFailed()
@@ -239,6 +261,46 @@ func (w *mainWindow) onEvent(e event.Event) {
 			}
 		})
 	}
+}
+
+// loadScene shows and follows the scene of source: from the command line
+// (given), else the one saved for the source, else none.
+func (w *mainWindow) loadScene(source string, given *scene.Config) {
+	var cfg scene.Config
+	switch saved, ok := w.st.Scenes[source]; {
+	case given != nil:
+		cfg = *given
+	case ok:
+		if c, err := scene.Parse([]byte(saved)); err == nil {
+			cfg = c
+		}
+	}
+	w.scenes.set(cfg)
+	if err := w.p.SetScene(sceneOrNil(cfg)); err != nil {
+		w.say("Scene: " + text.OneLine(err.Error(), 90))
+	}
+}
+
+// applyScene follows an edited scene and keeps it for the source.
+func (w *mainWindow) applyScene(cfg scene.Config) error {
+	if err := w.p.SetScene(sceneOrNil(cfg)); err != nil {
+		return err
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	w.st.Scenes[w.p.Source()] = string(b)
+	w.st.save(w.app.Preferences())
+	return nil
+}
+
+// sceneOrNil: an empty scene is no scene (no tracking cost).
+func sceneOrNil(cfg scene.Config) *scene.Config {
+	if len(cfg.Lines) == 0 && len(cfg.Zones) == 0 && len(cfg.Rules) == 0 && len(cfg.Inspections) == 0 {
+		return nil
+	}
+	return &cfg
 }
 
 // privacy is the face finder to blur with before anything goes to the
@@ -390,7 +452,7 @@ func (w *mainWindow) typedRune(r rune) {
 		w.snapshot()
 	case 'o', 'O':
 		w.tabs.SelectIndex(1)
-		w.ocr.read()
+		w.ocr.act()
 	case 'p', 'P':
 		w.tabs.SelectIndex(2)
 		w.cv.predict()
@@ -440,7 +502,8 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 			w.hud.update(m, cur, st, paused, cloud)
 			w.stats.update(m, cur.stats)
 			w.settings.setCloud(cur.stats, cloud)
-			w.scene.update(&cur.view.Merged, cloud, azure.Reason(cur.stats.Cloud.LastError), threshold)
+			w.scenes.update(cur.view.Scene, cur.totals, cur.at)
+			w.caption.update(&cur.view.Merged, cloud, azure.Reason(cur.stats.Cloud.LastError), threshold)
 			w.controls.setClasses(classes)
 		})
 	}
@@ -450,6 +513,7 @@ func (w *mainWindow) sample() sample {
 	st := w.p.Stats()
 	s := sample{at: time.Now(), read: st.FramesRead, shown: w.p.display.shown.Load(), stats: st.Schedule,
 		view: w.p.HeldView(), staleAfter: w.p.staleAfter(), mode: w.p.Mode()}
+	w.p.SceneTotals(&s.totals)
 	if r := w.p.Recording(); r != nil {
 		s.recording, s.recorded = true, r.Duration()
 	}

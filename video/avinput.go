@@ -14,6 +14,7 @@ import (
 	"github.com/asticode/go-astiav"
 	"gocv.io/x/gocv"
 
+	"github.com/sightline/sightline/internal/imagefile"
 	"github.com/sightline/sightline/internal/mats"
 )
 
@@ -106,6 +107,10 @@ func openAV(ctx, openCtx context.Context, uri string, deadline time.Time, cfg av
 	if in.st == nil {
 		return nil, errors.New("no video stream")
 	}
+	if w, h := in.st.CodecParameters().Width(), in.st.CodecParameters().Height(); int64(w)*int64(h) > imagefile.MaxPixels {
+		// Each pooled BGR frame would take w×h×3 bytes, several at once.
+		return nil, fmt.Errorf("%s: pictures of %d×%d px; Sightline decodes up to %d megapixels a frame", uri, w, h, imagefile.MaxPixels/1_000_000)
+	}
 	if in.start = in.st.StartTime(); in.start == astiav.NoPtsValue {
 		in.start = 0
 	}
@@ -172,7 +177,14 @@ func (in *avInput) openDecoder() error {
 		in.dec.SetFlags(in.dec.Flags().Add(astiav.CodecContextFlagLowDelay))
 		in.dec.SetThreadType(astiav.ThreadTypeSlice)
 	}
-	if err := in.dec.Open(codec, nil); err != nil {
+	// The decoder refuses pictures over the limit, also when a stream
+	// changes size after opening.
+	d := astiav.NewDictionary()
+	defer d.Free()
+	if err := d.Set("max_pixels", strconv.Itoa(imagefile.MaxPixels), 0); err != nil {
+		return fmt.Errorf("setting max_pixels: %w", err)
+	}
+	if err := in.dec.Open(codec, d); err != nil {
 		return fmt.Errorf("opening %s decoder: %w", codec.Name(), err)
 	}
 	logOwners.Store(in.dec, in.dmg)
@@ -204,6 +216,12 @@ func (in *avInput) expectedFrames() int64 {
 // the last picture of a file; decode errors are counted, not returned.
 func (in *avInput) read() (gocv.Mat, time.Duration, error) {
 	for {
+		if in.timedOut.Load() || in.abort.Load() {
+			// Interrupted: the input is done. What the demuxer and decoder
+			// still hold is from before the stall (an interrupted RTSP read
+			// flushes its queue) and must not pass for a live picture.
+			return gocv.Mat{}, 0, in.failure("reading", errInterrupted)
+		}
 		err := in.dec.ReceiveFrame(in.frame)
 		switch {
 		case err == nil:
@@ -311,7 +329,10 @@ func (in *avInput) failure(op string, err error) error {
 	return fmt.Errorf("%s %s: %w", op, in.uri, err)
 }
 
-var errTimeout = errors.New("no answer in time")
+var (
+	errTimeout     = errors.New("no answer in time")
+	errInterrupted = errors.New("interrupted")
+)
 
 func (in *avInput) arm(t time.Time) { in.deadline.Store(t.UnixNano()) }
 func (in *avInput) disarm()         { in.deadline.Store(0) }

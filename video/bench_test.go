@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,4 +154,67 @@ func BenchmarkSlowConsumerDrops(b *testing.B) {
 		b.ReportMetric(float64(got)/min/60, "consumed-fps")
 		b.ReportMetric(float64(maxAge.Microseconds())/1000, "max-age-ms")
 	}
+}
+
+// BenchmarkRecorder records the demo video (795 frames, 768×576) from
+// decoded Mats and reports the file's bytes a frame and the CPU time a
+// frame (user + system: steadier than wall time on a shared machine).
+// Run on a commit before fragmented recording, it gives the baseline.
+//
+//	go test -run - -bench Recorder -benchtime 3x ./video/
+func BenchmarkRecorder(b *testing.B) {
+	src, err := Open(context.Background(), demoVideo, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var frames []*Frame
+	for {
+		f, err := src.Next(context.Background())
+		if err != nil {
+			break
+		}
+		kept := f.Mat.Clone() // past the source's pool
+		f.Release()
+		f.Mat = kept
+		frames = append(frames, f)
+	}
+	src.Close()
+	defer func() {
+		for _, f := range frames {
+			f.Release()
+		}
+	}()
+	var cpu time.Duration
+	var size int64
+	path := filepath.Join(b.TempDir(), "bench.mp4")
+	for b.Loop() {
+		before := cpuTime()
+		rec, err := NewRecorder(path, 768, 576, 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, f := range frames {
+			if err := rec.Write(f.Mat, f.PTS); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := rec.Close(); err != nil {
+			b.Fatal(err)
+		}
+		cpu += cpuTime() - before
+		st, err := os.Stat(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = st.Size()
+	}
+	b.ReportMetric(float64(size)/float64(len(frames)), "bytes/frame")
+	b.ReportMetric(float64(cpu.Microseconds())/1000/float64(b.N*len(frames)), "cpu-ms/frame")
+}
+
+// cpuTime is the process's user and system time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(syscall.TimevalToNsec(ru.Utime) + syscall.TimevalToNsec(ru.Stime))
 }

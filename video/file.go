@@ -91,9 +91,9 @@ type avFile struct {
 	dmg     damage
 	cancel  context.CancelFunc
 	pace    pacer
-	pending *Frame
+	pending []*Frame // decoded ahead at opening
 	seq     int64
-	read    atomic.Int64
+	read    atomic.Int64 // frames delivered
 	done    bool
 }
 
@@ -107,23 +107,49 @@ func openAVFile(ctx context.Context, path string, opts Options) (*avFile, error)
 	if err != nil {
 		cancel()
 		s.pool.Close()
-		return nil, fmt.Errorf("%w (not a video FFmpeg can read?)", err)
+		return nil, fileOpenError(ctx, path, err)
 	}
 	s.in, s.info = in, in.info()
 	// Open's ctx bounds the first decode too.
 	stop := context.AfterFunc(ctx, func() { in.abort.Store(true) })
 	f, err := s.decode()
 	stop()
+	if err == nil && ctx.Err() != nil { // decoded before the interrupt landed
+		f.Release()
+		err = ctx.Err()
+	}
 	if err != nil {
 		s.Close()
 		if errors.Is(err, io.EOF) {
-			err = fmt.Errorf("%s: no frame could be decoded", path)
+			return nil, fmt.Errorf("%s: no frame could be decoded", path)
 		}
-		return nil, err
+		return nil, fileOpenError(ctx, path, err)
 	}
-	s.pending = f
+	s.pending = []*Frame{f}
+	// A file of one frame is a still: decoding the second tells.
+	switch f2, err := s.decode(); {
+	case err == nil:
+		s.pending = append(s.pending, f2)
+	case errors.Is(err, io.EOF):
+		s.info.Still = true
+	default:
+		s.Close()
+		return nil, fileOpenError(ctx, path, err)
+	}
 	report(opts.OnStatus, StatePlaying, path)
 	return s, nil
+}
+
+// fileOpenError says why a file did not open: the caller gave up, it
+// timed out, or FFmpeg cannot read it.
+func fileOpenError(ctx context.Context, path string, err error) error {
+	switch {
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s: %s: %w", path, gaveUp(ctx), ctx.Err())
+	case errors.Is(err, errTimeout):
+		return err
+	}
+	return fmt.Errorf("%w (not a video FFmpeg can read?)", err)
 }
 
 func (s *avFile) decode() (*Frame, error) {
@@ -133,7 +159,6 @@ func (s *avFile) decode() (*Frame, error) {
 	}
 	f := &Frame{Seq: s.seq, PTS: pts, Arrived: time.Now(), Mat: m, pool: s.pool}
 	s.seq++
-	s.read.Add(1)
 	return f, nil
 }
 
@@ -147,9 +172,10 @@ func (s *avFile) Next(ctx context.Context) (*Frame, error) {
 	if s.done {
 		return nil, io.EOF
 	}
-	f := s.pending
-	s.pending = nil
-	if f == nil {
+	var f *Frame
+	if len(s.pending) > 0 {
+		f, s.pending = s.pending[0], s.pending[1:]
+	} else {
 		var err error
 		if f, err = s.decode(); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -166,6 +192,7 @@ func (s *avFile) Next(ctx context.Context) (*Frame, error) {
 		f.Release()
 		return nil, err
 	}
+	s.read.Add(1)
 	return f, nil
 }
 
@@ -183,7 +210,9 @@ func (s *avFile) endDetail() string {
 }
 
 func (s *avFile) Close() error {
-	s.pending.Release()
+	for _, f := range s.pending {
+		f.Release()
+	}
 	s.pending = nil
 	s.cancel()
 	if s.in != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,32 @@ func (l *statusLog) has(st State, detail string) bool {
 		}
 	}
 	return false
+}
+
+// states lists the states reported, in order.
+func (l *statusLog) states() []State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []State
+	for _, s := range l.all {
+		out = append(out, s.State)
+	}
+	return out
+}
+
+// between lists the states reported after the first `from` and before the
+// first `to` that follows it.
+func (l *statusLog) between(from, to State) []State {
+	all := l.states()
+	i := slices.Index(all, from)
+	if i < 0 {
+		return nil
+	}
+	all = all[i+1:]
+	if j := slices.Index(all, to); j >= 0 {
+		all = all[:j]
+	}
+	return all
 }
 
 func (l *statusLog) String() string {

@@ -88,11 +88,21 @@ func openLive(ctx context.Context, uri string, opts Options, dial dialer) (*live
 		last := s.lastErr
 		s.mu.Unlock()
 		s.Close()
+		// Not the open timeout, which ends the reader with its own error:
+		// the caller gave up (Ctrl-C, or its own deadline).
 		if last != nil {
-			return nil, fmt.Errorf("%s: no frame before the open timeout: %w", uri, last)
+			return nil, fmt.Errorf("%s: %s (last attempt: %v): %w", uri, gaveUp(ctx), last, ctx.Err())
 		}
-		return nil, fmt.Errorf("opening %s: %w", uri, ctx.Err())
+		return nil, fmt.Errorf("%s: %s: %w", uri, gaveUp(ctx), ctx.Err())
 	}
+}
+
+// gaveUp says why a caller's context ended an opening.
+func gaveUp(ctx context.Context) string {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return "the caller's deadline passed while opening"
+	}
+	return "interrupted while opening"
 }
 
 // run connects, reads and reconnects until ctx ends. Before the first
@@ -180,14 +190,21 @@ func (s *liveSource) publish(m gocv.Mat, pts time.Duration) {
 	f := &Frame{Seq: s.seq, PTS: pts, Arrived: now, Mat: m, pool: s.pool}
 	s.seq++
 	s.read.Add(1)
-	s.lastFrame.Store(now.UnixNano())
+	gap := now.Sub(time.Unix(0, s.lastFrame.Swap(now.UnixNano())))
 	s.mu.Lock()
 	old := s.slot
 	s.slot = f
-	if s.state != StatePlaying {
+	switch {
+	case s.state == StateStalled && gap > s.stallAfter:
+		// One frame after a stall is not a stream flowing again (a read
+		// that times out can flush a last buffered picture): playing
+		// waits for the next frame in time.
+	case s.state != StatePlaying:
 		s.report(StatePlaying, fmt.Sprintf("%s (%dx%d)", s.uri, m.Cols(), m.Rows()))
-	} else if d, ok := s.dmg.due(now); ok {
-		s.report(StatePlaying, d)
+	default:
+		if d, ok := s.dmg.due(now); ok {
+			s.report(StatePlaying, d)
+		}
 	}
 	s.mu.Unlock()
 	if old != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -86,6 +87,10 @@ func TestRTSPReconnect(t *testing.T) {
 				log.waitFor(t, StateReconnecting, 3*time.Second)
 				if !log.has(StateReconnecting, "timed out") {
 					t.Errorf("the frozen read did not time out:%s", log)
+				}
+				// Nothing flowed: the stall lasts until the reconnect.
+				if got := log.between(StateStalled, StateReconnecting); slices.Contains(got, StatePlaying) {
+					t.Errorf("states %v between stalled and reconnecting: playing while frozen:%s", got, log)
 				}
 			}
 			srv.Signal(syscall.SIGCONT)
@@ -262,4 +267,97 @@ func TestReconnectBackoffFakeClock(t *testing.T) {
 			t.Errorf("statuses:%s", log)
 		}
 	})
+}
+
+// scriptedConn yields a picture after each of its delays, then fails.
+type scriptedConn struct {
+	pool   *mats.Pool
+	delays []time.Duration
+}
+
+func (c *scriptedConn) info() Info { return Info{Width: 4, Height: 2, FPS: 25} }
+func (c *scriptedConn) close()     {}
+func (c *scriptedConn) read() (gocv.Mat, time.Duration, error) {
+	if len(c.delays) == 0 {
+		return gocv.Mat{}, 0, errors.New("read timed out")
+	}
+	time.Sleep(c.delays[0])
+	c.delays = c.delays[1:]
+	return c.pool.Get(2, 4), 0, nil
+}
+
+// TestStallEndsWhenFramesFlow (issue 19 item 17): a stall is reported, and
+// one picture after it (a read that times out can flush one) is not
+// "playing"; frames arriving in time again are.
+func TestStallEndsWhenFramesFlow(t *testing.T) {
+	const flowing, stall = 40 * time.Millisecond, 1400 * time.Millisecond // stalled after 1 s at 25 fps
+	tests := []struct {
+		name   string
+		delays []time.Duration
+		want   []State // from the first stalled on
+	}{
+		{"one picture, then the read fails", []time.Duration{flowing, flowing, flowing, stall},
+			[]State{StateStalled, StateReconnecting}},
+		{"frames flow again", []time.Duration{flowing, flowing, flowing, stall, flowing, flowing},
+			[]State{StateStalled, StatePlaying, StateReconnecting}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkLeaks(t)
+			dials := 0
+			dial := func(_ context.Context, _ time.Time, pool *mats.Pool, _ *damage) (conn, error) {
+				if dials++; dials == 1 {
+					return &scriptedConn{pool: pool, delays: tt.delays}, nil
+				}
+				return nil, errors.New("connection refused")
+			}
+			log := newStatusLog()
+			src, err := openLive(context.Background(), "rtsp://x", Options{OnStatus: log.add}.withDefaults(), dial)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			log.waitFor(t, StateReconnecting, 5*time.Second)
+			got := log.states()
+			got = got[slices.Index(got, StateStalled):]
+			if end := slices.Index(got, StateReconnecting); end >= 0 {
+				got = got[:end+1]
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("states from the stall on %v, want %v:%s", got, tt.want, log)
+			}
+		})
+	}
+}
+
+// TestOpenInterrupted (issue 19 item 17): a caller that gives up while a
+// source is opening (Ctrl-C) is told so, not that the open timeout passed.
+func TestOpenInterrupted(t *testing.T) {
+	checkLeaks(t)
+	refused := func(context.Context, time.Time, *mats.Pool, *damage) (conn, error) {
+		return nil, errors.New("connection refused")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	ctx, interrupt := context.WithCancel(ctx)
+	time.AfterFunc(200*time.Millisecond, interrupt)
+	_, err := openLive(ctx, "rtsp://x", Options{}.withDefaults(), refused)
+	if err == nil || !strings.Contains(err.Error(), "interrupted while opening") || strings.Contains(err.Error(), "timeout") ||
+		!errors.Is(err, context.Canceled) {
+		t.Errorf("live: %v, want 'interrupted while opening'", err)
+	}
+	deadline, cancel2 := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel2()
+	if _, err := openLive(deadline, "rtsp://x", Options{}.withDefaults(), refused); err == nil || !strings.Contains(err.Error(), "deadline passed while opening") {
+		t.Errorf("live, caller's deadline: %v", err)
+	}
+	gone, stop := context.WithCancel(context.Background())
+	stop()
+	src, err := Open(gone, demoVideo, Options{})
+	if err == nil {
+		src.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "interrupted while opening") || strings.Contains(err.Error(), "FFmpeg can read") {
+		t.Errorf("file: %v, want 'interrupted while opening'", err)
+	}
 }

@@ -3,11 +3,13 @@ package video
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -15,12 +17,15 @@ import (
 )
 
 // Recorder writes Mats to an MP4 file (H.264 through libx264 when FFmpeg
-// has it, else MPEG-4 part 2). Close finalises the file; a recording
-// that is closed after its context was cancelled is still playable.
-// Its methods may be called from different goroutines.
+// has it, else MPEG-4 part 2). The MP4 is fragmented: the index comes
+// first and every second of video follows as a self-contained fragment
+// written out at once, so a process killed mid-recording, or a disk that
+// fills, leaves a file that plays up to its last complete fragment. Close
+// finishes the file. Its methods may be called from different goroutines.
 type Recorder struct {
 	mu       sync.Mutex
 	path     string
+	out      *recordSink // the file
 	fc       *astiav.FormatContext
 	enc      *astiav.CodecContext
 	st       *astiav.Stream
@@ -33,6 +38,7 @@ type Recorder struct {
 	last     int64         // last pts written, in ticks
 	offset   time.Duration // shifts input timestamps that went backwards (a reconnect)
 	written  int64
+	failed   error // returned by every Write after the first failure
 	closed   bool
 }
 
@@ -40,9 +46,23 @@ type Recorder struct {
 // (MPEG-4 part 2 needs a denominator under 2^16).
 var recordTimeBase = astiav.NewRational(1, 1000)
 
+// fragmentOptions make the MP4 muxer write an empty index first and then
+// fragments of at most a second (cut early at keyframes), each complete
+// in itself.
+var fragmentOptions = map[string]string{
+	"movflags":      "+frag_keyframe+empty_moov+default_base_moof",
+	"frag_duration": "1000000", // µs
+}
+
 // NewRecorder creates path and prepares to encode width×height frames at
 // nominal rate fps (used for frames without usable timestamps).
-func NewRecorder(path string, width, height int, fps float64) (_ *Recorder, err error) {
+func NewRecorder(path string, width, height int, fps float64) (*Recorder, error) {
+	return newRecorder(path, width, height, fps, func(p string) (io.WriteCloser, error) { return os.Create(p) })
+}
+
+// newRecorder is NewRecorder writing through create's file, which tests
+// make fail as a full disk would.
+func newRecorder(path string, width, height int, fps float64, create func(string) (io.WriteCloser, error)) (_ *Recorder, err error) {
 	installLog()
 	if width <= 0 || height <= 0 {
 		return nil, fmt.Errorf("recording %s: bad size %dx%d", path, width, height)
@@ -68,15 +88,34 @@ func NewRecorder(path string, width, height int, fps float64) (_ *Recorder, err 
 		return nil, fmt.Errorf("recording %s: no MP4 muxer: %v", path, err)
 	}
 	track(1)
+	if err := r.openEncoder(width, height, fps); err != nil {
+		return nil, fmt.Errorf("recording %s: %w", path, err)
+	}
+	if err := r.openOutput(create); err != nil {
+		return nil, err
+	}
+	r.frame, r.pkt = astiav.AllocFrame(), astiav.AllocPacket()
+	track(2)
+	r.frame.SetWidth(width)
+	r.frame.SetHeight(height)
+	r.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
+	if err := r.frame.AllocBuffer(0); err != nil {
+		return nil, fmt.Errorf("recording %s: %w", path, err)
+	}
+	return r, nil
+}
+
+// openEncoder opens the video encoder and adds its stream.
+func (r *Recorder) openEncoder(width, height int, fps float64) error {
 	codec := astiav.FindEncoderByName("libx264")
 	if codec == nil {
 		codec = astiav.FindEncoder(astiav.CodecIDMpeg4)
 	}
 	if codec == nil {
-		return nil, fmt.Errorf("recording %s: FFmpeg has neither libx264 nor an MPEG-4 encoder", path)
+		return errors.New("FFmpeg has neither libx264 nor an MPEG-4 encoder")
 	}
 	if r.enc = astiav.AllocCodecContext(codec); r.enc == nil {
-		return nil, errors.New("allocating encoder failed")
+		return errors.New("allocating encoder failed")
 	}
 	track(1)
 	r.enc.SetWidth(width)
@@ -98,42 +137,110 @@ func NewRecorder(path string, width, height int, fps float64) (_ *Recorder, err 
 		r.enc.SetBitRate(int64(width * height * 4)) // ≈ 4 bits a pixel a second
 	}
 	if err := r.enc.Open(codec, opts); err != nil {
-		return nil, fmt.Errorf("recording %s: opening %s encoder: %w", path, codec.Name(), err)
+		return fmt.Errorf("opening %s encoder: %w", codec.Name(), err)
 	}
 	if r.st = r.fc.NewStream(nil); r.st == nil {
-		return nil, errors.New("adding the video stream failed")
+		return errors.New("adding the video stream failed")
 	}
 	if err := r.st.CodecParameters().FromCodecContext(r.enc); err != nil {
-		return nil, fmt.Errorf("recording %s: %w", path, err)
+		return err
 	}
 	r.st.SetTimeBase(recordTimeBase)
-	if r.pb, err = astiav.OpenIOContext(path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
-		return nil, fmt.Errorf("recording %s: %w", path, err)
+	return nil
+}
+
+// openOutput creates the file and writes the MP4 header. FFmpeg writes
+// through a Go callback, so a failed write keeps its cause (ENOSPC) and the
+// output is not seekable: nothing already written is ever rewritten.
+func (r *Recorder) openOutput(create func(string) (io.WriteCloser, error)) error {
+	out, err := create(r.path)
+	if err != nil {
+		return fmt.Errorf("recording %s: %w", r.path, err)
+	}
+	r.out = &recordSink{file: out}
+	if r.pb, err = astiav.AllocIOContext(64<<10, true, nil, nil, r.out.write); err != nil {
+		return fmt.Errorf("recording %s: %w", r.path, err)
 	}
 	r.fc.SetPb(r.pb)
-	if err := r.fc.WriteHeader(nil); err != nil {
-		return nil, fmt.Errorf("recording %s: writing the header: %w", path, err)
+	d := astiav.NewDictionary()
+	defer d.Free()
+	for k, v := range fragmentOptions {
+		if err := d.Set(k, v, 0); err != nil {
+			return fmt.Errorf("recording %s: setting %s: %w", r.path, k, err)
+		}
 	}
-	r.frame, r.pkt = astiav.AllocFrame(), astiav.AllocPacket()
-	track(2)
-	r.frame.SetWidth(width)
-	r.frame.SetHeight(height)
-	r.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := r.frame.AllocBuffer(0); err != nil {
-		return nil, fmt.Errorf("recording %s: %w", path, err)
+	if err := r.fc.WriteHeader(d); err != nil {
+		return r.failure("writing the header", err)
 	}
-	return r, nil
+	return r.flush("writing the header")
+}
+
+// recordSink is where FFmpeg's write callback puts a recording's bytes:
+// the file, and the first failed write's cause. (go-astiav keeps every
+// callback for the life of the process, so it holds this, not the
+// Recorder.)
+type recordSink struct {
+	file io.WriteCloser
+	err  error
+}
+
+func (s *recordSink) write(b []byte) (int, error) {
+	if s.err != nil {
+		return 0, astiav.ErrEio
+	}
+	n, err := s.file.Write(b)
+	if err == nil {
+		return n, nil
+	}
+	s.err = err
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return n, astiav.Error(-int(errno)) // AVERROR(errno)
+	}
+	return n, astiav.ErrEio
+}
+
+func (s *recordSink) close() error {
+	err := s.file.Close()
+	s.file = nil
+	return err
+}
+
+// flush hands what FFmpeg buffered to the file, so that a fragment is on
+// disk as soon as the muxer completes it.
+func (r *Recorder) flush(op string) error {
+	r.pb.Flush()
+	if r.out.err != nil {
+		return r.failure(op, r.out.err)
+	}
+	return nil
+}
+
+// failure wraps err, naming a full disk for what it is; the cause of a
+// failed write is the file's error, not FFmpeg's.
+func (r *Recorder) failure(op string, err error) error {
+	if r.out != nil && r.out.err != nil {
+		err = r.out.err
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("recording %s: the disk is full (ENOSPC) after %d frames; the file plays up to its last complete second: %w", r.path, r.written, err)
+	}
+	return fmt.Errorf("recording %s: %s: %w", r.path, op, err)
 }
 
 // Write encodes frame (8-bit BGR, BGRA or gray, scaled if its size differs)
 // at presentation time pts. Timestamps that do not increase are moved just
 // past the previous frame, so a source that restarted its clock (after a
-// reconnect) still records in order.
+// reconnect) still records in order. After a failed write to the file
+// (a full disk), every Write returns that failure: the recording stopped.
 func (r *Recorder) Write(frame gocv.Mat, pts time.Duration) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		return fmt.Errorf("recording %s: already closed", r.path)
+	}
+	if r.failed != nil {
+		return r.failed
 	}
 	if frame.Ptr() == nil || frame.Empty() {
 		return fmt.Errorf("recording %s: empty frame", r.path)
@@ -153,7 +260,11 @@ func (r *Recorder) Write(frame gocv.Mat, pts time.Duration) error {
 		return fmt.Errorf("recording %s: encoding: %w", r.path, err)
 	}
 	r.written++
-	return r.drain()
+	if err := r.drain(); err != nil {
+		r.failed = err
+		return err
+	}
+	return nil
 }
 
 // drain writes the packets the encoder has ready.
@@ -161,7 +272,7 @@ func (r *Recorder) drain() error {
 	for {
 		err := r.enc.ReceivePacket(r.pkt)
 		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
-			return nil
+			return r.flush("writing")
 		}
 		if err != nil {
 			return fmt.Errorf("recording %s: encoding: %w", r.path, err)
@@ -175,7 +286,7 @@ func (r *Recorder) drain() error {
 		err = r.fc.WriteInterleavedFrame(r.pkt) // takes the packet's data
 		r.pkt.Unref()
 		if err != nil {
-			return fmt.Errorf("recording %s: writing: %w", r.path, err)
+			return r.failure("writing", err)
 		}
 	}
 }
@@ -187,7 +298,9 @@ func (r *Recorder) Frames() int64 {
 	return r.written
 }
 
-// Close flushes the encoder, writes the MP4 index and closes the file.
+// Close flushes the encoder, writes the last fragment and the fragment
+// index, and closes the file. After a failed Write it only releases the
+// recorder: the failure was returned then, and the file plays up to it.
 func (r *Recorder) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -196,13 +309,21 @@ func (r *Recorder) Close() error {
 	}
 	r.closed = true
 	defer r.free()
+	if r.failed != nil {
+		return nil
+	}
 	var errs []error
 	if err := r.enc.SendFrame(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
 		errs = append(errs, fmt.Errorf("recording %s: flushing: %w", r.path, err))
 	}
 	errs = append(errs, r.drain())
 	if err := r.fc.WriteTrailer(); err != nil {
-		errs = append(errs, fmt.Errorf("recording %s: writing the index: %w", r.path, err))
+		errs = append(errs, r.failure("writing the index", err))
+	} else if err := r.flush("writing the index"); err != nil {
+		errs = append(errs, err)
+	}
+	if err := r.out.close(); err != nil {
+		errs = append(errs, fmt.Errorf("recording %s: %w", r.path, err))
 	}
 	return errors.Join(errs...)
 }
@@ -221,8 +342,16 @@ func (r *Recorder) free() {
 		r.enc = nil
 	}
 	if r.pb != nil {
-		r.pb.Close()
+		// A custom context: Free, not Close, which would take FFmpeg's
+		// opaque pointer for a URL context.
+		r.pb.Free()
 		r.pb = nil
+	}
+	if r.out != nil {
+		if r.out.file != nil { // not closed by Close
+			r.out.close()
+		}
+		r.out = nil
 	}
 	if r.fc != nil {
 		r.fc.Free()
@@ -236,12 +365,17 @@ func (r *Recorder) free() {
 // written under a temporary name and renamed, so readers never see half a
 // picture.
 func SaveSnapshot(dir string, seq int64, clean, annotated gocv.Mat) (cleanPath, annotatedPath string, err error) {
+	return SaveSnapshotAs(dir, fmt.Sprintf("frame-%06d-%s", seq, time.Now().Format("20060102-150405")), clean, annotated)
+}
+
+// SaveSnapshotAs is SaveSnapshot under the name base (base-clean.png and
+// base-annotated.png).
+func SaveSnapshotAs(dir, base string, clean, annotated gocv.Mat) (cleanPath, annotatedPath string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", fmt.Errorf("snapshot: %w", err)
 	}
-	stamp := time.Now().Format("20060102-150405")
-	cleanPath = filepath.Join(dir, fmt.Sprintf("frame-%06d-%s-clean.png", seq, stamp))
-	annotatedPath = filepath.Join(dir, fmt.Sprintf("frame-%06d-%s-annotated.png", seq, stamp))
+	cleanPath = filepath.Join(dir, base+"-clean.png")
+	annotatedPath = filepath.Join(dir, base+"-annotated.png")
 	for _, w := range []struct {
 		path string
 		m    gocv.Mat
@@ -250,9 +384,17 @@ func SaveSnapshot(dir string, seq int64, clean, annotated gocv.Mat) (cleanPath, 
 			return "", "", fmt.Errorf("snapshot %s: empty picture", w.path)
 		}
 		tmp := strings.TrimSuffix(w.path, ".png") + ".tmp.png"
-		if !gocv.IMWrite(tmp, w.m) {
+		// Encoded here and written by Go, so that a failed write says why
+		// (a full disk), which IMWrite's bool cannot.
+		buf, err := gocv.IMEncode(gocv.PNGFileExt, w.m)
+		if err != nil {
+			return "", "", fmt.Errorf("snapshot %s: encoding the PNG: %w", w.path, err)
+		}
+		err = os.WriteFile(tmp, buf.GetBytes(), 0o644)
+		buf.Close()
+		if err != nil {
 			os.Remove(tmp)
-			return "", "", fmt.Errorf("snapshot %s: writing the PNG failed", w.path)
+			return "", "", fmt.Errorf("snapshot: %w", err)
 		}
 		if err := os.Rename(tmp, w.path); err != nil {
 			os.Remove(tmp)

@@ -49,6 +49,10 @@ type Info struct {
 	Height int
 	FPS    float64 // nominal frame rate; 0 when unknown
 	Live   bool    // webcams and network streams: newest frame wins
+	// Still: a picture (an image file, or a video file of one frame): Next
+	// delivers it once, then io.EOF. Show it and analyse it once; do not
+	// loop it.
+	Still bool
 }
 
 // State is a source's state, as reported in `status` events.
@@ -205,6 +209,8 @@ func Open(ctx context.Context, uri string, opts Options) (Source, error) {
 	report(opts.OnStatus, StateOpening, uri)
 	var src Source
 	switch {
+	case kind == KindFile && isPicture(target):
+		src, err = openStill(target, opts)
 	case kind == KindFile && opts.Backend == BackendGoCV:
 		src, err = openGoCVFile(target, opts)
 	case kind == KindFile:

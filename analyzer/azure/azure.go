@@ -70,6 +70,22 @@ type ClientOptions struct {
 	// first try, 2 for the first retry, …), so that a scheduler can count
 	// calls, retries included, against a budget.
 	OnAttempt func(attempt int)
+	// Observe, when set, hears of every attempt once it has its answer:
+	// for traces (a span per cloud call, with the service's request id).
+	Observe func(Attempt)
+}
+
+// Attempt is one HTTP attempt, as Observe hears of it. Path never holds a
+// key; Err is the transport's error, nil when the service answered.
+type Attempt struct {
+	Service    string
+	Method     string
+	Path       string
+	Attempt    int
+	Start, End time.Time
+	Status     int // 0 when no answer came
+	RequestID  string
+	Err        error
 }
 
 // dial parses endpoint and builds a client of service on it.
@@ -88,7 +104,7 @@ func (o ClientOptions) pipeline(service string, endpoint *url.URL, keyHeader, ke
 		service: service, endpoint: endpoint, keyHeader: keyHeader, key: key,
 		credential: o.Credential, retries: o.Retries, tryTimeout: o.TryTimeout,
 		backoff: clock.Backoff{Initial: o.RetryDelay, Max: o.MaxRetryDelay}, transport: o.Transport,
-		logger: o.Logger, clock: o.Clock, onAttempt: o.OnAttempt,
+		logger: o.Logger, clock: o.Clock, onAttempt: o.OnAttempt, observe: o.Observe,
 	}
 }
 

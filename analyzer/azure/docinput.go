@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/imagefile"
 )
 
 // Limits of Document Intelligence v4.0 (service quotas and the models'
@@ -21,9 +22,14 @@ const (
 	DocumentMaxSide      = 10000
 )
 
+// Formats as the service's docs name them; the images' are imagefile's.
 const (
 	formatPDF       = "PDF"
 	formatHEIF      = "HEIF"
+	formatJPEG      = string(imagefile.JPEG)
+	formatPNG       = string(imagefile.PNG)
+	formatTIFF      = string(imagefile.TIFF)
+	formatBMP       = string(imagefile.BMP)
 	documentFormats = "PDF, JPEG, PNG, TIFF, BMP or HEIF"
 )
 
@@ -73,11 +79,11 @@ func checkDocumentBytes(data []byte, lim documentLimits) ([]byte, error) {
 	case formatPDF, formatHEIF:
 		// Their page sizes are the service's to judge.
 	default:
-		w, h, err := declaredSize(format, data)
+		hdr, err := imagefile.Inspect(data)
 		if err != nil {
-			return nil, imageErrorf("unreadable %s header: %v", format, err)
+			return nil, imageErrorf("%v", err)
 		}
-		if err := checkDocumentSides(w, h); err != nil {
+		if err := checkDocumentSides(hdr.Width, hdr.Height); err != nil {
 			return nil, err
 		}
 	}
@@ -103,16 +109,16 @@ func sniffDocument(b []byte) (string, error) {
 	case isHEIF(b):
 		return formatHEIF, nil
 	}
-	format, ok := sniffFormat(b)
-	switch {
+	f, ok := imagefile.Sniff(b)
+	switch format := string(f); {
 	case !ok:
 		return "", imageErrorf("not a %s file (starts with % x)", documentFormats, b[:min(len(b), 8)])
-	case format == formatMPO:
+	case f == imagefile.MPO:
 		return formatJPEG, nil // an MPO's first picture is a plain JPEG
 	case format == formatJPEG, format == formatPNG, format == formatTIFF, format == formatBMP:
 		return format, nil
 	}
-	return "", imageErrorf("%s is not a format Document Intelligence reads (want %s)", format, documentFormats)
+	return "", imageErrorf("%s is not a format Document Intelligence reads (want %s)", f, documentFormats)
 }
 
 // isHEIF reports an ISO base media file whose brand is HEIF's.

@@ -2,17 +2,14 @@ package azure
 
 import (
 	"bytes"
-	"encoding/binary"
-	"errors"
 	"image"
-	_ "image/gif" // DecodeConfig for the formats the standard library knows
-	_ "image/jpeg"
-	_ "image/png"
 	"math"
+	"slices"
 
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/imagefile"
 )
 
 // Limits of the services (Image Analysis 4.0 and Custom Vision docs).
@@ -27,19 +24,12 @@ const (
 	jpegQuality    = 85
 )
 
-// Image formats the services accept, as named in their docs.
-const (
-	formatJPEG = "JPEG"
-	formatPNG  = "PNG"
-	formatGIF  = "GIF"
-	formatBMP  = "BMP"
-	formatWEBP = "WEBP"
-	formatICO  = "ICO"
-	formatTIFF = "TIFF"
-	formatMPO  = "MPO"
-)
+// acceptedFormats are the formats the services accept, as their docs name
+// them.
+var acceptedFormats = []imagefile.Format{imagefile.JPEG, imagefile.PNG, imagefile.GIF, imagefile.BMP,
+	imagefile.WEBP, imagefile.ICO, imagefile.TIFF, imagefile.MPO}
 
-const acceptedFormats = "JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF or MPO"
+const acceptedNames = "JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF or MPO"
 
 // upload is an image ready to send, and how its pixels relate to the
 // caller's image.
@@ -79,19 +69,24 @@ func prepareBytes(data []byte, lim uploadLimits) (upload, error) {
 	if len(data) == 0 {
 		return upload{}, imageErrorf("the image is empty (0 bytes)")
 	}
-	format, ok := sniffFormat(data)
-	if !ok {
-		return upload{}, imageErrorf("not a %s file (starts with % x)", acceptedFormats, data[:min(len(data), 8)])
+	if format, ok := imagefile.Sniff(data); !ok || !slices.Contains(acceptedFormats, format) {
+		return upload{}, imageErrorf("not a %s file (starts with % x)", acceptedNames, data[:min(len(data), 8)])
 	}
-	w, h, err := declaredSize(format, data)
+	hdr, err := imagefile.Inspect(data)
 	if err != nil {
-		return upload{}, imageErrorf("unreadable %s header: %v", format, err)
+		return upload{}, imageErrorf("%v", err)
+	}
+	format, w, h := hdr.Format, hdr.Width, hdr.Height
+	if hdr.Truncated && format != imagefile.JPEG && format != imagefile.MPO {
+		// Only a JPEG decodes from part of its data; the service would
+		// refuse the rest, after a paid call.
+		return upload{}, imageErrorf("the %s is truncated: the file ends before its image data", format)
 	}
 	if err := checkSides(w, h); err != nil {
 		return upload{}, err
 	}
 	up := upload{body: data, sentW: w, sentH: h, origW: w, origH: h}
-	if lim.maxSide > 0 && max(w, h) > lim.maxSide && decodableByOpenCV(format) {
+	if lim.maxSide > 0 && max(w, h) > lim.maxSide {
 		smaller, ok, err := downscaleBytes(data, lim.maxSide)
 		if err != nil {
 			return upload{}, err
@@ -128,19 +123,17 @@ func checkSides(w, h int) error {
 }
 
 // downscaleBytes decodes data and re-encodes it as a JPEG whose longer side
-// is maxSide. ok is false when OpenCV cannot decode the file; the original
-// is then sent and the service judges it.
+// is maxSide. ok is false when the file is not decoded locally (GIF, ICO,
+// damaged, or over imagefile's limits); the original is then sent and the
+// service judges it.
 func downscaleBytes(data []byte, maxSide int) (up upload, ok bool, err error) {
-	// IMReadColor applies EXIF orientation, so the coordinates we map back
+	// Decoding applies EXIF orientation, so the coordinates we map back
 	// to are those of the image as viewers show it, like the service's.
-	m, err := gocv.IMDecode(data, gocv.IMReadColor)
+	m, _, err := imagefile.Decode(data)
 	if err != nil {
 		return upload{}, false, nil
 	}
 	defer m.Close()
-	if m.Empty() {
-		return upload{}, false, nil
-	}
 	up, err = encodeJPEG(m, maxSide)
 	return up, err == nil, err
 }
@@ -170,180 +163,6 @@ func encodeJPEG(m gocv.Mat, maxSide int) (upload, error) {
 	defer buf.Close()
 	up.body = bytes.Clone(buf.GetBytes()) // GetBytes aliases C memory freed by Close
 	return up, nil
-}
-
-// decodableByOpenCV lists the accepted formats OpenCV 4.6 can read; GIF and
-// ICO are sent as they are.
-func decodableByOpenCV(format string) bool {
-	switch format {
-	case formatJPEG, formatMPO, formatPNG, formatBMP, formatWEBP, formatTIFF:
-		return true
-	}
-	return false
-}
-
-// sniffFormat identifies an accepted format by its magic bytes.
-func sniffFormat(b []byte) (string, bool) {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}):
-		if isMPO(b) {
-			return formatMPO, true
-		}
-		return formatJPEG, true
-	case bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")):
-		return formatPNG, true
-	case bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")):
-		return formatGIF, true
-	case bytes.HasPrefix(b, []byte("BM")) && len(b) >= 26:
-		return formatBMP, true
-	case len(b) >= 12 && bytes.HasPrefix(b, []byte("RIFF")) && string(b[8:12]) == "WEBP":
-		return formatWEBP, true
-	case bytes.HasPrefix(b, []byte{0, 0, 1, 0}):
-		return formatICO, true
-	case bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
-		return formatTIFF, true
-	}
-	return "", false
-}
-
-// isMPO reports whether a JPEG carries a multi-picture (MPF) APP2 segment.
-func isMPO(b []byte) bool {
-	for i := 2; i+4 <= len(b) && b[i] == 0xFF; {
-		marker := b[i+1]
-		if marker == 0xDA || marker == 0xD9 { // image data starts
-			return false
-		}
-		n := int(binary.BigEndian.Uint16(b[i+2:]))
-		if marker == 0xE2 && i+8 <= len(b) && string(b[i+4:i+8]) == "MPF\x00" {
-			return true
-		}
-		i += 2 + n
-	}
-	return false
-}
-
-var errShortHeader = errors.New("header too short")
-
-// declaredSize reads an image's width and height from its header, without
-// decoding pixels, so that absurd sizes are rejected before any allocation.
-func declaredSize(format string, b []byte) (w, h int, err error) {
-	switch format {
-	case formatJPEG, formatMPO, formatPNG, formatGIF:
-		cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
-		return cfg.Width, cfg.Height, err
-	case formatBMP:
-		return bmpSize(b)
-	case formatWEBP:
-		return webpSize(b)
-	case formatICO:
-		return icoSize(b)
-	case formatTIFF:
-		return tiffSize(b)
-	}
-	return 0, 0, errors.New("unknown format")
-}
-
-func bmpSize(b []byte) (int, int, error) {
-	if len(b) < 26 {
-		return 0, 0, errShortHeader
-	}
-	if binary.LittleEndian.Uint32(b[14:]) == 12 { // OS/2 BITMAPCOREHEADER
-		return int(binary.LittleEndian.Uint16(b[18:])), int(binary.LittleEndian.Uint16(b[20:])), nil
-	}
-	w := int(int32(binary.LittleEndian.Uint32(b[18:])))
-	h := int(int32(binary.LittleEndian.Uint32(b[22:])))
-	if h < 0 { // top-down bitmap
-		h = -h
-	}
-	return w, h, nil
-}
-
-func webpSize(b []byte) (int, int, error) {
-	if len(b) < 30 {
-		return 0, 0, errShortHeader
-	}
-	switch string(b[12:16]) {
-	case "VP8 ": // lossy: frame header after a 3-byte tag and start code
-		if b[23] != 0x9d || b[24] != 0x01 || b[25] != 0x2a {
-			return 0, 0, errors.New("bad VP8 start code")
-		}
-		return int(binary.LittleEndian.Uint16(b[26:]) & 0x3fff), int(binary.LittleEndian.Uint16(b[28:]) & 0x3fff), nil
-	case "VP8L": // lossless: 14-bit width-1 and height-1 after the signature
-		if b[20] != 0x2f {
-			return 0, 0, errors.New("bad VP8L signature")
-		}
-		bits := binary.LittleEndian.Uint32(b[21:])
-		return int(bits&0x3fff) + 1, int(bits>>14&0x3fff) + 1, nil
-	case "VP8X": // extended: 24-bit canvas width-1 and height-1
-		w := int(b[24]) | int(b[25])<<8 | int(b[26])<<16
-		h := int(b[27]) | int(b[28])<<8 | int(b[29])<<16
-		return w + 1, h + 1, nil
-	}
-	return 0, 0, errors.New("unknown WEBP chunk")
-}
-
-// icoSize returns the largest image in an icon directory (0 means 256 px).
-func icoSize(b []byte) (w, h int, err error) {
-	if len(b) < 6 {
-		return 0, 0, errShortHeader
-	}
-	count := int(binary.LittleEndian.Uint16(b[4:]))
-	if count == 0 || len(b) < 6+16*count {
-		return 0, 0, errShortHeader
-	}
-	for i := range count {
-		e := b[6+16*i:]
-		ew, eh := int(e[0]), int(e[1])
-		if ew == 0 {
-			ew = 256
-		}
-		if eh == 0 {
-			eh = 256
-		}
-		w, h = max(w, ew), max(h, eh)
-	}
-	return w, h, nil
-}
-
-func tiffSize(b []byte) (w, h int, err error) {
-	if len(b) < 8 {
-		return 0, 0, errShortHeader
-	}
-	var order binary.ByteOrder = binary.LittleEndian
-	if b[0] == 'M' {
-		order = binary.BigEndian
-	}
-	off := int(order.Uint32(b[4:]))
-	if off < 8 || off+2 > len(b) {
-		return 0, 0, errShortHeader
-	}
-	n := int(order.Uint16(b[off:]))
-	for i := range n {
-		e := off + 2 + 12*i
-		if e+12 > len(b) {
-			return 0, 0, errShortHeader
-		}
-		tag, typ := order.Uint16(b[e:]), order.Uint16(b[e+2:])
-		var v int
-		switch typ {
-		case 3: // SHORT
-			v = int(order.Uint16(b[e+8:]))
-		case 4: // LONG
-			v = int(order.Uint32(b[e+8:]))
-		default:
-			continue
-		}
-		switch tag {
-		case 256:
-			w = v
-		case 257:
-			h = v
-		}
-	}
-	if w == 0 || h == 0 {
-		return 0, 0, errors.New("no ImageWidth/ImageLength tags")
-	}
-	return w, h, nil
 }
 
 // scaler maps coordinates of the uploaded image back to the original's.

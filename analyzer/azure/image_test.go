@@ -3,7 +3,6 @@ package azure_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"image"
 	"image/jpeg"
 	"image/png"
@@ -15,6 +14,7 @@ import (
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
+	"github.com/sightline/sightline/internal/imagefile/imagetest"
 )
 
 func encodeImage(t testing.TB, w, h int, enc func(*bytes.Buffer, image.Image) error) []byte {
@@ -39,30 +39,6 @@ func padded(b []byte, size int) []byte {
 	return append(bytes.Clone(b), make([]byte, size-len(b))...)
 }
 
-// withJPEGSize rewrites the dimensions a JPEG declares in its SOF segment.
-func withJPEGSize(b []byte, w, h int) []byte {
-	b = bytes.Clone(b)
-	for i := 2; i+9 < len(b); {
-		marker, n := b[i+1], int(binary.BigEndian.Uint16(b[i+2:]))
-		if marker == 0xC0 || marker == 0xC2 {
-			binary.BigEndian.PutUint16(b[i+5:], uint16(h))
-			binary.BigEndian.PutUint16(b[i+7:], uint16(w))
-			return b
-		}
-		i += 2 + n
-	}
-	panic("no SOF")
-}
-
-func bmpHeader(w, h int32) []byte {
-	b := make([]byte, 54)
-	copy(b, "BM")
-	binary.LittleEndian.PutUint32(b[14:], 40)
-	binary.LittleEndian.PutUint32(b[18:], uint32(w))
-	binary.LittleEndian.PutUint32(b[22:], uint32(h))
-	return b
-}
-
 func TestPreUploadChecks(t *testing.T) {
 	tiny := encodeImage(t, 40, 40, func(b *bytes.Buffer, m image.Image) error { return png.Encode(b, m) })
 	tests := []struct {
@@ -74,10 +50,11 @@ func TestPreUploadChecks(t *testing.T) {
 		{"nothing", analyzer.Image{}, "no image"},
 		{"garbage", analyzer.Image{Bytes: []byte("this is not an image at all")}, "not a JPEG, PNG, GIF, BMP, WEBP, ICO, TIFF or MPO file"},
 		{"tiny PNG", analyzer.Image{Bytes: tiny}, "40×40 px; the service needs 50–16000 px per side"},
-		{"JPEG declaring 17000 px", analyzer.Image{Bytes: withJPEGSize(smallJPEG(t), 17000, 100)}, "17000×100 px"},
-		{"BMP declaring 20000 px", analyzer.Image{Bytes: bmpHeader(20000, 100)}, "20000×100 px"},
+		{"JPEG declaring 17000 px", analyzer.Image{Bytes: imagetest.WithJPEGSize(t, smallJPEG(t), 17000, 100)}, "17000×100 px"},
+		{"BMP declaring 20000 px", analyzer.Image{Bytes: imagetest.BMPDeclaring(20000, 100)}, "20000×100 px"},
 		{"over 20 MB", analyzer.Image{Bytes: padded(smallJPEG(t), 21<<20)}, "JPEG is 21.0 MB; the service accepts less than 20.0 MB"},
-		{"truncated PNG", analyzer.Image{Bytes: tiny[:20]}, "unreadable PNG header"},
+		{"PNG cut in its header", analyzer.Image{Bytes: tiny[:20]}, "truncated: the PNG ends inside its header"},
+		{"PNG cut in its data", analyzer.Image{Bytes: imagetest.Cut(tiny, 0.8)}, "the PNG is truncated"},
 		{"empty Mat", analyzer.Image{Mat: gocv.NewMat()}, "no image"},
 	}
 	srv := azuretest.New(t)

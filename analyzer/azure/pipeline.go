@@ -68,6 +68,7 @@ type pipelineConfig struct {
 	logger     *slog.Logger
 	clock      Clock
 	onAttempt  func(attempt int)
+	observe    func(Attempt)
 	// anonymous clients send no key and no token: they fetch pre-signed
 	// URLs on other hosts (a trained model's download), where a key must
 	// never go.
@@ -343,6 +344,14 @@ func (p *retryPolicy) try(ctx context.Context, req *policy.Request, attempt int)
 		attrs = append(attrs, "error", cfg.scrub(err.Error()))
 	}
 	cfg.logger.DebugContext(ctx, "azure request", attrs...)
+	if cfg.observe != nil {
+		a := Attempt{Service: cfg.service, Method: req.Raw().Method, Path: cfg.scrub(req.Raw().URL.Path), Attempt: attempt,
+			Start: start, End: cfg.clock.Now(), Err: err}
+		if resp != nil {
+			a.Status, a.RequestID = resp.StatusCode, cfg.scrub(requestID(resp.Header))
+		}
+		cfg.observe(a)
+	}
 	return resp, err
 }
 

@@ -212,13 +212,11 @@ func (c *CustomVision) Predict(ctx context.Context, img analyzer.Image, detect b
 		}
 		return nil, fmt.Errorf("model %s is a classifier and cannot detect objects: drop --detect", c.modelPath)
 	}
-	m, owned, err := decodeImage(img)
+	m, release, err := decodeImage(img)
 	if err != nil {
 		return nil, err
 	}
-	if owned {
-		defer m.Close()
-	}
+	defer release()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.fillInput(m)

@@ -145,13 +145,11 @@ func (f face) iou(g face) float32 {
 // Detect returns the faces in a BGR image, in source pixels, highest
 // confidence first.
 func (d *FaceDetector) Detect(img gocv.Mat) ([]analyzer.Face, error) {
-	src, owned, err := decodeImage(analyzer.Image{Mat: img})
+	src, release, err := decodeImage(analyzer.Image{Mat: img})
 	if err != nil {
 		return nil, err
 	}
-	if owned {
-		defer src.Close()
-	}
+	defer release()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.sess == nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/internal/imagefile"
 )
 
 // DefaultThreshold is the confidence below which local detections are not
@@ -133,6 +134,7 @@ func (b *Backend) takeDetector(ctx context.Context) (*pooledDetector, error) {
 		return &pooledDetector{yolox: y}, nil
 	}
 	b.mu.Unlock()
+	defer analyzer.Queue(ctx)()
 	select {
 	case d := <-b.idle:
 		return d, nil
@@ -148,13 +150,11 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 			return nil, fmt.Errorf("feature %q is not available locally (it needs --backend azure)", f)
 		}
 	}
-	mat, owned, err := decodeImage(img)
+	mat, release, err := decodeImage(img)
 	if err != nil {
 		return nil, err
 	}
-	if owned {
-		defer mat.Close()
-	}
+	defer release()
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -187,7 +187,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 	if needsFaces(fs) || fs.Has(analyzer.FeatureRead) {
 		// Faces and text have one model each: one reading at a time.
 		var err error
-		if versions, err = b.facesAndText(mat, req, a, versions); err != nil {
+		if versions, err = b.facesAndText(ctx, mat, req, a, versions); err != nil {
 			return nil, err
 		}
 	}
@@ -197,8 +197,10 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 
 // facesAndText adds faces, smart crops and text to a, as req asks, and
 // their models' versions to versions.
-func (b *Backend) facesAndText(mat gocv.Mat, req analyzer.Request, a *analyzer.Analysis, versions []string) ([]string, error) {
+func (b *Backend) facesAndText(ctx context.Context, mat gocv.Mat, req analyzer.Request, a *analyzer.Analysis, versions []string) ([]string, error) {
+	queued := analyzer.Queue(ctx)
 	b.mu.Lock()
+	queued()
 	defer b.mu.Unlock()
 	fs := req.Features
 	if needsFaces(fs) {
@@ -247,13 +249,11 @@ func needsFaces(fs analyzer.Features) bool {
 
 // Faces implements analyzer.FaceFinder, for privacy blurring.
 func (b *Backend) Faces(img gocv.Mat) ([]analyzer.Face, error) {
-	mat, owned, err := decodeImage(analyzer.Image{Mat: img})
+	mat, release, err := decodeImage(analyzer.Image{Mat: img})
 	if err != nil {
 		return nil, err
 	}
-	if owned {
-		defer mat.Close()
-	}
+	defer release()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.detectFaces(mat)
@@ -359,13 +359,15 @@ func fillDetections(a *analyzer.Analysis, fs analyzer.Features, dets []Detection
 	}
 }
 
-// decodeImage returns img's pixels as 8-bit BGR. owned says the caller
-// must close the returned Mat.
-func decodeImage(img analyzer.Image) (gocv.Mat, bool, error) {
+// decodeImage returns img's pixels as 8-bit BGR, and the function that
+// lets them go: it closes a Mat made here, and leaves the caller's own.
+// Every caller defers it, whoever owns the pixels.
+func decodeImage(img analyzer.Image) (gocv.Mat, func(), error) {
+	keep := func() {}
 	switch {
 	case img.HasMat():
 		if img.Mat.Type() == gocv.MatTypeCV8UC3 {
-			return img.Mat, false, nil
+			return img.Mat, keep, nil
 		}
 		bgr := gocv.NewMat()
 		switch img.Mat.Channels() {
@@ -375,20 +377,19 @@ func decodeImage(img analyzer.Image) (gocv.Mat, bool, error) {
 			gocv.CvtColor(img.Mat, &bgr, gocv.ColorBGRAToBGR)
 		default:
 			bgr.Close()
-			return gocv.Mat{}, false, fmt.Errorf("unsupported image type %v", img.Mat.Type())
+			return gocv.Mat{}, keep, fmt.Errorf("unsupported image type %v", img.Mat.Type())
 		}
-		return bgr, true, nil
+		return bgr, func() { bgr.Close() }, nil
 	case len(img.Bytes) > 0:
-		m, err := gocv.IMDecode(img.Bytes, gocv.IMReadColor)
-		if err != nil || m.Empty() {
-			m.Close()
-			return gocv.Mat{}, false, errors.New("not a readable image (OpenCV could not decode it)")
+		m, _, err := imagefile.Decode(img.Bytes)
+		if err != nil {
+			return gocv.Mat{}, keep, err
 		}
-		return m, true, nil
+		return m, func() { m.Close() }, nil
 	case img.URL != "":
-		return gocv.Mat{}, false, errors.New("the local backend does not fetch URLs; download the image or use --backend azure")
+		return gocv.Mat{}, keep, errors.New("the local backend does not fetch URLs; download the image or use --backend azure")
 	}
-	return gocv.Mat{}, false, errors.New("empty image")
+	return gocv.Mat{}, keep, errors.New("empty image")
 }
 
 // Close releases every loaded model, after the detections running finish.

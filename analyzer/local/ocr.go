@@ -216,13 +216,11 @@ func (b *textBox) takeReading(a *textBox) {
 // Read returns the text of a BGR image as one block of lines in reading
 // order (top to bottom, left to right), with words split at spaces.
 func (o *OCR) Read(img gocv.Mat) (*analyzer.ReadResult, error) {
-	src, owned, err := decodeImage(analyzer.Image{Mat: img})
+	src, release, err := decodeImage(analyzer.Image{Mat: img})
 	if err != nil {
 		return nil, err
 	}
-	if owned {
-		defer src.Close()
-	}
+	defer release()
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.det == nil {

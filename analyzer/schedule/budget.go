@@ -55,6 +55,28 @@ func (b *Budget) Take(now time.Time) bool {
 	return true
 }
 
+// Spend records n more tokens used at now by a call already made, for what
+// it turned out to cost beyond the token it took (a document analysis
+// counts its pages): the calls after it wait n intervals longer, and the
+// day counts them.
+func (b *Budget) Spend(now time.Time, n int) {
+	if n <= 0 {
+		return
+	}
+	if !sameDay(b.day, now) {
+		b.day, b.usedDay = startOfDay(now), 0
+	}
+	b.usedDay += n
+	b.next = maxTime(b.next, now).Add(time.Duration(n) * b.interval())
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // Defer holds every call until t (a Retry-After).
 func (b *Budget) Defer(t time.Time) {
 	if t.After(b.notBefore) {

@@ -55,3 +55,36 @@ func TestBudgetPerDayAndRetryAfter(t *testing.T) {
 		t.Error("no call after Retry-After")
 	}
 }
+
+// A call that cost more tokens than it took (a three-page document) holds
+// the next calls back by what it spent, and counts it in the day.
+func TestBudgetSpend(t *testing.T) {
+	tests := []struct {
+		name      string
+		spend     int
+		nextAfter time.Duration // the next call goes at this point, not before
+		usedDay   int
+	}{
+		{"one page", 0, 6 * time.Second, 1},
+		{"three pages", 2, 18 * time.Second, 3},
+		{"nothing more", -1, 6 * time.Second, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := NewBudget(10, 100) // one call every 6 s
+			if !b.Take(t0) {
+				t.Fatal("first call refused")
+			}
+			b.Spend(t0.Add(time.Second), tt.spend)
+			if b.Ready(t0.Add(tt.nextAfter - time.Millisecond)) {
+				t.Errorf("ready %v after the call", tt.nextAfter-time.Millisecond)
+			}
+			if !b.Ready(t0.Add(tt.nextAfter)) {
+				t.Errorf("not ready %v after the call", tt.nextAfter)
+			}
+			if got := b.UsedToday(t0); got != tt.usedDay {
+				t.Errorf("used today %d, want %d", got, tt.usedDay)
+			}
+		})
+	}
+}

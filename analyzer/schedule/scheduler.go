@@ -490,7 +490,7 @@ func (s *Scheduler) runCloud(f Frame, img *sharedMat, req analyzer.Request, fp F
 		if r.Err != nil {
 			s.stats.Cloud.Errors++
 			s.stats.Cloud.LastError, s.stats.Cloud.LastErrorAt = r.Err, now
-			if t, ok := retryAfter(r.Err, now); ok {
+			if t, ok := RetryAfter(r.Err, now); ok {
 				s.budget.Defer(t)
 			}
 			s.cloudFailedLocked(r.Err, now)
@@ -539,9 +539,9 @@ func (s *Scheduler) analyze(a analyzer.Analyzer, r *analyzer.Result, img *shared
 	r.Finished = s.clock.Now()
 }
 
-// retryAfter reads the wait a throttled service asked for (its
+// RetryAfter reads the wait a throttled service asked for (its
 // Retry-After) from errors that carry one.
-func retryAfter(err error, now time.Time) (time.Time, bool) {
+func RetryAfter(err error, now time.Time) (time.Time, bool) {
 	var ra interface{ RetryAfter() time.Duration }
 	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
 		return now.Add(ra.RetryAfter()), true

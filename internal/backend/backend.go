@@ -38,13 +38,15 @@ type Azure struct {
 	Retries int
 	// TryTimeout bounds one attempt (30 s when 0).
 	TryTimeout time.Duration
+	// Observe hears of every HTTP attempt (traces); nil: nobody.
+	Observe func(azure.Attempt)
 }
 
 // Configured reports whether the resource and a way to sign in are known.
 func (a Azure) Configured() bool { return a.Endpoint != "" && (a.Key != "" || a.Entra) }
 
 func (a Azure) clientOptions() (azure.ClientOptions, error) {
-	o := azure.ClientOptions{Retries: a.Retries, TryTimeout: a.TryTimeout}
+	o := azure.ClientOptions{Retries: a.Retries, TryTimeout: a.TryTimeout, Observe: a.Observe}
 	if a.Retries <= 0 {
 		o.Retries = azure.NoRetries
 	}
@@ -131,16 +133,16 @@ func DocumentIntelligence(a Azure, opts azure.DocumentOptions) (*azure.DocumentC
 // Document mode: "azure" (Document Intelligence, behind privacy blurring
 // when asked) or "local" (heuristic rules over the local OCR, its models
 // loaded now).
-func Documents(name string, a Azure, opts azure.DocumentOptions, privacy bool) (analyzer.DocumentAnalyzer, func(), error) {
-	switch name {
-	case "local":
+func Documents(kind Kind, a Azure, opts azure.DocumentOptions, privacy bool) (analyzer.DocumentAnalyzer, func(), error) {
+	switch kind {
+	case Local:
 		b := local.New(local.Options{})
 		if err := b.Load(analyzer.Features{analyzer.FeatureRead}); err != nil {
 			b.Close()
 			return nil, nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 		return docrules.New(b), func() { b.Close() }, nil
-	case "azure":
+	case Cloud:
 		c, err := DocumentIntelligence(a, opts)
 		if err != nil {
 			return nil, nil, err
@@ -152,7 +154,7 @@ func Documents(name string, a Azure, opts azure.DocumentOptions, privacy bool) (
 			return analyzer.DocumentAnalyzerWithPrivacy(c, f)
 		})
 	}
-	return nil, nil, configf("unknown backend %q (azure or local)", name)
+	return nil, nil, configf("unknown backend %q (azure or local)", kind)
 }
 
 // Config says which backends a live pipeline uses.
@@ -291,14 +293,31 @@ func (b *Backends) Close() {
 	}
 }
 
+// Kind is the backend of a one-image command: local models or Azure.
+type Kind string
+
+const (
+	Local Kind = "local"
+	Cloud Kind = "azure"
+)
+
+// ParseKind reads a one-image command's --backend.
+func ParseKind(name string) (Kind, error) {
+	switch k := Kind(name); k {
+	case Local, Cloud:
+		return k, nil
+	}
+	return "", configf("unknown backend %q (azure or local)", name)
+}
+
 // Analyzer builds the backend of the one-image commands (analyze, ocr):
-// "local" or "azure", the latter behind privacy blurring when asked.
-func Analyzer(name string, vision Azure, privacy bool) (a analyzer.Analyzer, closeFn func(), err error) {
-	switch name {
-	case "local":
+// local models, or Azure behind privacy blurring when asked.
+func Analyzer(kind Kind, vision Azure, privacy bool) (a analyzer.Analyzer, closeFn func(), err error) {
+	switch kind {
+	case Local:
 		b := local.New(local.Options{})
 		return b, func() { b.Close() }, nil
-	case "azure":
+	case Cloud:
 		c, err := Vision(vision)
 		if err != nil {
 			return nil, nil, err
@@ -308,7 +327,7 @@ func Analyzer(name string, vision Azure, privacy bool) (a analyzer.Analyzer, clo
 		}
 		return privateCloud(func(f analyzer.FaceFinder) analyzer.Analyzer { return analyzer.WithPrivacy(c, f) })
 	}
-	return nil, nil, configf("unknown backend %q (azure or local)", name)
+	return nil, nil, configf("unknown backend %q (azure or local)", kind)
 }
 
 // Predictor wraps a cloud predictor in privacy blurring when asked.

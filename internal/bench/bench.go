@@ -406,8 +406,11 @@ func pipelineFPS(ctx context.Context, uri string, n int, lo local.Options) (fps,
 	defer b.Close()
 	bus := event.NewBus(clock.Real{}, "")
 	defer bus.Close()
-	p := pipeline.New(pipeline.Config{Source: uri, Schedule: b.Schedule(), EveryFrame: true, Keep: true,
+	p, err := pipeline.New(pipeline.Config{Source: uri, Schedule: b.Schedule(), EveryFrame: true, Keep: true,
 		MaxFrames: int64(n), Filter: overlay.Filter{Threshold: local.DefaultThreshold}, Events: bus})
+	if err != nil {
+		return 0, 0, err
+	}
 	var ms runtime.MemStats
 	var mallocs uint64
 	const warmup = 10 // steady state: models loaded, buffers sized
@@ -440,8 +443,11 @@ func frameAges(ctx context.Context, uri string, n int, analysed, shown *[]float6
 	}
 	defer b.Close()
 	bus := event.NewBus(clock.Real{}, "")
-	p := pipeline.New(pipeline.Config{Source: uri, Video: video.Options{Realtime: true}, Schedule: b.Schedule(),
+	p, err := pipeline.New(pipeline.Config{Source: uri, Video: video.Options{Realtime: true}, Schedule: b.Schedule(),
 		MaxFrames: int64(n), Filter: overlay.Filter{Threshold: local.DefaultThreshold}, Events: bus})
+	if err != nil {
+		return err
+	}
 	// Arrivals on the bus's clock: an analysis started its latency before
 	// the bus heard of it.
 	var mu sync.Mutex

@@ -48,9 +48,12 @@ func TestCapturedPictureIsTheAnalysedOne(t *testing.T) {
 	}
 	bus := event.NewBus(clock.Real{}, "")
 	bus.Attach(c)
-	p := pipeline.New(pipeline.Config{Source: src, Video: video.Options{Realtime: true}, Events: bus,
+	p, err := pipeline.New(pipeline.Config{Source: src, Video: video.Options{Realtime: true}, Events: bus,
 		Schedule: schedule.Options{Local: brightness{}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects}},
 		Filter:   overlay.Filter{Threshold: 0.5}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.Attach("capture", c)
 	if err := p.Run(context.Background()); err != nil {
 		t.Fatal(err)

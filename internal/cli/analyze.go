@@ -6,11 +6,13 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/contract"
 )
 
 func cmdAnalyze(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
-	backend := fs.String("backend", "azure", "azure or local")
+	backendName := fs.String("backend", "azure", "azure or local")
 	features := fs.String("features", "", "comma-separated features (default: all the backend supports)")
 	threshold := fs.Float64("threshold", 0, "minimum confidence of objects, people and tags (default 0.25 locally; cloud unfiltered)")
 	language := fs.String("language", "", "language code for captions and read")
@@ -34,13 +36,13 @@ func cmdAnalyze(ctx context.Context, e env, args []string) error {
 	if req.Options.SmartCropsRatios, err = parseRatios(*ratios); err != nil {
 		return err
 	}
-	a, closeFn, err := newAnalyzer(e, *backend, *retries, *privacy)
+	a, closeFn, err := newAnalyzer(e, *backendName, *retries, *privacy)
 	if err != nil {
 		return err
 	}
 	defer closeFn()
 	if req.Features == nil {
-		if *backend == "local" {
+		if backend.Kind(*backendName) == backend.Local {
 			req.Features = local.DefaultFeatures
 		} else {
 			req.Features = analyzer.AllFeatures
@@ -48,7 +50,7 @@ func cmdAnalyze(ctx context.Context, e env, args []string) error {
 	}
 	for _, f := range req.Features {
 		if !a.Supports(f) {
-			return usagef("feature %q is not available with --backend %s", f, *backend)
+			return usagef("feature %q is not available with --backend %s", f, *backendName)
 		}
 	}
 	if err := loadModels(a, req.Features); err != nil {
@@ -62,7 +64,7 @@ func cmdAnalyze(ctx context.Context, e env, args []string) error {
 
 func cmdOCR(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("ocr", flag.ContinueOnError)
-	backend := fs.String("backend", "azure", "azure or local")
+	backendName := fs.String("backend", "azure", "azure or local")
 	language := fs.String("language", "", "language code of the text")
 	workers := fs.Int("workers", 4, "inputs read in parallel")
 	retries := fs.Int("retries", 3, "retries of a failed cloud call")
@@ -71,7 +73,7 @@ func cmdOCR(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, closeFn, err := newAnalyzer(e, *backend, *retries, *privacy)
+	a, closeFn, err := newAnalyzer(e, *backendName, *retries, *privacy)
 	if err != nil {
 		return err
 	}
@@ -89,6 +91,6 @@ func cmdOCR(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return nil, "", err
 		}
-		return analyzer.NewOCRResult(res.ReadResult, lang), a.Name(), nil
+		return contract.NewOCRResult(res.ReadResult, lang), a.Name(), nil
 	})
 }

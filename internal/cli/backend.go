@@ -25,11 +25,15 @@ func loadModels(a any, fs analyzer.Features) error {
 // a cloud backend sees images only after local face blurring. closeFn
 // releases the models.
 func newAnalyzer(e env, name string, retries int, privacy bool) (analyzer.Analyzer, func(), error) {
+	kind, err := backend.ParseKind(name)
+	if err != nil {
+		return nil, nil, configError(err)
+	}
 	vision, err := visionFromEnv(e, retries)
 	if err != nil {
 		return nil, nil, err
 	}
-	a, closeFn, err := backend.Analyzer(name, vision, privacy)
+	a, closeFn, err := backend.Analyzer(kind, vision, privacy)
 	return a, closeFn, configError(err)
 }
 

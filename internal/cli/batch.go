@@ -7,11 +7,12 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/sightline/sightline/internal/text"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/clock"
+	"github.com/sightline/sightline/internal/imagefile"
 )
 
 // line is one JSON line of analyze, ocr and predict.
@@ -20,8 +21,10 @@ type line struct {
 	Success   bool     `json:"success"`
 	Source    string   `json:"source,omitempty"`
 	LatencyMS *float64 `json:"latency_ms,omitempty"`
-	Data      any      `json:"data,omitempty"`
-	Error     string   `json:"error,omitempty"`
+	// Warning says the input was damaged though it was analysed.
+	Warning string `json:"warning,omitempty"`
+	Data    any    `json:"data,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // work computes one input's data and the source that produced it.
@@ -100,15 +103,32 @@ func process(ctx context.Context, input string, fn work) (l line) {
 		l.Error = text.OneLine(err.Error(), 0)
 		return l
 	}
-	start := time.Now()
-	data, source, err := fn(ctx, input, img)
+	// latency_ms is the input's own time: not the time it waited for a
+	// model another input held, which grew with its place in the batch.
+	clk := clock.Real{}
+	queue := analyzer.NewQueueMeter(clk)
+	start := clk.Now()
+	data, source, err := fn(analyzer.WithQueueMeter(ctx, queue), input, img)
 	if err != nil {
 		l.Error = text.OneLine(err.Error(), 0)
 		return l
 	}
-	lat := ms(time.Since(start))
+	lat := ms(clk.Now().Sub(start) - queue.Queued())
 	l.Success, l.Source, l.Data, l.LatencyMS = true, source, data, &lat
+	l.Warning = damage(img)
 	return l
+}
+
+// damage says what is wrong with an image that was analysed all the same:
+// a truncated JPEG decodes to what was there, grey below.
+func damage(img analyzer.Image) string {
+	if len(img.Bytes) == 0 {
+		return ""
+	}
+	if h, err := imagefile.Inspect(img.Bytes); err == nil && h.Truncated {
+		return fmt.Sprintf("image is truncated: the %s ends before its image data; what was there was analysed", h.Format)
+	}
+	return ""
 }
 
 // loadInput reads an image file, or passes an http(s) URL on as a URL.
@@ -116,7 +136,7 @@ func loadInput(input string) (analyzer.Image, error) {
 	if strings.HasPrefix(input, "http://") || strings.HasPrefix(input, "https://") {
 		return analyzer.Image{URL: input}, nil
 	}
-	b, err := os.ReadFile(input)
+	b, err := imagefile.ReadFile(input)
 	if err != nil {
 		return analyzer.Image{}, err
 	}

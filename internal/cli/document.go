@@ -30,14 +30,18 @@ func cmdDocument(ctx context.Context, e env, args []string) error {
 		return usagef("--timeout %v: want a positive duration such as 2m", *timeout)
 	}
 	req := analyzer.DocumentRequest{Model: *model, Pages: *pages, Locale: *locale}
-	if err := checkDocumentRequest(*name, req); err != nil {
+	kind, err := backend.ParseKind(*name)
+	if err != nil {
+		return configError(err)
+	}
+	if err := checkDocumentRequest(kind, req); err != nil {
 		return err
 	}
 	a, err := azureFromEnv(e, "DOCUMENT_INTELLIGENCE_ENDPOINT", "DOCUMENT_INTELLIGENCE_KEY", *retries)
 	if err != nil {
 		return err
 	}
-	da, closeFn, err := backend.Documents(*name, a, azure.DocumentOptions{FreeTier: *freeTier, OperationTimeout: *timeout}, *privacy)
+	da, closeFn, err := backend.Documents(kind, a, azure.DocumentOptions{FreeTier: *freeTier, OperationTimeout: *timeout}, *privacy)
 	if err != nil {
 		return configError(err)
 	}
@@ -50,16 +54,16 @@ func cmdDocument(ctx context.Context, e env, args []string) error {
 
 // checkDocumentRequest refuses, before any model loads or call, a model or
 // option the backend cannot take.
-func checkDocumentRequest(name string, req analyzer.DocumentRequest) error {
-	switch name {
-	case "local":
+func checkDocumentRequest(kind backend.Kind, req analyzer.DocumentRequest) error {
+	switch kind {
+	case backend.Local:
 		if err := docrules.CheckModel(req.Model); err != nil {
 			return usagef("%v", err)
 		}
 		if req.Pages != "" || req.Locale != "" {
 			return usagef("--pages and --locale are for --backend azure: the local fallback reads one image, in en-US conventions")
 		}
-	case "azure":
+	case backend.Cloud:
 		if req.Model == analyzer.ModelAuto {
 			return usagef("--model auto is for --backend local; Document Intelligence needs the model named (prebuilt-invoice, prebuilt-receipt, …)")
 		}

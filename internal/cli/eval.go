@@ -113,16 +113,20 @@ func writeEval(e env, r *eval.Result, failed int, curvesPath string) error {
 // newEvalDetector builds what eval runs on each image: local YOLOX, a
 // local Custom Vision detector export (--model), or Azure's objects.
 func newEvalDetector(e env, name, model string, retries, workers int) (eval.Detector, func(), error) {
+	kind, err := backend.ParseKind(name)
+	if err != nil {
+		return nil, nil, configError(err)
+	}
 	switch {
 	case model != "":
-		if name != "local" {
+		if kind != backend.Local {
 			return nil, nil, usagef("--model is a local export: drop --backend %s", name)
 		}
 		return customVisionDetector(model)
-	case name == "local":
+	case kind == backend.Local:
 		detect, closeFn, err := backend.LocalDetector(workers)
 		return detect, closeFn, configError(err)
-	case name == "azure":
+	default:
 		vision, err := visionFromEnv(e, retries)
 		if err != nil {
 			return nil, nil, err
@@ -134,7 +138,6 @@ func newEvalDetector(e env, name, model string, retries, workers int) (eval.Dete
 		// The cloud's boxes come unfiltered, the low ones included.
 		return backend.AnalyzerDetector(a, analyzer.Request{Features: analyzer.Features{analyzer.FeatureObjects}}), func() {}, nil
 	}
-	return nil, nil, usagef("unknown backend %q (local or azure)", name)
 }
 
 // customVisionDetector detects with a local Custom Vision detector export.

@@ -18,6 +18,7 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 	fs.Float64Var(&cfg.FPSLimit, "fps-limit", 0, "analyses per second at most")
 	fs.DurationVar(&cfg.ExitAfter, "exit-after", 0, "measure the display this long (after 5 s of warm-up), then quit (unattended checks, bench)")
 	fs.StringVar(&cfg.Report, "report", "", "with --exit-after: write the display report (JSON) here")
+	scenePath := fs.String("scene", "", "scene file (JSON): tracks, counting lines, zones and alert rules on the live view")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -27,6 +28,9 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 	}
 	if cfg.Mode, err = schedule.ParseMode(mode); err != nil {
 		return usagef("%v", err)
+	}
+	if cfg.Scene, err = sceneFlags(*scenePath, false); err != nil {
+		return err
 	}
 	// The environment comes before the app's saved settings.
 	if cfg.Vision, err = visionFromEnv(e, 0); err != nil {

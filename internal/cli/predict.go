@@ -6,11 +6,13 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/contract"
 )
 
 func cmdPredict(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("predict", flag.ContinueOnError)
-	backend := fs.String("backend", "", "azure or local (default: local with --model, else azure)")
+	backendName := fs.String("backend", "", "azure or local (default: local with --model, else azure)")
 	detect := fs.Bool("detect", false, "object detection instead of classification")
 	threshold := fs.Float64("threshold", analyzer.DefaultReviewThreshold, "probability the top prediction must exceed")
 	project := fs.String("project", "", "Custom Vision project id (cloud)")
@@ -24,15 +26,19 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *backend == "" {
-		*backend = "azure"
+	if *backendName == "" {
+		*backendName = string(backend.Cloud)
 		if *model != "" {
-			*backend = "local"
+			*backendName = string(backend.Local)
 		}
 	}
+	kind, err := backend.ParseKind(*backendName)
+	if err != nil {
+		return configError(err)
+	}
 	var p analyzer.Predictor
-	switch *backend {
-	case "local":
+	switch kind {
+	case backend.Local:
 		if *model == "" {
 			return usagef("--backend local needs --model DIR (a Custom Vision ONNX export)")
 		}
@@ -42,26 +48,24 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 		}
 		defer cv.Close()
 		p = cv
-	case "azure":
+	case backend.Cloud:
 		if *project == "" || *published == "" {
 			return usagef("--backend azure needs --project UUID and --published-name NAME")
 		}
 		if p, err = newAzurePredictor(e, *project, *published, *retries, *noStore); err != nil {
 			return err
 		}
-		if *privacy {
-			b := local.New(local.Options{})
-			defer b.Close()
-			p = analyzer.PredictorWithPrivacy(p, b)
+		var closeFn func()
+		if p, closeFn, err = backend.Predictor(p, *privacy); err != nil {
+			return configError(err)
 		}
-	default:
-		return usagef("unknown backend %q (azure or local)", *backend)
+		defer closeFn()
 	}
 	return batch(ctx, e, inputs, *workers, func(ctx context.Context, _ string, img analyzer.Image) (any, string, error) {
 		preds, err := p.Predict(ctx, img, *detect)
 		if err != nil {
 			return nil, "", err
 		}
-		return analyzer.NewPredictionResult(preds, *threshold), p.Name(), nil
+		return contract.NewPredictionResult(preds, *threshold), p.Name(), nil
 	})
 }

@@ -16,7 +16,9 @@ import (
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
 )
@@ -36,6 +38,9 @@ type runFlags struct {
 	snapshotEvery                     time.Duration
 	healthEvery                       time.Duration
 	transport                         string
+	scene                             string
+	track                             bool
+	inspectLog                        string
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -59,12 +64,17 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.transport, "rtsp-transport", "tcp", "RTP transport of rtsp:// sources: tcp or udp")
 	fs.DurationVar(&f.healthEvery, "health-every", 0, "write a health event (memory, goroutines, the source's state) this often")
 	fs.BoolVar(&f.privacy, "privacy", false, "blur faces before frames leave the machine, and in recordings and snapshots")
+	fs.StringVar(&f.scene, "scene", "", "scene file (JSON): tracks, counting lines, zones and alert rules")
+	fs.BoolVar(&f.track, "track", false, "follow tracks (track_id on objects, track events) without a scene file")
+	fs.StringVar(&f.inspectLog, "inspect-log", "", "with inspection points: append every verdict to DIR/inspections.csv and .jsonl, with crops of fails and reviews")
 }
 
 func cmdRun(ctx context.Context, e env, args []string) error {
 	var f runFlags
+	var pf plantFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	f.register(fs)
+	pf.register(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -89,6 +99,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	sc, err := sceneFlags(f.scene, f.track)
+	if err != nil {
+		return err
+	}
+	var pl plant
+	defer pl.stop() // after the bus has delivered the summary
+	cfg.Vision.Observe = pf.observeCloud(&pl)
 	b, err := backend.Build(cfg)
 	if err != nil {
 		return configError(err)
@@ -96,6 +113,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	defer b.Close()
 
 	bus := event.NewBus(clock.Real{}, "")
+	defer bus.Close() // at once on an early return; Run's end closes it first
 	events, closeEvents, err := eventsWriter(e, f.events)
 	if err != nil {
 		return err
@@ -103,7 +121,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	defer closeEvents()
 	bus.Attach(events)
 
-	p := pipeline.New(pipeline.Config{
+	p, err := pipeline.New(pipeline.Config{
 		Source:      f.source,
 		Video:       video.Options{OpenTimeout: f.openTimeout, Realtime: f.realtime, Transport: f.transport},
 		Schedule:    b.Schedule(),
@@ -112,7 +130,25 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		Filter:      overlay.Filter{Threshold: thresholdOrDefault(f.threshold), BlurFaces: f.privacy},
 		Events:      bus,
 		HealthEvery: f.healthEvery,
+		Scene:       sc,
+		Inspection: inspect.Options{
+			LogDir:  f.inspectLog,
+			Offload: !everyFrame, // a live source must not wait for a model
+			Cloud: func(project, published string) (analyzer.Predictor, error) {
+				return newAzurePredictor(e, project, published, 0, false) // retried at the budget's next turn
+			},
+		},
 	})
+	if err != nil {
+		return usagef("%v", err)
+	}
+	camera := pf.camera
+	if camera == "" {
+		camera = cameraName(f.source)
+	}
+	if err := pf.start(ctx, e, &pl, camera, bus, p); err != nil {
+		return err
+	}
 	if f.out != "" {
 		p.Attach("recording", pipeline.NewRecording(f.out))
 	}
@@ -165,6 +201,22 @@ func (f *runFlags) backendConfig(e env, everyFrame bool) (backend.Config, error)
 		cfg.CloudPerMinute = min(cfg.CloudPerMinute, 60*f.fpsLimit)
 	}
 	return cfg, nil
+}
+
+// sceneFlags reads --scene (a file that does not load is a usage error,
+// said once) and --track (tracks without lines or zones).
+func sceneFlags(path string, track bool) (*scene.Config, error) {
+	switch {
+	case path != "":
+		cfg, err := scene.Load(path)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		return &cfg, nil
+	case track:
+		return &scene.Config{}, nil
+	}
+	return nil, nil
 }
 
 // eventsWriter is where --events go: a file, stdout (-), or, without the

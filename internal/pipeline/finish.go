@@ -46,7 +46,12 @@ func (p *Pipeline) finish(ctx context.Context, err error) error {
 		p.publishHealth()
 	}
 	st := p.Stats()
-	p.bus.Publish(p.summary(st))
+	sum := p.summary(st)
+	// Tracks still open end, with their zone exits, before the summary;
+	// verdicts still coming are waited for, briefly.
+	p.publishScene(p.scene.finish(sum))
+	p.finishInspections(sum)
+	p.bus.Publish(sum)
 	if err == nil && len(st.OutputErrors) > 0 {
 		err = fmt.Errorf("%w: %s", ErrOutputFailed, describe(st.OutputErrors))
 	}

@@ -12,7 +12,9 @@ import (
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/mats"
+	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/internal/text"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
@@ -23,10 +25,13 @@ import (
 var errMaxFrames = errors.New("max frames read")
 
 // View is what the overlay draws on a frame: the newest results of the
-// source playing, and the backend in charge.
+// source playing, the backend in charge, and the scene followed on them
+// (nil without one).
 type View struct {
 	analyzer.Merged
-	Active string
+	Active  string
+	Scene   *scene.View
+	Inspect *inspect.View // the inspection points, nil without
 }
 
 // held is the last frame shown, kept while the next is read: a paused
@@ -93,8 +98,10 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 		p.streamClock.set(fr.PTS)
 	}
 	epoch, filter, fps := p.hold(fr)
+	p.scene.times.put(fr.Seq, p.sceneTime(fr))
 	offered := sched.Offer(schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Epoch: epoch})
 	view := p.view(sched)
+	view.Inspect = p.inspect(ctx, fr, view)
 	p.mu.Lock()
 	if p.held.frame == fr {
 		p.held.view = view
@@ -107,7 +114,20 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 
 // view is what to draw now.
 func (p *Pipeline) view(sched *schedule.Scheduler) View {
-	return View{Merged: p.latest.Merged(p.now()), Active: sched.Active()}
+	p.mu.Lock()
+	sv := p.sceneView
+	p.mu.Unlock()
+	return View{Merged: p.latest.Merged(p.now()), Active: sched.Active(), Scene: sv}
+}
+
+// sceneTime places a frame on the scene's monotonic clock: the video's
+// own time when every frame is read as fast as it decodes, else when it
+// arrived, since the run started.
+func (p *Pipeline) sceneTime(fr *video.Frame) time.Duration {
+	if p.streamClock != nil {
+		return p.streamClock.Now().Sub(p.streamClock.start)
+	}
+	return fr.Arrived.Sub(p.started)
 }
 
 // now is the scheduler's time: the video's with EveryFrame.
@@ -218,21 +238,30 @@ func (p *Pipeline) onResult(r *analyzer.Result) {
 	}
 	p.lat.Add(r.Latency)
 	p.analysed.Add(1)
+	sv, evs := p.scene.follow(r)
+	if sv != nil {
+		p.mu.Lock()
+		p.sceneView = sv
+		p.mu.Unlock()
+	}
 	p.latest.Add(r)
+	p.attachCrops(evs)
 	p.bus.Publish(&event.Analysis{Header: event.Header{Type: event.TypeAnalysis}, At: event.AtFrame(r.Frame, r.PTS),
 		Source: r.Source, LatencyMS: event.MS(r.Latency), Data: r.Analysis})
+	p.publishScene(evs)
 	p.refreshHeld(r)
 }
 
-// refreshHeld: a paused frame shows its own results when they arrive
-// after it was drawn (a step, or a pause right after a frame).
+// refreshHeld: a paused frame, or a still picture, shows its own results
+// when they arrive after it was drawn (a step, a pause right after a
+// frame, the one analysis of a picture).
 func (p *Pipeline) refreshHeld(r *analyzer.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.paused || p.held.frame == nil || p.held.epoch != r.Epoch || p.held.frame.Seq != r.Frame || p.sched == nil {
+	if !(p.paused || p.still) || p.held.frame == nil || p.held.epoch != r.Epoch || p.held.frame.Seq != r.Frame || p.sched == nil {
 		return
 	}
-	p.held.view = View{Merged: p.latest.Merged(p.now()), Active: p.sched.Active()}
+	p.held.view = View{Merged: p.latest.Merged(p.now()), Active: p.sched.Active(), Scene: p.sceneView, Inspect: p.held.view.Inspect}
 	p.redraw = true
 	p.poke()
 }

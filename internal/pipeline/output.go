@@ -62,6 +62,9 @@ func (f *Frame) Drawn() gocv.Mat {
 		}
 		f.Clean.CopyTo(&p.drawn)
 		overlay.Draw(&p.drawn, f.View.Analysis, f.Filter)
+		// Track IDs are in the boxes' labels, placed with them.
+		overlay.DrawScene(&p.drawn, f.View.Scene, overlay.SceneOptions{HideIDs: true, HideTrails: f.Filter.HideTrails})
+		overlay.DrawInspections(&p.drawn, f.View.Inspect)
 		f.drawn = true
 	}
 	return p.drawn

@@ -31,7 +31,9 @@ import (
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/meter"
+	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
 )
@@ -64,6 +66,14 @@ type Config struct {
 	MaxFrames int64
 	// Filter is what the overlay draws.
 	Filter overlay.Filter
+	// Scene, when set, is followed on every analysed frame: tracks,
+	// counting lines, zones and alert rules (`--scene`, `--track`), and
+	// its inspection points are inspected.
+	Scene *scene.Config
+	// Inspection is how inspection points get their cloud predictors, log
+	// and budget (the pipeline sets the clock, rules and what verdicts
+	// feed); with a live source, set Offload so no model holds up frames.
+	Inspection inspect.Options
 	// Events receives every event; the caller attaches its sinks and
 	// closes it after Run.
 	Events *event.Bus
@@ -80,12 +90,16 @@ var ErrOutputFailed = errors.New("an output failed")
 
 // Pipeline plays one source at a time through the analysis to its outputs.
 type Pipeline struct {
-	cfg    Config
-	clock  Clock
-	bus    *event.Bus
-	latest analyzer.Latest
-	lat    meter.Meter // analysis latencies, every backend
-	wake   chan struct{}
+	cfg         Config
+	clock       Clock
+	bus         *event.Bus
+	latest      analyzer.Latest
+	scene       sceneStage
+	inspections inspectStage
+	lat         meter.Meter // analysis latencies, every backend
+	wake        chan struct{}
+	// started is when Run began: the scene's clock for live sources.
+	started time.Time
 
 	framesRead, framesShown atomic.Int64
 	analysed                atomic.Int64 // successful analyses
@@ -101,13 +115,15 @@ type Pipeline struct {
 	schedOpts  schedule.Options
 	restart    bool
 	// What is playing.
-	epoch   int64
-	status  video.Status
-	srcInfo video.Info
-	srcStat func() video.Stats
-	sched   *schedule.Scheduler
-	stopSch context.CancelFunc
-	held    held
+	epoch     int64
+	status    video.Status
+	srcInfo   video.Info
+	srcStat   func() video.Stats
+	sched     *schedule.Scheduler
+	stopSch   context.CancelFunc
+	held      held
+	sceneView *scene.View // the scene on the newest results
+	still     bool        // a still picture is on show
 	// Schedulers replaced while playing, closing in the background.
 	closing sync.WaitGroup
 
@@ -124,8 +140,9 @@ type namedOutput struct {
 	out  FrameOutput
 }
 
-// New prepares a pipeline; Run plays it.
-func New(cfg Config) *Pipeline {
+// New prepares a pipeline; Run plays it. A scene that does not validate
+// is an error.
+func New(cfg Config) (*Pipeline, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
@@ -140,7 +157,28 @@ func New(cfg Config) *Pipeline {
 	if cfg.EveryFrame {
 		p.streamClock = &streamClock{start: cfg.Clock.Now()}
 	}
-	return p
+	if err := p.scene.setConfig(cfg.Scene); err != nil {
+		return nil, err
+	}
+	if err := p.setInspections(cfg.Scene); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// SetScene follows another scene from the next analysis on (nil: none);
+// its counts start from zero.
+func (p *Pipeline) SetScene(cfg *scene.Config) error {
+	if err := p.scene.setConfig(cfg); err != nil {
+		return err
+	}
+	if err := p.setInspections(cfg); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.sceneView = nil
+	p.mu.Unlock()
+	return nil
 }
 
 // Events is the bus the pipeline publishes on.
@@ -158,6 +196,7 @@ func (p *Pipeline) poke() {
 // then closes the outputs and publishes the summary, last. It returns the
 // source's error, ErrOutputFailed, or nil.
 func (p *Pipeline) Run(ctx context.Context) (err error) {
+	p.started = p.clock.Now()
 	stopHealth := p.startHealth(ctx)
 	p.scheduler(ctx).Wait() // the backend in use is said first
 	defer func() {
@@ -201,6 +240,9 @@ func (p *Pipeline) playOnce(ctx context.Context) (switched bool, source string, 
 	defer cancel()
 	// Results still in flight belong to what played before.
 	p.latest.Reset()
+	p.mu.Lock()
+	p.sceneView = nil
+	p.mu.Unlock()
 	p.dropHeld()
 	// SetSource cancels playCtx: whatever happened then was the switch.
 	defer func() { switched = playCtx.Err() != nil && ctx.Err() == nil }()
@@ -212,7 +254,42 @@ func (p *Pipeline) playOnce(ctx context.Context) (switched bool, source string, 
 	p.mu.Lock()
 	p.srcInfo, p.srcStat = src.Info(), src.Stats
 	p.mu.Unlock()
-	return false, source, p.play(playCtx, ctx, src)
+	err = p.play(playCtx, ctx, src)
+	if err == nil && src.Info().Still && p.cfg.Keep {
+		return false, source, p.showStill(playCtx, ctx)
+	}
+	return false, source, err
+}
+
+// showStill keeps a still picture on show, analysed once, until the
+// source is switched: a picture is not a one-frame video to loop. A new
+// analysis configuration (a layer ticked) analyses it again.
+func (p *Pipeline) showStill(playCtx, ctx context.Context) error {
+	p.mu.Lock()
+	p.still = true
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.still = false
+		p.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-playCtx.Done():
+			return nil
+		case <-p.wake:
+		}
+		p.mu.Lock()
+		restart, redraw, h := p.restart, p.redraw, p.held
+		p.redraw = false
+		p.mu.Unlock()
+		if restart && h.frame != nil {
+			p.scheduler(ctx).Offer(schedule.Frame{Seq: h.frame.Seq, PTS: h.frame.PTS, Mat: h.frame.Mat, Epoch: h.epoch})
+		}
+		if redraw {
+			p.writeHeld()
+		}
+	}
 }
 
 func (p *Pipeline) videoOptions() video.Options {
@@ -307,6 +384,7 @@ func (p *Pipeline) Reconfigure(change func(*schedule.Options)) {
 	change(&p.schedOpts)
 	p.restart = true
 	p.mu.Unlock()
+	p.poke() // a still picture is analysed again
 }
 
 // Schedule returns the scheduler options in use.

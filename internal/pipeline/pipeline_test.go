@@ -86,7 +86,11 @@ func newPipeline(t *testing.T, cfg pipeline.Config) (*pipeline.Pipeline, *events
 	cfg.Events = event.NewBus(clock.Real{}, "")
 	cfg.Events.Attach(&evs)
 	t.Cleanup(cfg.Events.Close)
-	return pipeline.New(cfg), &evs
+	p, err := pipeline.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, &evs
 }
 
 func objects(b *boxes) schedule.Options {
@@ -111,10 +115,10 @@ func TestAnalysisSurvivesLoopsSwitchesAndReconfiguration(t *testing.T) {
 	det := &boxes{name: "red"}
 	p, _ := newPipeline(t, pipeline.Config{Source: a, Schedule: objects(det), Keep: true})
 	var mu sync.Mutex
-	var drawn []string // the box names drawn, frame by frame, after the switch
-	var switched atomic.Bool
+	var drawn []string // the box names drawn on the blue clip's frames
 	p.Attach("watch", pipeline.FrameFunc(func(f *pipeline.Frame) error {
-		if switched.Load() && f.View.Analysis != nil {
+		px := f.Clean.GetVecbAt(5, 5) // BGR
+		if blue := px[0] > px[2]; blue && f.View.Analysis != nil {
 			mu.Lock()
 			drawn = append(drawn, f.View.Objects[0].Name)
 			mu.Unlock()
@@ -131,7 +135,6 @@ func TestAnalysisSurvivesLoopsSwitchesAndReconfiguration(t *testing.T) {
 	waitFor(t, "analyses after the reconfiguration and a loop", func() bool { return det.calls.Load() > before+30 })
 
 	det.setName("blue")
-	switched.Store(true)
 	p.SetSource(b)
 	before = det.calls.Load()
 	waitFor(t, "analyses of the new source", func() bool { return det.calls.Load() > before+30 })
@@ -145,7 +148,7 @@ func TestAnalysisSurvivesLoopsSwitchesAndReconfiguration(t *testing.T) {
 		// Frames of the new source shown before its first result may carry
 		// no boxes, never the red ones.
 		if n != "blue" {
-			t.Fatalf("frame %d after the switch drew a %q box of the old source", i, n)
+			t.Fatalf("frame %d of the new source drew a %q box of the old one", i, n)
 		}
 	}
 	if len(drawn) == 0 {
@@ -249,4 +252,40 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// A still picture is shown and analysed once, not looped as a one-frame
+// video; its results are drawn on it when they come; a new configuration
+// analyses it again.
+func TestStillPictureIsAnalysedOnce(t *testing.T) {
+	det := &boxes{name: "still"}
+	p, _ := newPipeline(t, pipeline.Config{Source: "/usr/share/doc/opencv-doc/examples/data/messi5.jpg", Schedule: objects(det), Keep: true})
+	var mu sync.Mutex
+	var drawnWithBoxes int
+	p.Attach("watch", pipeline.FrameFunc(func(f *pipeline.Frame) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if f.View.Analysis != nil {
+			drawnWithBoxes++
+		}
+		return nil
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, "the picture's results drawn on it", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return drawnWithBoxes > 0
+	})
+	time.Sleep(time.Second)
+	if n, read := det.calls.Load(), p.Stats().FramesRead; n != 1 || read != 1 {
+		t.Errorf("a still picture: %d analyses, %d frames read in a second; want 1 and 1", n, read)
+	}
+	p.Reconfigure(func(o *schedule.Options) { o.LocalFPS = 5 })
+	waitFor(t, "the picture analysed again", func() bool { return det.calls.Load() == 2 })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

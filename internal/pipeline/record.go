@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,9 +73,10 @@ type Snapshots struct {
 	bus    *event.Bus
 	wanted atomic.Int32
 
-	mu    sync.Mutex
-	last  time.Duration
-	taken bool
+	mu       sync.Mutex
+	last     time.Duration
+	taken    bool
+	reserved []string // names promised to alerts, for the next frame
 }
 
 // NewSnapshots saves into dir, every `every` when it is positive; bus
@@ -93,19 +96,33 @@ func (s *Snapshots) SetDir(dir string) {
 // pipeline must also be asked to Redraw.
 func (s *Snapshots) Request() { s.wanted.Add(1) }
 
+// Reserve promises a snapshot of the next frame to an alert and returns
+// the annotated picture's path; the files appear when that frame is drawn.
+func (s *Snapshots) Reserve(reason string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	base := "alert-" + time.Now().Format("20060102-150405.000") + "-" + fileSafe(reason)
+	s.reserved = append(s.reserved, base)
+	return filepath.Join(s.dir, base+"-annotated.png")
+}
+
 // WriteFrame saves the frame when a snapshot is due.
 func (s *Snapshots) WriteFrame(f *Frame) error {
 	s.mu.Lock()
 	periodic := !f.Repeat && s.every > 0 && (!s.taken || f.PTS-s.last >= s.every)
 	requested := s.wanted.Load() > 0
-	if !periodic && !requested {
+	reserved := s.reserved
+	s.reserved = nil
+	if !periodic && !requested && len(reserved) == 0 {
 		s.mu.Unlock()
 		return nil
 	}
 	if requested {
 		s.wanted.Add(-1)
 	}
-	s.taken, s.last = true, f.PTS
+	if periodic || requested {
+		s.taken, s.last = true, f.PTS
+	}
 	dir := s.dir
 	s.mu.Unlock()
 	clean := f.Clean
@@ -114,10 +131,29 @@ func (s *Snapshots) WriteFrame(f *Frame) error {
 		defer clean.Close()
 		overlay.Draw(&clean, &analyzer.Analysis{Faces: f.View.Faces}, overlay.Filter{BlurFaces: true, HideFaces: true})
 	}
+	for _, base := range reserved {
+		if _, _, err := video.SaveSnapshotAs(dir, base, clean, f.Drawn()); err != nil {
+			return err
+		}
+	}
+	if !periodic && !requested {
+		return nil
+	}
 	_, annotated, err := video.SaveSnapshot(dir, f.Seq, clean, f.Drawn())
 	if err != nil {
 		return err
 	}
 	s.bus.Publish(&event.Snapshot{Header: event.Header{Type: event.TypeSnapshot}, Frame: f.Seq, Path: annotated})
 	return nil
+}
+
+// fileSafe keeps letters, digits and dashes of s for a file name.
+func fileSafe(s string) string {
+	b := []byte(strings.ToLower(s))
+	for i, c := range b {
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9') {
+			b[i] = '-'
+		}
+	}
+	return strings.Trim(string(b), "-")
 }

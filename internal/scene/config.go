@@ -274,6 +274,23 @@ func (in Inspection) Region() []Point {
 	return in.Polygon
 }
 
+// Contains reports whether p is inside the inspection's region (even-odd
+// rule, as zones), in fractions of the frame. It allocates nothing.
+func (in Inspection) Contains(p Point) bool {
+	var buf [MaxPolygonPoints]vec
+	poly := buf[:0]
+	if len(in.Rect) == 4 {
+		x, y, w, h := in.Rect[0], in.Rect[1], in.Rect[2], in.Rect[3]
+		poly = append(poly, vec{x, y}, vec{x + w, y}, vec{x + w, y + h}, vec{x, y + h})
+	}
+	for _, q := range in.Polygon {
+		if len(poly) < MaxPolygonPoints {
+			poly = append(poly, vec{q.X, q.Y})
+		}
+	}
+	return inside(poly, vec{p.X, p.Y})
+}
+
 // LostAfter is how long an unseen track is waited for, in seconds.
 func (t Tracking) LostAfter() float64 {
 	if t.LostAfterS > 0 {

@@ -174,12 +174,11 @@ func (r *rule) alert(s *Scene, at event.At, now time.Duration) *event.Alert {
 	return &event.Alert{Header: event.Header{Type: event.TypeAlert}, At: at, Rule: r.cfg.Name, Detail: r.detail}
 }
 
-// point is an inspection point's verdicts.
+// point is what the rules need of an inspection point's verdicts.
 type point struct {
-	cfg                Inspection
-	pass, fail, review int
-	failRun            int // consecutive fails; a pass ends the run, a review does not
-	seen               bool
-	first              time.Duration
-	yields             []*rule
+	cfg     Inspection
+	failRun int // consecutive fails; a pass ends the run, a review does not
+	seen    bool
+	first   time.Duration
+	yields  []*rule
 }

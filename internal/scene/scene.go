@@ -403,8 +403,9 @@ func (s *Scene) checkRules(at event.At, out []event.Event) []event.Event {
 
 // RecordInspection records an inspection point's verdict (pass, fail or
 // review) at t, for the inspection_fail and yield_below rules, which are
-// evaluated on the next Update, and the summary. A point the scene does
-// not have is ignored.
+// evaluated on the next Update. A point the scene does not have is
+// ignored. The verdicts' totals are counted once, by internal/inspect,
+// which fills the summary's inspections.
 func (s *Scene) RecordInspection(name, state string, t time.Duration) {
 	j := index(s.cfg.Inspections, name, Inspection.name)
 	if j < 0 {
@@ -416,15 +417,10 @@ func (s *Scene) RecordInspection(name, state string, t time.Duration) {
 	}
 	switch state {
 	case "pass":
-		p.pass++
 		p.failRun = 0
 	case "fail":
-		p.fail++
 		p.failRun++
-	case "review":
-		p.review++
-		return
-	default:
+	default: // a review neither ends a run of fails nor counts in a yield
 		return
 	}
 	for _, r := range p.yields {
@@ -433,7 +429,8 @@ func (s *Scene) RecordInspection(name, state string, t time.Duration) {
 }
 
 // Summary adds the scene's totals to sum: confirmed tracks a class, line
-// counts, zone entries and peak occupancy, inspection verdicts.
+// counts, zone entries and peak occupancy (inspection verdicts are the
+// inspect package's).
 func (s *Scene) Summary(sum *event.Summary) {
 	sum.Tracks = make(map[string]int, len(s.tracks))
 	for class, n := range s.tracks {
@@ -449,12 +446,6 @@ func (s *Scene) Summary(sum *event.Summary) {
 		sum.Zones = make(map[string]event.ZoneCount, len(s.zones))
 		for _, z := range s.zones {
 			sum.Zones[z.cfg.Name] = event.ZoneCount{Entries: z.entries, MaxOccupancy: z.maxOcc}
-		}
-	}
-	if len(s.points) > 0 {
-		sum.Inspections = make(map[string]event.InspectionCount, len(s.points))
-		for _, p := range s.points {
-			sum.Inspections[p.cfg.Name] = event.InspectionCount{Pass: p.pass, Fail: p.fail, Review: p.review}
 		}
 	}
 }

@@ -410,17 +410,44 @@ func TestTracksPeopleWithoutObjects(t *testing.T) {
 	}
 }
 
-func TestRecordInspectionSummary(t *testing.T) {
+// Verdicts are counted once, by internal/inspect: the scene records them
+// for its rules and leaves the summary's inspections alone.
+func TestRecordInspectionLeavesSummary(t *testing.T) {
 	cap := Inspection{Name: "cap", Rect: []float64{0, 0, 0.5, 0.5}, Model: InspectionModel{Dir: "m"}, Pass: []string{"ok"}}
 	s, _ := New(Config{Inspections: []Inspection{cap}})
 	for _, v := range []string{"pass", "fail", "review", "pass", "bogus"} {
 		s.RecordInspection("cap", v, 0)
 	}
 	s.RecordInspection("nozzle", "pass", 0)
-	var sum event.Summary
+	sum := event.Summary{Inspections: map[string]event.InspectionCount{"cap": {Pass: 7}}}
 	s.Summary(&sum)
-	if got := sum.Inspections; len(got) != 1 || got["cap"] != (event.InspectionCount{Pass: 2, Fail: 1, Review: 1}) {
-		t.Errorf("inspections %v", got)
+	if got := sum.Inspections; len(got) != 1 || got["cap"] != (event.InspectionCount{Pass: 7}) {
+		t.Errorf("the scene changed the inspections' counts: %v", got)
+	}
+}
+
+func TestInspectionContains(t *testing.T) {
+	rect := Inspection{Rect: []float64{0.2, 0.1, 0.4, 0.5}}
+	tri := Inspection{Polygon: []Point{{0.5, 0.1}, {0.9, 0.9}, {0.1, 0.9}}}
+	tests := []struct {
+		name string
+		in   Inspection
+		p    Point
+		want bool
+	}{
+		{"rect centre", rect, Point{0.4, 0.35}, true},
+		{"rect left of it", rect, Point{0.1, 0.35}, false},
+		{"rect below it", rect, Point{0.4, 0.7}, false},
+		{"triangle centre", tri, Point{0.5, 0.6}, true},
+		{"triangle's empty corner", tri, Point{0.15, 0.2}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.in.Contains(tt.p); got != tt.want {
+			t.Errorf("%s: Contains(%v) = %v, want %v", tt.name, tt.p, got, tt.want)
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { tri.Contains(Point{0.5, 0.6}) }); n != 0 {
+		t.Errorf("Contains allocates %v times", n)
 	}
 }
 

@@ -1,14 +1,21 @@
-package analyzer
+// Package contract holds the JSON shapes of the one-image commands that
+// are the command line's, not the analyzer's: the `ocr` and `predict`
+// lines' data, which the app's exports write too.
+package contract
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/sightline/sightline/analyzer"
+)
 
 // OCRLine is one line of the `ocr` command's structured_data.
 type OCRLine struct {
-	Block           int     `json:"block"`
-	Line            int     `json:"line"`
-	Text            string  `json:"text"`
-	BoundingPolygon []Point `json:"bounding_polygon"`
-	Words           []Word  `json:"words"`
+	Block           int              `json:"block"`
+	Line            int              `json:"line"`
+	Text            string           `json:"text"`
+	BoundingPolygon []analyzer.Point `json:"bounding_polygon"`
+	Words           []analyzer.Word  `json:"words"`
 }
 
 // OCRResult is the `ocr` command's data.
@@ -21,7 +28,7 @@ type OCRResult struct {
 
 // NewOCRResult flattens a read result into the `ocr` output: lines in
 // reading order, full text joined by newlines, blocks and lines numbered from 0.
-func NewOCRResult(r *ReadResult, language string) OCRResult {
+func NewOCRResult(r *analyzer.ReadResult, language string) OCRResult {
 	out := OCRResult{StructuredData: []OCRLine{}, Language: language}
 	if r == nil {
 		return out
