@@ -36,6 +36,7 @@ type appState struct {
 	Recording                      string // the HUD's REC timer
 	OpenFolder                     bool
 	SceneLines, SceneZones         []string // the scene panel's counts
+	Points                         []string // the inspection points' state lines
 	Alerts                         string
 }
 
@@ -64,6 +65,9 @@ func (w *mainWindow) state() appState {
 			s.SceneZones = append(s.SceneZones, l.Text)
 		}
 		s.Alerts = w.scenes.alerts.Text
+		for _, l := range w.scenes.pointStats {
+			s.Points = append(s.Points, l.Text)
+		}
 	})
 	st := w.p.Stats()
 	s.LocalCalls, s.FramesRead, s.Cost = st.Schedule.Local.Calls, st.FramesRead, st.Schedule.CostUSD
@@ -136,6 +140,34 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 			fmt.Println("SCENARIO screenshot now")
 			time.Sleep(3 * time.Second)
 		}
+	},
+	// inspect: an inspection point over a slideshow of real photos that
+	// pass and fail, with a rule on its fails; the screen is shot when the
+	// point is in alarm and when it passes again.
+	"inspect": func(w *mainWindow) {
+		w.waitFirstFrame()
+		sample := filepath.Join(os.Getenv("SIGHTLINE_MODELS"), "customvision-classifier-sample")
+		fyne.DoAndWait(func() {
+			w.tabs.SelectIndex(3)
+			w.scenes.change(func(c *scene.Config) {
+				c.Inspections = []scene.Inspection{{Name: "tree", Rect: []float64{0.15, 0.1, 0.7, 0.8},
+					Model: scene.InspectionModel{Dir: sample}, Pass: []string{"hemlock"}, Threshold: 0.5}}
+				c.Rules = []scene.Rule{{Name: "bad tree", Point: "tree", When: scene.WhenInspectionFail, Count: 1, CooldownS: 60}}
+			})
+			w.scenes.rebuild()
+		})
+		await := func(state string) {
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+				if st := w.state(); len(st.Points) == 1 && strings.HasPrefix(st.Points[0], state) {
+					time.Sleep(1500 * time.Millisecond) // a meter reading or two to paint
+					report(strings.ToLower(state), w.state())
+					return
+				}
+			}
+			report(strings.ToLower(state), w.state())
+		}
+		await("FAIL")
+		await("PASS")
 	},
 	// record: three seconds recorded, then stopped.
 	"record": func(w *mainWindow) {
@@ -308,4 +340,43 @@ func TestAppSceneCounts(t *testing.T) {
 		t.Errorf("zone %q, alerts %q", st.SceneZones, st.Alerts)
 	}
 	t.Logf("screenshot %s", out)
+}
+
+// Issue 20 in the app: an inspection point shows its state, counts and
+// yield; a fail raises the rule's alert, the point and the panel turn red.
+// Screenshots of both (docs/screenshot-inspection*.png with
+// SIGHTLINE_SCREENSHOT_DIR).
+func TestAppInspectionPoint(t *testing.T) {
+	sample := filepath.Join(os.Getenv("SIGHTLINE_MODELS"), "customvision-classifier-sample")
+	scale := "scale=640:480:force_original_aspect_ratio=decrease,pad=640:480:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=10"
+	clip := videotest.Make(t, "gui-inspect-slides.mp4", "-loop", "1", "-t", "4", "-i", filepath.Join(sample, "hemlock_1.jpg"),
+		"-loop", "1", "-t", "4", "-i", filepath.Join(sample, "japanese_cherry_6.jpg"), "-filter_complex",
+		"[0]"+scale+"[a];[1]"+scale+"[b];[a][b]concat=n=2:v=1[v]", "-map", "[v]", "-c:v", "libx264", "-pix_fmt", "yuv420p")
+	display := xDisplay(t)
+	logPath, exited := startApp(t, display, "inspect", "SIGHTLINE_MEASURE_SOURCE="+clip)
+	shots := map[string]string{"fail": "screenshot-inspection-alarm.png", "pass": "screenshot-inspection.png"}
+	got := map[string]appState{}
+	pollApp(t, exited, logPath, 90*time.Second, func() (bool, string) {
+		b, _ := os.ReadFile(logPath)
+		for _, line := range strings.Split(string(b), "\n") {
+			name, js, ok := strings.Cut(strings.TrimPrefix(line, "SCENARIO "), " ")
+			if _, seen := got[name]; !ok || seen || shots[name] == "" {
+				continue
+			}
+			var st appState
+			json.Unmarshal([]byte(js), &st)
+			got[name] = st
+			out := screenshotPath(t, shots[name])
+			screenshot(t, display, out)
+			t.Logf("screenshot %s", out)
+		}
+		return len(got) == 2, fmt.Sprintf("states so far %v", got)
+	})
+	fail, pass := got["fail"], got["pass"]
+	if !strings.HasPrefix(fail.Points[0], "FAIL") || !strings.Contains(fail.Alerts, "bad tree") {
+		t.Errorf("at the fail: point %q, alerts %q", fail.Points, fail.Alerts)
+	}
+	if !strings.HasPrefix(pass.Points[0], "PASS") || !strings.Contains(pass.Points[0], "fail 1") || !strings.Contains(pass.Points[0], "yield") {
+		t.Errorf("after passing again: %q", pass.Points)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
@@ -44,8 +45,9 @@ type player struct {
 	rec      *pipeline.Recording
 }
 
-// newPlayer builds the pipeline for cfg; its events go to bus.
-func newPlayer(cfg Config, bc backend.Config, build builder, bus *event.Bus) *player {
+// newPlayer builds the pipeline for cfg; its events go to bus, and
+// inspection points get their models and log through insp.
+func newPlayer(cfg Config, bc backend.Config, build builder, bus *event.Bus, insp inspect.Options) *player {
 	source := cfg.Source
 	if source == "" {
 		source = defaultSource()
@@ -61,6 +63,8 @@ func newPlayer(cfg Config, bc backend.Config, build builder, bus *event.Bus) *pl
 		Filter:   overlay.Filter{Threshold: cfg.Threshold},
 		Scene:    cfg.Scene,
 		Events:   bus,
+		// The live view never waits for an inspection's model.
+		Inspection: inspect.Options{Offload: true, Cloud: insp.Cloud, LogDir: insp.LogDir},
 	}
 	pl, err := pipeline.New(pc)
 	if err != nil { // the command line validated the scene: not expected

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/internal/text"
 	"github.com/sightline/sightline/overlay"
@@ -41,10 +42,14 @@ type scenePanel struct {
 	lines, zones, rules *fyne.Container
 	lineStats           []*widget.Label // by line, as listed
 	zoneStats           []*widget.Label // by zone
-	alerts              *widget.Label
-	chart               *plot
-	history             []sceneSample // the last minute of totals
-	recent              []string      // the latest alerts, newest first
+	points              *fyne.Container // inspection points
+	pointStats          []*widget.Label
+	// defaultModel is the Custom Vision export a new point starts with.
+	defaultModel func() string
+	alerts       *widget.Label
+	chart        *plot
+	history      []sceneSample // the last minute of totals
+	recent       []string      // the latest alerts, newest first
 }
 
 // sceneSample is the scene's totals at a time, for per-minute rates.
@@ -54,7 +59,8 @@ type sceneSample struct {
 }
 
 func newScenePanel(win fyne.Window) *scenePanel {
-	s := &scenePanel{win: win, apply: func(scene.Config) error { return nil }, filter: func(func(*overlay.Filter)) {}}
+	s := &scenePanel{win: win, apply: func(scene.Config) error { return nil }, filter: func(func(*overlay.Filter)) {},
+		defaultModel: func() string { return "" }}
 	s.hint = widget.NewLabel("Counting lines count what crosses them, zones what is inside. Draw them on the video; they count at once.")
 	s.hint.Wrapping = fyne.TextWrapWord
 	s.hint.Importance = widget.LowImportance
@@ -73,6 +79,7 @@ func newScenePanel(win fyne.Window) *scenePanel {
 	lineBtn := widget.NewButtonWithIcon("Line", theme.ContentAddIcon(), func() { s.startAdding(addLine) })
 	zoneBtn := widget.NewButtonWithIcon("Zone", theme.ContentAddIcon(), func() { s.startAdding(addZone) })
 	ruleBtn := widget.NewButtonWithIcon("Rule", theme.ContentAddIcon(), s.addRule)
+	pointBtn := widget.NewButtonWithIcon("Point", theme.ContentAddIcon(), func() { s.startAdding(addInspection) })
 	open := widget.NewButtonWithIcon("", theme.FolderOpenIcon(), s.openFile)
 	save := widget.NewButtonWithIcon("", theme.DocumentSaveIcon(), s.saveFile)
 	clear := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
@@ -82,7 +89,7 @@ func newScenePanel(win fyne.Window) *scenePanel {
 			}
 		}, s.win)
 	})
-	s.lines, s.zones, s.rules = container.NewVBox(), container.NewVBox(), container.NewVBox()
+	s.lines, s.zones, s.rules, s.points = container.NewVBox(), container.NewVBox(), container.NewVBox(), container.NewVBox()
 	s.alerts = widget.NewLabel("No alert yet.")
 	s.alerts.Wrapping = fyne.TextWrapWord
 	s.chart = newPlot("Crossings", "/min", color.NRGBA{0xff, 0xc1, 0x07, 0xff}, 0)
@@ -91,6 +98,7 @@ func newScenePanel(win fyne.Window) *scenePanel {
 		s.draw, container.NewHBox(s.ids, s.trails), s.hint, s.status,
 		heading("Lines"), s.lines,
 		heading("Zones"), s.zones,
+		container.NewBorder(nil, nil, heading("Inspection points"), pointBtn), s.points,
 		container.NewBorder(nil, nil, heading("Rules"), ruleBtn), s.rules,
 		s.chart.content,
 		heading("Alerts"), s.alerts,
@@ -111,9 +119,12 @@ func (s *scenePanel) startAdding(kind string) {
 	if s.edit != nil {
 		s.edit.startAdding(kind)
 	}
-	if kind == addLine {
+	switch kind {
+	case addLine:
 		s.say("Drag on the video from one end of the line to the other.", false)
-	} else {
+	case addInspection:
+		s.say("Drag a rectangle around what is inspected: a label, a cap, a seal.", false)
+	default:
 		s.say("Click the zone's corners on the video; click the first one again to close it (Esc cancels).", false)
 	}
 }
@@ -152,7 +163,8 @@ func (s *scenePanel) change(edit func(*scene.Config)) bool {
 		s.say(text.OneLine(err.Error(), 160), true)
 		return false
 	}
-	structural := len(next.Lines) != len(s.cfg.Lines) || len(next.Zones) != len(s.cfg.Zones) || len(next.Rules) != len(s.cfg.Rules)
+	structural := len(next.Lines) != len(s.cfg.Lines) || len(next.Zones) != len(s.cfg.Zones) ||
+		len(next.Rules) != len(s.cfg.Rules) || len(next.Inspections) != len(s.cfg.Inspections)
 	s.cfg = next
 	s.say("", false)
 	s.history = nil // counts start again
@@ -234,6 +246,12 @@ func (s *scenePanel) rebuild() {
 	if len(s.cfg.Zones) == 0 {
 		s.zones.Add(lowLabel("No zone: add one with + Zone."))
 	}
+	s.inspectionRows()
+	if len(s.cfg.Lines) == 0 {
+		s.chart.content.Hide()
+	} else {
+		s.chart.content.Show()
+	}
 	s.rules.RemoveAll()
 	for i := range s.cfg.Rules {
 		s.rules.Add(s.ruleRow(i))
@@ -295,7 +313,8 @@ func renameTarget(c *scene.Config, old, to string) {
 }
 
 // update shows what the scene counted, once a second; UI thread.
-func (s *scenePanel) update(v *scene.View, totals event.Summary, now time.Time) {
+func (s *scenePanel) update(v *scene.View, iv *inspect.View, totals event.Summary, now time.Time) {
+	s.updateInspections(iv)
 	s.history = append(s.history, sceneSample{at: now, lines: totals.Lines})
 	for len(s.history) > 1 && now.Sub(s.history[0].at) > time.Minute {
 		s.history = s.history[1:]

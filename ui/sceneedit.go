@@ -3,6 +3,7 @@ package ui
 import (
 	"image/color"
 	"math"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -28,11 +29,20 @@ type sceneEditor struct {
 	layer  *fyne.Container
 }
 
-// vertex is point j of line i, or corner j of zone i.
+// vertex is point j of line i, corner j of zone i, or corner j (0 top
+// left, 1 bottom right) of inspection point i's rectangle.
 type vertex struct {
-	zone bool
+	kind vertexKind
 	i, j int
 }
+
+type vertexKind int
+
+const (
+	lineEnd vertexKind = iota
+	zoneCorner
+	rectCorner
+)
 
 // grab is how close (in screen pixels) a press must be to a point to move it.
 const grab = 14
@@ -95,17 +105,52 @@ func (e *sceneEditor) nearest(p fyne.Position) *vertex {
 			best, found = d, &v
 		}
 	}
+	e.eachVertex(func(v vertex, sp scene.Point) { try(v, sp) })
+	return found
+}
+
+// eachVertex calls f with every point that can be moved.
+func (e *sceneEditor) eachVertex(f func(vertex, scene.Point)) {
 	for i, l := range e.panel.cfg.Lines {
 		for j, pt := range l.Points {
-			try(vertex{false, i, j}, pt)
+			f(vertex{lineEnd, i, j}, pt)
 		}
 	}
 	for i, z := range e.panel.cfg.Zones {
 		for j, pt := range z.Polygon {
-			try(vertex{true, i, j}, pt)
+			f(vertex{zoneCorner, i, j}, pt)
 		}
 	}
-	return found
+	for i, in := range e.panel.cfg.Inspections {
+		if r := in.Rect; len(r) == 4 {
+			f(vertex{rectCorner, i, 0}, scene.Point{X: r[0], Y: r[1]})
+			f(vertex{rectCorner, i, 1}, scene.Point{X: r[0] + r[2], Y: r[1] + r[3]})
+		}
+	}
+}
+
+// move puts vertex v at p in c.
+func move(c *scene.Config, v vertex, p scene.Point) {
+	switch v.kind {
+	case lineEnd:
+		c.Lines[v.i].Points[v.j] = p
+	case zoneCorner:
+		c.Zones[v.i].Polygon[v.j] = p
+	case rectCorner:
+		r := slices.Clone(c.Inspections[v.i].Rect)
+		x0, y0, x1, y1 := r[0], r[1], r[0]+r[2], r[1]+r[3]
+		if v.j == 0 {
+			x0, y0 = p.X, p.Y
+		} else {
+			x1, y1 = p.X, p.Y
+		}
+		c.Inspections[v.i].Rect = rectOf(scene.Point{X: x0, Y: y0}, scene.Point{X: x1, Y: y1})
+	}
+}
+
+// rectOf is the rectangle between two corners, as a scene's rect.
+func rectOf(a, b scene.Point) []float64 {
+	return []float64{min(a.X, b.X), min(a.Y, b.Y), math.Abs(b.X - a.X), math.Abs(b.Y - a.Y)}
 }
 
 // dragged moves a point, or draws the new line; UI thread.
@@ -113,7 +158,7 @@ func (e *sceneEditor) dragged(ev *fyne.DragEvent) {
 	if !e.drawn && e.moving == nil {
 		start := ev.Position.Subtract(ev.Dragged)
 		switch {
-		case e.adding == addLine:
+		case e.adding == addLine, e.adding == addInspection:
 			e.drawn, e.from = true, start
 		default:
 			e.moving = e.nearest(start)
@@ -128,23 +173,21 @@ func (e *sceneEditor) dragEnd() {
 	to := e.toScene(e.to)
 	switch {
 	case e.drawn:
-		from := e.toScene(e.from)
+		from, kind := e.toScene(e.from), e.adding
 		e.drawn, e.adding = false, ""
-		if math.Hypot(to.X-from.X, to.Y-from.Y) > 0.02 {
+		switch {
+		case math.Hypot(to.X-from.X, to.Y-from.Y) <= 0.02: // a slip, not a shape
+		case kind == addLine:
 			e.panel.change(func(c *scene.Config) {
 				c.Lines = append(c.Lines, scene.Line{Name: uniqueName("line", lineNames(*c)), Points: []scene.Point{from, to}})
 			})
+		default:
+			e.panel.newInspection(rectOf(from, to))
 		}
 	case e.moving != nil:
 		m := *e.moving
 		e.moving = nil
-		e.panel.change(func(c *scene.Config) {
-			if m.zone {
-				c.Zones[m.i].Polygon[m.j] = to
-			} else {
-				c.Lines[m.i].Points[m.j] = to
-			}
-		})
+		e.panel.change(func(c *scene.Config) { move(c, m, to) })
 	}
 	e.refresh()
 }
@@ -193,26 +236,23 @@ func (e *sceneEditor) refresh() {
 		l.Position1, l.Position2 = a, b
 		e.layer.Add(l)
 	}
-	for i, l := range e.panel.cfg.Lines {
-		for j, pt := range l.Points {
-			p := e.toScreen(pt)
-			if e.moving != nil && !e.moving.zone && e.moving.i == i && e.moving.j == j {
-				p = e.to
-			}
-			handle(p)
+	e.eachVertex(func(v vertex, sp scene.Point) {
+		p := e.toScreen(sp)
+		if e.moving != nil && *e.moving == v {
+			p = e.to
 		}
-	}
-	for i, z := range e.panel.cfg.Zones {
-		for j, pt := range z.Polygon {
-			p := e.toScreen(pt)
-			if e.moving != nil && e.moving.zone && e.moving.i == i && e.moving.j == j {
-				p = e.to
-			}
-			handle(p)
-		}
-	}
-	if e.drawn {
+		handle(p)
+	})
+	switch {
+	case e.drawn && e.adding == addLine:
 		segment(e.from, e.to, overlay.LineColor)
+	case e.drawn:
+		a, b := e.from, e.to
+		c := overlay.NoVerdictColor
+		segment(a, fyne.NewPos(b.X, a.Y), c)
+		segment(fyne.NewPos(b.X, a.Y), b, c)
+		segment(b, fyne.NewPos(a.X, b.Y), c)
+		segment(fyne.NewPos(a.X, b.Y), a, c)
 	}
 	for k, pt := range e.corner {
 		p := e.toScreen(pt)

@@ -15,6 +15,7 @@ import (
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/internal/text"
@@ -83,7 +84,13 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w := &mainWindow{cfg: cfg, app: a, ctx: ctx, win: a.NewWindow("Sightline"), keys: d.keys, panel: d.panelLocal, faces: d.faces}
 	w.st = loadSettings(a.Preferences())
 	w.bus = event.NewBus(clock.Real{}, "")
-	w.p = newPlayer(cfg, w.backendConfig(), d.build, w.bus)
+	w.p = newPlayer(cfg, w.backendConfig(), d.build, w.bus, inspect.Options{
+		LogDir: filepath.Join(w.st.SnapshotDir, "inspections"),
+		Cloud: func(project, published string) (analyzer.Predictor, error) {
+			key, _ := w.keys.Get(keyPrediction)
+			return backend.Prediction(backend.Azure{Endpoint: w.st.CVEndpoint, Key: key}, project, published, false)
+		},
+	})
 	if w.st.BlurFaces {
 		w.p.SetFilter(func(f *overlay.Filter) { f.BlurFaces = true })
 	}
@@ -128,6 +135,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	newSceneEditor(w.live, w.scenes)
 	w.scenes.filter = w.p.SetFilter
 	w.scenes.apply = w.applyScene
+	w.scenes.defaultModel = func() string { return w.st.CVModelDir }
 	w.loadScene(w.p.Source(), cfg.Scene)
 	w.stats = newStatsPanel()
 	w.stats.documents = w.ocr.doc.spent
@@ -502,7 +510,7 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 			w.hud.update(m, cur, st, paused, cloud)
 			w.stats.update(m, cur.stats)
 			w.settings.setCloud(cur.stats, cloud)
-			w.scenes.update(cur.view.Scene, cur.totals, cur.at)
+			w.scenes.update(cur.view.Scene, cur.view.Inspect, cur.totals, cur.at)
 			w.caption.update(&cur.view.Merged, cloud, azure.Reason(cur.stats.Cloud.LastError), threshold)
 			w.controls.setClasses(classes)
 		})

@@ -30,6 +30,7 @@ type avConfig struct {
 	transport   string
 	buffered    bool
 	readTimeout time.Duration
+	packets     PacketSink // receives the video stream's packets; nil: none
 }
 
 // avInput is one opened FFmpeg input decoding its best video stream. Every
@@ -50,6 +51,8 @@ type avInput struct {
 	start int64 // stream start time, in stream time base
 	eof   bool  // demuxer exhausted, decoder being drained
 	bad   int   // consecutive demuxer errors of a file
+
+	tapping bool // the packet sink was told of the stream
 
 	deadline atomic.Int64 // unix ns after which the current call is interrupted; 0: none
 	abort    atomic.Bool  // interrupt now (the opener gave up)
@@ -282,6 +285,9 @@ func (in *avInput) feed() error {
 	if in.pkt.StreamIndex() != in.st.Index() {
 		return nil
 	}
+	if in.cfg.packets != nil {
+		in.tap()
+	}
 	if err := in.dec.SendPacket(in.pkt); err != nil && !errors.Is(err, astiav.ErrEagain) {
 		in.dmg.add("decoding: " + err.Error())
 	}
@@ -368,6 +374,7 @@ func (in *avInput) watch(ctx context.Context) {
 func (in *avInput) close() {
 	close(in.stop)
 	in.wg.Wait()
+	in.untap()
 	if in.frame != nil {
 		in.frame.Free()
 		in.pkt.Free()

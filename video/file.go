@@ -103,7 +103,7 @@ func openAVFile(ctx context.Context, path string, opts Options) (*avFile, error)
 	}
 	life, cancel := context.WithCancel(context.Background())
 	s := &avFile{opts: opts, pool: &mats.Pool{}, cancel: cancel, pace: pacer{on: opts.Realtime}}
-	in, err := openAV(life, ctx, path, time.Now().Add(opts.OpenTimeout), avConfig{readTimeout: opts.ReadTimeout}, s.pool, &s.dmg)
+	in, err := openAV(life, ctx, path, time.Now().Add(opts.OpenTimeout), avConfig{readTimeout: opts.ReadTimeout, packets: opts.Packets}, s.pool, &s.dmg)
 	if err != nil {
 		cancel()
 		s.pool.Close()

@@ -317,7 +317,7 @@ func (s *liveSource) Close() error {
 
 // streamDialer opens network streams through FFmpeg.
 func streamDialer(uri string, opts Options) dialer {
-	cfg := avConfig{live: true, transport: opts.Transport, buffered: opts.Buffered, readTimeout: opts.ReadTimeout}
+	cfg := avConfig{live: true, transport: opts.Transport, buffered: opts.Buffered, readTimeout: opts.ReadTimeout, packets: opts.Packets}
 	return func(ctx context.Context, deadline time.Time, pool *mats.Pool, dmg *damage) (conn, error) {
 		in, err := openAV(ctx, ctx, uri, deadline, cfg, pool, dmg)
 		if err != nil {

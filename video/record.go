@@ -25,7 +25,7 @@ import (
 type Recorder struct {
 	mu       sync.Mutex
 	path     string
-	out      *recordSink // the file
+	out      *FileSink // the file
 	fc       *astiav.FormatContext
 	enc      *astiav.CodecContext
 	st       *astiav.Stream
@@ -157,8 +157,8 @@ func (r *Recorder) openOutput(create func(string) (io.WriteCloser, error)) error
 	if err != nil {
 		return fmt.Errorf("recording %s: %w", r.path, err)
 	}
-	r.out = &recordSink{file: out}
-	if r.pb, err = astiav.AllocIOContext(64<<10, true, nil, nil, r.out.write); err != nil {
+	r.out = NewFileSink(out)
+	if r.pb, err = astiav.AllocIOContext(64<<10, true, nil, nil, r.out.Write); err != nil {
 		return fmt.Errorf("recording %s: %w", r.path, err)
 	}
 	r.fc.SetPb(r.pb)
@@ -173,37 +173,6 @@ func (r *Recorder) openOutput(create func(string) (io.WriteCloser, error)) error
 		return r.failure("writing the header", err)
 	}
 	return r.flush("writing the header")
-}
-
-// recordSink is where FFmpeg's write callback puts a recording's bytes:
-// the file, and the first failed write's cause. (go-astiav keeps every
-// callback for the life of the process, so it holds this, not the
-// Recorder.)
-type recordSink struct {
-	file io.WriteCloser
-	err  error
-}
-
-func (s *recordSink) write(b []byte) (int, error) {
-	if s.err != nil {
-		return 0, astiav.ErrEio
-	}
-	n, err := s.file.Write(b)
-	if err == nil {
-		return n, nil
-	}
-	s.err = err
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		return n, astiav.Error(-int(errno)) // AVERROR(errno)
-	}
-	return n, astiav.ErrEio
-}
-
-func (s *recordSink) close() error {
-	err := s.file.Close()
-	s.file = nil
-	return err
 }
 
 // flush hands what FFmpeg buffered to the file, so that a fragment is on
@@ -322,7 +291,7 @@ func (r *Recorder) Close() error {
 	} else if err := r.flush("writing the index"); err != nil {
 		errs = append(errs, err)
 	}
-	if err := r.out.close(); err != nil {
+	if err := r.out.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("recording %s: %w", r.path, err))
 	}
 	return errors.Join(errs...)
@@ -349,7 +318,7 @@ func (r *Recorder) free() {
 	}
 	if r.out != nil {
 		if r.out.file != nil { // not closed by Close
-			r.out.close()
+			r.out.Close()
 		}
 		r.out = nil
 	}

@@ -125,6 +125,10 @@ type Options struct {
 	Backoff clock.Backoff
 	// Clock drives backoff and the open deadline; default the real clock.
 	Clock Clock
+	// Packets, when set, receives the video's encoded packets (event
+	// clips); webcam frames are encoded for it. BackendGoCV files and
+	// stills have none.
+	Packets PacketSink
 }
 
 func (o Options) withDefaults() Options {
@@ -217,7 +221,7 @@ func Open(ctx context.Context, uri string, opts Options) (Source, error) {
 		src, err = openAVFile(ctx, target, opts)
 	case kind == KindWebcam:
 		n, _ := strconv.Atoi(target)
-		src, err = openLive(ctx, uri, opts, webcamDialer(n))
+		src, err = openLive(ctx, uri, opts, encodedFor(opts.Packets, webcamDialer(n)))
 	default:
 		src, err = openLive(ctx, uri, opts, streamDialer(uri, opts))
 	}

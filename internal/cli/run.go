@@ -14,6 +14,7 @@ import (
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/clip"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/inspect"
@@ -41,6 +42,9 @@ type runFlags struct {
 	scene                             string
 	track                             bool
 	inspectLog                        string
+	clipDir                           string
+	pre, post                         time.Duration
+	clipAnnotated                     bool
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -66,6 +70,10 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.privacy, "privacy", false, "blur faces before frames leave the machine, and in recordings and snapshots")
 	fs.StringVar(&f.scene, "scene", "", "scene file (JSON): tracks, counting lines, zones and alert rules")
 	fs.BoolVar(&f.track, "track", false, "follow tracks (track_id on objects, track events) without a scene file")
+	fs.StringVar(&f.clipDir, "clip-dir", "", "write event clips here: on alerts and SIGUSR2, --pre before to --post after")
+	fs.DurationVar(&f.pre, "pre", clip.DefaultPre, "with --clip-dir: video before a clip's trigger")
+	fs.DurationVar(&f.post, "post", clip.DefaultPost, "with --clip-dir: video after it")
+	fs.BoolVar(&f.clipAnnotated, "clip-annotated", false, "with --clip-dir: clips of the drawn frames (re-encoded) instead of the source's own")
 	fs.StringVar(&f.inspectLog, "inspect-log", "", "with inspection points: append every verdict to DIR/inspections.csv and .jsonl, with crops of fails and reviews")
 }
 
@@ -121,9 +129,18 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	defer closeEvents()
 	bus.Attach(events)
 
+	camera := pf.camera
+	if camera == "" {
+		camera = cameraName(f.source)
+	}
+	videoOpts := video.Options{OpenTimeout: f.openTimeout, Realtime: f.realtime, Transport: f.transport}
+	clips, err := f.clips(camera, bus, &videoOpts)
+	if err != nil {
+		return err
+	}
 	p, err := pipeline.New(pipeline.Config{
 		Source:      f.source,
-		Video:       video.Options{OpenTimeout: f.openTimeout, Realtime: f.realtime, Transport: f.transport},
+		Video:       videoOpts,
 		Schedule:    b.Schedule(),
 		EveryFrame:  everyFrame,
 		MaxFrames:   f.maxFrames,
@@ -142,12 +159,13 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
-	camera := pf.camera
-	if camera == "" {
-		camera = cameraName(f.source)
-	}
 	if err := pf.start(ctx, e, &pl, camera, bus, p); err != nil {
 		return err
+	}
+	if clips != nil {
+		p.Attach("clips", clips.Output(f.clipAnnotated)) // alerts name their clip through it
+		stop := onSignal(syscall.SIGUSR2, func() { clips.TriggerNow("SIGUSR2") })
+		defer stop()
 	}
 	if f.out != "" {
 		p.Attach("recording", pipeline.NewRecording(f.out))
@@ -201,6 +219,22 @@ func (f *runFlags) backendConfig(e env, everyFrame bool) (backend.Config, error)
 		cfg.CloudPerMinute = min(cfg.CloudPerMinute, 60*f.fpsLimit)
 	}
 	return cfg, nil
+}
+
+// clips makes the event clips --clip-dir asks for: from the source's own
+// packets (tapped in video) unless they are to be annotated.
+func (f *runFlags) clips(camera string, bus *event.Bus, o *video.Options) (*clip.Clips, error) {
+	if f.clipDir == "" {
+		return nil, nil
+	}
+	c, err := clip.New(clip.Config{Dir: f.clipDir, Camera: camera, Pre: f.pre, Post: f.post, Events: bus})
+	if err != nil {
+		return nil, usagef("--clip-dir: %v", err)
+	}
+	if !f.clipAnnotated {
+		o.Packets = c
+	}
+	return c, nil
 }
 
 // sceneFlags reads --scene (a file that does not load is a usage error,

@@ -2,9 +2,13 @@ package cli
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sightline/sightline/video/videotest"
 )
 
 // run --scene on the demo video: a line across the walkway counts people
@@ -95,4 +99,43 @@ func TestRunTrack(t *testing.T) {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// An alert gets a clip of the source's own video around it: --pre before
+// to --post after, from a keyframe, named in the alert and announced by a
+// clip event.
+func TestRunAlertClips(t *testing.T) {
+	h264 := videotest.Make(t, "demo-h264-gop10.mp4", "-i", demoVideo, "-c:v", "libx264", "-g", "10", "-pix_fmt", "yuv420p")
+	dir := t.TempDir()
+	scenePath := filepath.Join(dir, "scene.json")
+	os.WriteFile(scenePath, []byte(`{"tracking": {"classes": ["person"]},
+ "zones": [{"name": "lot", "polygon": [[0.0, 0.2], [0.35, 0.2], [0.35, 0.6], [0.0, 0.6]]}],
+ "rules": [{"name": "lot busy", "zone": "lot", "when": "occupancy_above", "count": 2, "cooldown_s": 600}]}`), 0o644)
+	clips := filepath.Join(dir, "clips")
+	code, out, stderr := runCLI(t, nil, "run", "--source", h264, "--backend", "local", "--scene", scenePath,
+		"--clip-dir", clips, "--pre", "2s", "--post", "2s", "--camera", "gate", "--events", "-", "--max-frames", "400")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var alertClip, clipFile string
+	for _, l := range jsonLines(t, out) {
+		switch l["type"] {
+		case "alert":
+			alertClip, _ = l["clip"].(string)
+		case "clip":
+			clipFile, _ = l["file"].(string)
+		}
+	}
+	if alertClip == "" || alertClip != clipFile || !strings.Contains(filepath.Base(clipFile), "clip-gate-") {
+		t.Fatalf("alert names clip %q, clip event %q", alertClip, clipFile)
+	}
+	probe, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "format=duration:frame=key_frame",
+		"-read_intervals", "%+#1", "-of", "csv=p=0", clipFile).Output()
+	lines := strings.Fields(string(probe))
+	if err != nil || len(lines) < 2 || lines[0] != "1" {
+		t.Fatalf("ffprobe %q: %v (want the first frame a keyframe)", probe, err)
+	}
+	if d, _ := strconv.ParseFloat(lines[len(lines)-1], 64); d < 3 || d > 5.5 {
+		t.Errorf("the clip lasts %.2f s, want 4 ± one GOP", d)
+	}
 }

@@ -44,10 +44,7 @@ type point struct {
 }
 
 func newPoint(cfg scene.Inspection, m *model, offload bool) *point {
-	p := &point{cfg: cfg, model: m, threshold: cfg.Threshold, perTrack: cfg.Mode == scene.ModePerTrack, offloaded: m.cloud || offload}
-	if p.threshold == 0 {
-		p.threshold = scene.DefaultThreshold
-	}
+	p := &point{cfg: cfg, model: m, threshold: cfg.ReviewThreshold(), perTrack: cfg.InspectMode() == scene.ModePerTrack, offloaded: m.cloud || offload}
 	if p.perTrack {
 		p.tracks = map[int]*trackState{}
 	}

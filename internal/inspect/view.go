@@ -49,10 +49,7 @@ func (in *Inspector) View(dst *View) {
 	dst.Points = dst.Points[:len(in.points)]
 	for i, p := range in.points {
 		v := &dst.Points[i]
-		v.Name, v.Mode, v.Cloud = p.cfg.Name, p.cfg.Mode, p.model.cloud
-		if v.Mode == "" {
-			v.Mode = scene.ModeContinuous
-		}
+		v.Name, v.Mode, v.Cloud = p.cfg.Name, p.cfg.InspectMode(), p.model.cloud
 		v.Polygon = append(v.Polygon[:0], p.polygon...)
 		v.Verdict = p.verdict
 		if p.verdict.State != "" {

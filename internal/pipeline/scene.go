@@ -147,11 +147,31 @@ type alertSnapshots interface {
 // each alert when an output saves them.
 func (p *Pipeline) publishScene(evs []event.Event) {
 	for _, e := range evs {
-		if a, ok := e.(*event.Alert); ok && a.Snapshot == "" { // an inspection's has its crop
-			a.Snapshot = p.reserveSnapshot(a.Rule)
+		if a, ok := e.(*event.Alert); ok {
+			if a.Snapshot == "" { // an inspection's has its crop
+				a.Snapshot = p.reserveSnapshot(a.Rule)
+			}
+			a.Clip = p.reserveClip(a.Rule, time.Duration(a.PTSMS*float64(time.Millisecond)))
 		}
 		p.bus.Publish(e)
 	}
+}
+
+// alertClips is an output that writes a clip around an alert's frame and
+// names its file at once.
+type alertClips interface {
+	ClipFor(reason string, at time.Duration) string
+}
+
+func (p *Pipeline) reserveClip(reason string, at time.Duration) string {
+	p.outMu.Lock()
+	defer p.outMu.Unlock()
+	for _, o := range p.outputs {
+		if c, ok := o.out.(alertClips); ok {
+			return c.ClipFor(reason, at)
+		}
+	}
+	return ""
 }
 
 func (p *Pipeline) reserveSnapshot(reason string) string {

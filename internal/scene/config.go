@@ -300,6 +300,23 @@ func (t Tracking) LostAfter() float64 {
 }
 
 // Cooldown is the rule's cooldown in seconds.
+// ReviewThreshold is the probability under which a verdict is a review
+// (DefaultThreshold when absent).
+func (in Inspection) ReviewThreshold() float64 {
+	if in.Threshold > 0 {
+		return in.Threshold
+	}
+	return DefaultThreshold
+}
+
+// InspectMode is when the point inspects (ModeContinuous when absent).
+func (in Inspection) InspectMode() string {
+	if in.Mode != "" {
+		return in.Mode
+	}
+	return ModeContinuous
+}
+
 func (r Rule) Cooldown() float64 {
 	if r.CooldownS > 0 {
 		return r.CooldownS
