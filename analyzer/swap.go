@@ -39,3 +39,11 @@ func (s *SwappablePredictor) Swap(p Predictor) (old Predictor) {
 	old, s.p = s.p, p
 	return old
 }
+
+// Current is the model serving now, for what describes it (its class
+// names); predictions go through Predict, which a Swap waits for.
+func (s *SwappablePredictor) Current() Predictor {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.p
+}

@@ -66,3 +66,16 @@ func TestSwappablePredictor(t *testing.T) {
 		t.Errorf("name %q", s.Name())
 	}
 }
+
+// Current is the model in use, before and after a swap.
+func TestSwappablePredictorCurrent(t *testing.T) {
+	a, b := &slowModel{t: t, tag: "a"}, &slowModel{t: t, tag: "b"}
+	s := NewSwappablePredictor(a)
+	if s.Current() != Predictor(a) {
+		t.Error("Current is not the first model")
+	}
+	s.Swap(b)
+	if s.Current() != Predictor(b) {
+		t.Error("Current is not the swapped-in model")
+	}
+}

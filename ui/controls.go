@@ -324,7 +324,11 @@ func (c *controls) classCheck(name string) *widget.Check {
 	if ck, ok := c.classChecks[name]; ok {
 		return ck
 	}
-	ck := widget.NewCheck(name, func(on bool) {
+	ck := widget.NewCheck(name, nil)
+	// Ticked before it listens: a class appearing is not the user's click,
+	// and must not take the keyboard from where they are typing.
+	ck.SetChecked(true)
+	ck.OnChanged = func(on bool) {
 		c.p.SetFilter(func(f *overlay.Filter) {
 			f.Hidden = cloneMap(f.Hidden)
 			if on {
@@ -334,8 +338,7 @@ func (c *controls) classCheck(name string) *widget.Check {
 			}
 		})
 		c.unfocus()
-	})
-	ck.SetChecked(true)
+	}
 	c.classChecks[name] = ck
 	return ck
 }

@@ -182,7 +182,7 @@ func (c *cvPanel) model() (analyzer.Predictor, error) {
 			return nil, err
 		}
 		c.detect.SetChecked(cv.IsDetector())
-		p = cv
+		p = analyzer.NewSwappablePredictor(cv) // a training swaps its export in (useExport)
 	} else {
 		k, _ := c.keys.Get(keyPrediction)
 		if k == "" {
@@ -209,7 +209,11 @@ func (c *cvPanel) model() (analyzer.Predictor, error) {
 }
 
 func (c *cvPanel) closePredictor() {
-	if cl, ok := c.predictor.(io.Closer); ok {
+	p := c.predictor
+	if sp, ok := p.(*analyzer.SwappablePredictor); ok {
+		p = sp.Swap(nil) // after the predictions in flight
+	}
+	if cl, ok := p.(io.Closer); ok {
 		cl.Close()
 	}
 	c.predictor = nil

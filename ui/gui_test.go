@@ -94,16 +94,7 @@ func screenshot(t *testing.T, display, path string) image.Image {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("import: %v: %s", err, out)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
+	return readPNG(t, path)
 }
 
 // countColour counts pixels within a small distance of c.

@@ -91,13 +91,20 @@ func (v *liveView) picture() (pos fyne.Position, size fyne.Size, src image.Point
 		return fyne.Position{}, v.Size(), image.Point{}
 	}
 	src = v.img.Image.Bounds().Size()
-	w, h := v.Size().Width, v.Size().Height
+	pos, size = fitContain(v.Size(), src)
+	return pos, size, src
+}
+
+// fitContain is where a picture of src pixels is drawn in area, scaled to
+// fit and centred (canvas.ImageFillContain).
+func fitContain(area fyne.Size, src image.Point) (fyne.Position, fyne.Size) {
+	w, h := area.Width, area.Height
 	if src.X == 0 || src.Y == 0 || w == 0 || h == 0 {
-		return fyne.Position{}, v.Size(), src
+		return fyne.Position{}, area
 	}
 	scale := min(w/float32(src.X), h/float32(src.Y))
-	size = fyne.NewSize(float32(src.X)*scale, float32(src.Y)*scale)
-	return fyne.NewPos((w-size.Width)/2, (h-size.Height)/2), size, src
+	size := fyne.NewSize(float32(src.X)*scale, float32(src.Y)*scale)
+	return fyne.NewPos((w-size.Width)/2, (h-size.Height)/2), size
 }
 
 // toSource maps a widget position to source pixels, clamped to the picture.

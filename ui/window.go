@@ -58,6 +58,7 @@ type mainWindow struct {
 	scenes     *scenePanel
 	stats      *statsPanel
 	settings   *settingsPanel
+	labels     *labelsPanel // capture, review, eval, training (labels.go)
 	tabs       *container.AppTabs
 	pauseBtn   *widget.Button
 	recBtn     *widget.Button
@@ -139,6 +140,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.stats = newStatsPanel()
 	w.stats.documents = w.ocr.doc.spent
 	w.settings = newSettingsPanel(w.win, w.st, w.keys, w.applySettings)
+	w.labels = newLabelsPanel(ctx, w.win, w.p, w.bus, w.keys, a.Preferences(), w.cv)
 
 	w.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Live", theme.MediaVideoIcon(), w.controls.content),
@@ -148,6 +150,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		container.NewTabItemWithIcon("Caption", theme.InfoIcon(), w.caption.content),
 		container.NewTabItemWithIcon("Stats", theme.GridIcon(), w.stats.content),
 		container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), w.settings.content),
+		container.NewTabItemWithIcon("Labels", theme.DocumentCreateIcon(), w.labels.content),
 	)
 	w.tabs.SetTabLocation(container.TabLocationLeading)
 
@@ -156,7 +159,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	snap := widget.NewButtonWithIcon("Snapshot", theme.MediaPhotoIcon(), w.snapshot)
 	w.recBtn = widget.NewButtonWithIcon("Record", theme.MediaRecordIcon(), w.toggleRecord)
 	full := widget.NewButtonWithIcon("", theme.ViewFullScreenIcon(), w.toggleFullScreen)
-	w.message = widget.NewLabel("Space pause · S snapshot · O read text · P predict · +/− threshold · F full screen · drag to select a region")
+	w.message = widget.NewLabel("Space pause · S snapshot · O read text · P predict · M mark to label · +/− threshold · F full screen · drag to select a region")
 	w.message.Importance = widget.LowImportance
 	w.message.Truncation = fyne.TextTruncateEllipsis
 	// The message has a row of its own, so a long one never widens the
@@ -171,6 +174,8 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	left := container.NewBorder(w.hud.content, w.transport, nil, nil, video)
 	split := container.NewHSplit(left, w.tabs)
 	split.Offset = 0.68
+	// The Labels tab takes most of the window while it is shown.
+	w.tabs.OnSelected = func(ti *container.TabItem) { w.labels.shown(split, ti.Content == w.labels.content) }
 	w.win.SetContent(split)
 	w.win.Resize(fyne.NewSize(1280, 800))
 	w.win.Canvas().SetOnTypedRune(w.typedRune)
@@ -465,6 +470,8 @@ func (w *mainWindow) typedRune(r rune) {
 		w.controls.nudgeThreshold(-threshStep)
 	case 'f', 'F':
 		w.toggleFullScreen()
+	case 'm', 'M':
+		w.say(w.labels.mark())
 	}
 }
 

@@ -361,17 +361,22 @@ func (sm *sharedMat) release() {
 	}
 }
 
+// Offered says which backends took a frame: Local when a local analysis
+// started, Cloud when a cloud call started or the cache answered. Each
+// such frame gets a result or an error from that backend.
+type Offered struct{ Local, Cloud bool }
+
 // Offer gives the scheduler a frame. It starts the analyses that are due
 // and returns at once, unless WaitForLocal makes it wait for the local
 // backend. The frame's Mat stays the caller's.
-func (s *Scheduler) Offer(f Frame) {
+func (s *Scheduler) Offer(f Frame) (o Offered) {
 	if f.Mat.Ptr() == nil || f.Mat.Empty() || s.ctx.Err() != nil {
-		return
+		return o
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return
+		return o
 	}
 	s.stats.FramesOffered++
 	now := s.clock.Now()
@@ -394,6 +399,7 @@ func (s *Scheduler) Offer(f Frame) {
 	if shared != nil {
 		shared.release()
 	}
+	return Offered{Local: local, Cloud: cloud}
 }
 
 // offerLocalLocked starts a local analysis of f when one is due and a

@@ -16,10 +16,6 @@ import (
 	"github.com/sightline/sightline/internal/text"
 )
 
-// evalThreshold is the confidence eval detects at: low, so that the curve
-// reaches every threshold a user might pick.
-const evalThreshold = 0.01
-
 // evalLine is the `eval` command's line: the contract's fields, and the
 // count of images that could not be analysed when there are some.
 type evalLine struct {
@@ -128,15 +124,8 @@ func newEvalDetector(e env, name, model string, retries, workers int) (eval.Dete
 		}
 		return customVisionDetector(model)
 	case kind == backend.Local:
-		opts := local.BatchOptions()
-		opts.Detectors = max(1, min(workers, opts.Detectors))
-		b := local.New(opts)
-		if err := loadModels(b, analyzer.Features{analyzer.FeatureObjects}); err != nil {
-			b.Close()
-			return nil, nil, err
-		}
-		req := analyzer.Request{Features: analyzer.Features{analyzer.FeatureObjects}, Options: analyzer.Options{Threshold: evalThreshold}}
-		return analyzerDetector(b, req), func() { b.Close() }, nil
+		detect, closeFn, err := backend.LocalDetector(workers)
+		return detect, closeFn, configError(err)
 	default:
 		vision, err := visionFromEnv(e, retries)
 		if err != nil {
@@ -147,32 +136,11 @@ func newEvalDetector(e env, name, model string, retries, workers int) (eval.Dete
 			return nil, nil, configError(err)
 		}
 		// The cloud's boxes come unfiltered, the low ones included.
-		return analyzerDetector(a, analyzer.Request{Features: analyzer.Features{analyzer.FeatureObjects}}), func() {}, nil
+		return backend.AnalyzerDetector(a, analyzer.Request{Features: analyzer.Features{analyzer.FeatureObjects}}), func() {}, nil
 	}
 }
 
-// analyzerDetector detects with an analyzer's objects, checking that the
-// image is the size the dataset says its boxes are in.
-func analyzerDetector(a analyzer.Analyzer, req analyzer.Request) eval.Detector {
-	return func(ctx context.Context, im dataset.Image, data []byte) ([]eval.Box, error) {
-		res, err := a.Analyze(ctx, analyzer.Image{Bytes: data}, req)
-		if err != nil {
-			return nil, err
-		}
-		if md := res.Metadata; md.Width != im.Width || md.Height != im.Height {
-			return nil, fmt.Errorf("the dataset says %dx%d but the image is %dx%d, so its boxes do not line up", im.Width, im.Height, md.Width, md.Height)
-		}
-		boxes := make([]eval.Box, len(res.Objects))
-		for i, o := range res.Objects {
-			b := o.BoundingBox
-			boxes[i] = eval.Box{Name: o.Name, Score: o.Confidence, BBox: [4]float64{float64(b.X), float64(b.Y), float64(b.W), float64(b.H)}}
-		}
-		return boxes, nil
-	}
-}
-
-// customVisionDetector detects with a local Custom Vision detector export;
-// its boxes are fractions of the image, scaled to the dataset's size.
+// customVisionDetector detects with a local Custom Vision detector export.
 func customVisionDetector(dir string) (eval.Detector, func(), error) {
 	cv, err := local.NewCustomVision(dir)
 	if err != nil {
@@ -182,19 +150,5 @@ func customVisionDetector(dir string) (eval.Detector, func(), error) {
 		cv.Close()
 		return nil, nil, usagef("%s is a classifier export; eval scores object detectors", dir)
 	}
-	detect := func(ctx context.Context, im dataset.Image, data []byte) ([]eval.Box, error) {
-		preds, err := cv.Predict(ctx, analyzer.Image{Bytes: data}, true)
-		if err != nil {
-			return nil, err
-		}
-		w, h := float64(im.Width), float64(im.Height)
-		boxes := make([]eval.Box, 0, len(preds))
-		for _, p := range preds {
-			if b := p.BoundingBox; b != nil && p.Probability >= evalThreshold {
-				boxes = append(boxes, eval.Box{Name: p.Tag, Score: p.Probability, BBox: [4]float64{b.Left * w, b.Top * h, b.Width * w, b.Height * h}})
-			}
-		}
-		return boxes, nil
-	}
-	return detect, func() { cv.Close() }, nil
+	return backend.PredictorDetector(cv), func() { cv.Close() }, nil
 }

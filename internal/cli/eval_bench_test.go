@@ -18,6 +18,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
+	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/dataset"
 )
 
@@ -105,7 +106,7 @@ func detectorAlone(tb testing.TB, dir string, ds *dataset.Dataset, workers int) 
 	if err := b.Load(analyzer.Features{analyzer.FeatureObjects}); err != nil {
 		tb.Fatal(err)
 	}
-	req := analyzer.Request{Features: analyzer.Features{analyzer.FeatureObjects}, Options: analyzer.Options{Threshold: evalThreshold}}
+	req := analyzer.Request{Features: analyzer.Features{analyzer.FeatureObjects}, Options: analyzer.Options{Threshold: backend.EvalThreshold}}
 	next := make(chan string)
 	var wg sync.WaitGroup
 	for range workers {

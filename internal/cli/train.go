@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/sightline/sightline/analyzer/azure"
-	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/dataset"
 	"github.com/sightline/sightline/internal/text"
@@ -54,13 +53,7 @@ func cmdTrain(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	// A model the local backend cannot load never replaces one it can.
-	opts.Verify = func(dir string) error {
-		cv, err := local.NewCustomVision(dir)
-		if err != nil {
-			return err
-		}
-		return cv.Close()
-	}
+	opts.Verify = backend.LoadsExport
 	if isTerminal(e.stderr) {
 		opts.OnProgress = func(p train.Progress) { printProgress(e, p) }
 	}

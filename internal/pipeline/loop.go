@@ -99,7 +99,7 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 	}
 	epoch, filter, fps := p.hold(fr)
 	p.scene.times.put(fr.Seq, p.sceneTime(fr))
-	sched.Offer(schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Epoch: epoch})
+	offered := sched.Offer(schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Epoch: epoch})
 	view := p.view(sched)
 	view.Inspect = p.inspect(ctx, fr, view)
 	p.mu.Lock()
@@ -107,7 +107,8 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 		p.held.view = view
 	}
 	p.mu.Unlock()
-	p.writeOutputs(&Frame{Seq: fr.Seq, PTS: fr.PTS, Arrived: fr.Arrived, Clean: fr.Mat, FPS: fps, View: view, Filter: filter, p: p})
+	p.writeOutputs(&Frame{Seq: fr.Seq, PTS: fr.PTS, Arrived: fr.Arrived, Clean: fr.Mat, FPS: fps, View: view, Filter: filter,
+		Offered: offered, p: p})
 	p.framesShown.Add(1)
 }
 

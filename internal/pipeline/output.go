@@ -8,6 +8,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/text"
 	"github.com/sightline/sightline/overlay"
@@ -42,6 +43,10 @@ type Frame struct {
 	// Repeat marks the held frame handed out again (paused and redrawn, a
 	// snapshot while paused): not a new picture, so recordings skip it.
 	Repeat bool
+	// Offered says which backends are analysing this frame: its results
+	// come later, as analysis events of this Seq (the capture output waits
+	// for them).
+	Offered schedule.Offered
 
 	p     *Pipeline
 	drawn bool
