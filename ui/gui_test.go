@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,7 +124,8 @@ func startApp(t *testing.T, display, scenario string, env ...string) (logPath st
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), guiChildEnv+"="+deps.DemoVideo, guiScenarioEnv+"="+scenario, "DISPLAY="+display,
-		"XDG_CONFIG_HOME="+t.TempDir()) // the child's preferences stay out of the user's
+		// The child's preferences and MQTT spool stay out of the user's.
+		"XDG_CONFIG_HOME="+t.TempDir(), "XDG_CACHE_HOME="+t.TempDir())
 	cmd.Env = append(cmd.Env, env...)
 	logPath = filepath.Join(t.TempDir(), "app.log")
 	logs, _ := os.Create(logPath)
@@ -138,8 +140,11 @@ func startApp(t *testing.T, display, scenario string, env ...string) (logPath st
 		select {
 		case <-exited:
 		case <-time.After(5 * time.Second):
+			cmd.Process.Signal(syscall.SIGQUIT) // its goroutines' stacks, to the log
+			time.Sleep(time.Second)
 			cmd.Process.Kill()
-			t.Error("the app did not stop within 5 s of SIGINT")
+			b, _ := os.ReadFile(logPath)
+			t.Errorf("the app did not stop within 5 s of SIGINT; its log ends:\n%s", b[max(0, len(b)-12000):])
 		}
 		logs.Close()
 	})

@@ -3,17 +3,23 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
 
+	"github.com/sightline/sightline/internal/mqtt/mqtttest"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/video/videotest"
 )
@@ -38,6 +44,8 @@ type appState struct {
 	SceneLines, SceneZones         []string // the scene panel's counts
 	Points                         []string // the inspection points' state lines
 	Alerts                         string
+	Broker, Metrics, OTLP          string   // Settings › Connections
+	Clips                          []string // the Scene panel's clips
 }
 
 // state reads what the window shows; any goroutine.
@@ -67,6 +75,13 @@ func (w *mainWindow) state() appState {
 		s.Alerts = w.scenes.alerts.Text
 		for _, l := range w.scenes.pointStats {
 			s.Points = append(s.Points, l.Text)
+		}
+		c := w.settings.connections
+		s.Broker, s.Metrics, s.OTLP = c.brokerNote.Text, c.metricsNote.Text, c.otlpNot.Text
+		for _, o := range w.scenes.clips.content.Objects {
+			if row, ok := o.(*fyne.Container); ok {
+				s.Clips = append(s.Clips, row.Objects[0].(*widget.Label).Text)
+			}
 		}
 	})
 	st := w.p.Stats()
@@ -169,6 +184,26 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 		await("FAIL")
 		await("PASS")
 	},
+	// plant: the broker, metrics and a camera name typed into Settings ›
+	// Connections and saved; the broker goes away and comes back (the
+	// test stops and starts it); C saves a clip.
+	"plant": func(w *mainWindow) {
+		w.waitFirstFrame()
+		fyne.DoAndWait(func() {
+			c := w.settings.connections
+			c.broker.SetText(os.Getenv("SIGHTLINE_TEST_MQTT"))
+			c.metrics.SetText(os.Getenv("SIGHTLINE_TEST_METRICS"))
+			c.camera.SetText("line-3")
+			w.settings.save.OnTapped()
+			w.tabs.SelectIndex(6)
+			w.settings.content.(*container.Scroll).ScrollToBottom()
+		})
+		awaitState(w, "connected", func(s appState) bool { return strings.HasPrefix(s.Broker, "MQTT: connected") })
+		awaitState(w, "broker-down", func(s appState) bool { return strings.HasPrefix(s.Broker, "MQTT: not connected") })
+		awaitState(w, "broker-back", func(s appState) bool { return strings.HasPrefix(s.Broker, "MQTT: connected") })
+		fyne.DoAndWait(func() { w.typedRune('c') })
+		awaitState(w, "clip", func(s appState) bool { return len(s.Clips) > 0 })
+	},
 	// record: three seconds recorded, then stopped.
 	"record": func(w *mainWindow) {
 		w.waitFirstFrame()
@@ -180,6 +215,17 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 		time.Sleep(2 * time.Second)
 		report("stopped", w.state())
 	},
+}
+
+// awaitState reports the window's state as name once ok says it is
+// reached, or after 30 s as it is.
+func awaitState(w *mainWindow, name string, ok func(appState) bool) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if ok(w.state()) {
+			break
+		}
+	}
+	report(name, w.state())
 }
 
 func init() {
@@ -379,4 +425,77 @@ func TestAppInspectionPoint(t *testing.T) {
 	if !strings.HasPrefix(pass.Points[0], "PASS") || !strings.Contains(pass.Points[0], "fail 1") || !strings.Contains(pass.Points[0], "yield") {
 		t.Errorf("after passing again: %q", pass.Points)
 	}
+}
+
+// Issue 14 in the app: the outputs to the plant are set in Settings ›
+// Connections, each with a dot that says whether it works; events and
+// counts reach a real broker, /metrics answers, a broker that goes away
+// turns the dot red and back green; C saves a clip the Scene panel lists.
+func TestAppConnections(t *testing.T) {
+	broker := mqtttest.Start(t, mqtttest.Options{})
+	sub := mqtttest.Subscribe(t, broker.URL(), "app-test", "", "", "sightline/line-3/#")
+	metricsAddr := fmt.Sprintf("127.0.0.1:%d", videotest.FreePort(t))
+	display := xDisplay(t)
+	logPath, exited := startApp(t, display, "plant", "SIGHTLINE_TEST_MQTT="+broker.URL(), "SIGHTLINE_TEST_METRICS="+metricsAddr)
+	got := map[string]appState{}
+	var scraped string
+	pollApp(t, exited, logPath, 120*time.Second, func() (bool, string) {
+		b, _ := os.ReadFile(logPath)
+		for _, line := range strings.Split(string(b), "\n") {
+			name, js, ok := strings.Cut(strings.TrimPrefix(line, "SCENARIO "), " ")
+			if _, seen := got[name]; !ok || seen || !strings.HasPrefix(line, "SCENARIO ") {
+				continue
+			}
+			var st appState
+			json.Unmarshal([]byte(js), &st)
+			got[name] = st
+			switch name {
+			case "connected":
+				scraped = scrape(t, metricsAddr)
+				broker.Stop(syscall.SIGKILL)
+			case "broker-down":
+				out := screenshotPath(t, "screenshot-connections.png")
+				screenshot(t, display, out)
+				t.Logf("screenshot %s", out)
+				broker.Start()
+			}
+		}
+		return len(got) == 4, fmt.Sprintf("states so far %v", got)
+	})
+	if s := got["connected"]; !strings.HasPrefix(s.Broker, "MQTT: connected to "+broker.URL()) || !strings.HasPrefix(s.Metrics, "Metrics: http://"+metricsAddr) {
+		t.Errorf("after Save: %q, %q", s.Broker, s.Metrics)
+	}
+	if !strings.Contains(scraped, "sightline_analyses_total") {
+		t.Errorf("/metrics has no sightline_analyses_total:\n%.600s", scraped)
+	}
+	if s := got["broker-down"]; !strings.HasPrefix(s.Broker, "MQTT: not connected") {
+		t.Errorf("with the broker killed the app says %q", s.Broker)
+	}
+	if s := got["broker-back"]; !strings.HasPrefix(s.Broker, "MQTT: connected") {
+		t.Errorf("with the broker back the app says %q", s.Broker)
+	}
+	if s := got["clip"]; len(s.Clips) != 1 || !strings.Contains(s.Clips[0], "key") {
+		t.Errorf("after C the clips are %q (message %q)", s.Clips, s.Note)
+	}
+	sub.WaitFor(t, 10*time.Second, func(ms []mqtttest.Message) bool {
+		for _, m := range ms {
+			if m.Topic == "sightline/line-3/events/clip" {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// scrape reads /metrics.
+func scrape(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Errorf("GET /metrics: %v", err)
+		return ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }

@@ -110,7 +110,7 @@ func (s *screen) shown() (*image.RGBA, int) {
 func livePlayer(t *testing.T, mode schedule.Mode, build builder) (*player, *screen) {
 	t.Helper()
 	bus := event.NewBus(clock.Real{}, "")
-	p := newPlayer(Config{Source: greyClip(t), Threshold: 0.25}, backend.Config{Mode: mode}, build, bus, inspect.Options{})
+	p := newPlayer(Config{Source: greyClip(t), Threshold: 0.25}, backend.Config{Mode: mode}, build, bus, nil, inspect.Options{})
 	var sc screen
 	p.display.show = sc.show
 	ctx, cancel := context.WithCancel(context.Background())
@@ -580,7 +580,7 @@ func TestPrivacyReachesTheCloudPath(t *testing.T) {
 	bus := event.NewBus(clock.Real{}, "")
 	defer bus.Close()
 	build := func(c backend.Config) (schedule.Options, error) { return backend.Schedule(c, b) }
-	p := newPlayer(Config{Source: deps.DemoVideo}, backend.Config{Mode: schedule.ModeCloud, Vision: backend.Azure{Endpoint: srv.URL, Key: srv.Key}}, build, bus, inspect.Options{})
+	p := newPlayer(Config{Source: deps.DemoVideo}, backend.Config{Mode: schedule.ModeCloud, Vision: backend.Azure{Endpoint: srv.URL, Key: srv.Key}}, build, bus, nil, inspect.Options{})
 	for _, on := range []bool{false, true} {
 		if err := p.SetPrivacy(on); err != nil {
 			t.Fatal(err)

@@ -45,9 +45,10 @@ type player struct {
 	rec      *pipeline.Recording
 }
 
-// newPlayer builds the pipeline for cfg; its events go to bus, and
-// inspection points get their models and log through insp.
-func newPlayer(cfg Config, bc backend.Config, build builder, bus *event.Bus, insp inspect.Options) *player {
+// newPlayer builds the pipeline for cfg; its events go to bus, the
+// source's packets to packets (clips; nil: none), and inspection points
+// get their models and log through insp.
+func newPlayer(cfg Config, bc backend.Config, build builder, bus *event.Bus, packets video.PacketSink, insp inspect.Options) *player {
 	source := cfg.Source
 	if source == "" {
 		source = defaultSource()
@@ -57,7 +58,7 @@ func newPlayer(cfg Config, bc backend.Config, build builder, bus *event.Bus, ins
 	p.buildErr = err
 	pc := pipeline.Config{
 		Source:   source,
-		Video:    video.Options{Realtime: true},
+		Video:    video.Options{Realtime: true, Packets: packets},
 		Schedule: opts,
 		Keep:     true,
 		Filter:   overlay.Filter{Threshold: cfg.Threshold},

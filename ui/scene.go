@@ -47,6 +47,7 @@ type scenePanel struct {
 	// defaultModel is the Custom Vision export a new point starts with.
 	defaultModel func() string
 	alerts       *widget.Label
+	clips        *clipsList // the clips written, each to open
 	chart        *plot
 	history      []sceneSample // the last minute of totals
 	recent       []string      // the latest alerts, newest first
@@ -90,6 +91,7 @@ func newScenePanel(win fyne.Window) *scenePanel {
 		}, s.win)
 	})
 	s.lines, s.zones, s.rules, s.points = container.NewVBox(), container.NewVBox(), container.NewVBox(), container.NewVBox()
+	s.clips = newClipsList()
 	s.alerts = widget.NewLabel("No alert yet.")
 	s.alerts.Wrapping = fyne.TextWrapWord
 	s.chart = newPlot("Crossings", "/min", color.NRGBA{0xff, 0xc1, 0x07, 0xff}, 0)
@@ -102,6 +104,7 @@ func newScenePanel(win fyne.Window) *scenePanel {
 		container.NewBorder(nil, nil, heading("Rules"), ruleBtn), s.rules,
 		s.chart.content,
 		heading("Alerts"), s.alerts,
+		heading("Clips"), s.clips.content,
 	))
 	s.rebuild()
 	return s

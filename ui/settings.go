@@ -43,6 +43,10 @@ type settings struct {
 	// Scenes are the scene of each source (JSON scene files by source), so
 	// a source comes back with its lines and zones.
 	Scenes map[string]string
+	// The plant's systems (Settings › Connections); the broker's password
+	// is in the key store.
+	MQTTURL, MQTTUser, Camera string
+	MetricsAddr, OTLPEndpoint string
 }
 
 // defaultKeywords are highlighted in OCR results until the user changes them.
@@ -69,6 +73,11 @@ func loadSettings(p fyne.Preferences) settings {
 		Keywords:       p.StringListWithFallback("keywords", defaultKeywords),
 		Recent:         p.StringList("recentSources"),
 		Scenes:         decodeScenes(p.String("scenes")),
+		MQTTURL:        p.String("mqttURL"),
+		MQTTUser:       p.String("mqttUser"),
+		Camera:         p.String("camera"),
+		MetricsAddr:    p.String("metricsAddr"),
+		OTLPEndpoint:   p.String("otlpEndpoint"),
 	}
 }
 
@@ -98,6 +107,11 @@ func (s settings) save(p fyne.Preferences) {
 	p.SetStringList("recentSources", s.Recent)
 	b, _ := json.Marshal(s.Scenes)
 	p.SetString("scenes", string(b))
+	p.SetString("mqttURL", s.MQTTURL)
+	p.SetString("mqttUser", s.MQTTUser)
+	p.SetString("camera", s.Camera)
+	p.SetString("metricsAddr", s.MetricsAddr)
+	p.SetString("otlpEndpoint", s.OTLPEndpoint)
 }
 
 // addRecent puts uri first in the recent sources, without duplicates.
@@ -128,6 +142,8 @@ type settingsPanel struct {
 	blur                                         *widget.Check
 	docEndpoint, docKey                          *widget.Entry
 	docFree                                      *widget.Check
+	connections                                  *connections
+	save                                         *widget.Button
 	note, keyState, cloudState, problem          *widget.Label
 }
 
@@ -193,11 +209,12 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 		widget.NewFormItem("Model folder", container.NewBorder(nil, nil, nil, browse(p.modelDir), p.modelDir)),
 		widget.NewFormItem("Snapshot folder", container.NewBorder(nil, nil, nil, browse(p.snaps), p.snaps)),
 	)
+	p.connections = newConnections(s)
 	p.problem = widget.NewLabel("")
 	p.problem.Importance = widget.DangerImportance
 	p.problem.Wrapping = fyne.TextWrapWord
 	p.problem.Hide()
-	save := widget.NewButton("Save and apply", func() {
+	p.save = widget.NewButton("Save and apply", func() {
 		ns := p.read(s)
 		if err := errors.Join(checkEndpoint("Vision endpoint", ns.VisionEndpoint), checkEndpoint("Custom Vision endpoint", ns.CVEndpoint),
 			checkEndpoint("Document Intelligence endpoint", ns.DocEndpoint)); err != nil {
@@ -206,7 +223,9 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 			return
 		}
 		p.problem.Hide()
-		for name, e := range map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey, keyDocument: p.docKey} {
+		p.connections.read(&ns)
+		for name, e := range map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey, keyDocument: p.docKey,
+			keyMQTT: p.connections.password} {
 			if e.Text != "" {
 				_ = keys.Set(name, e.Text) // Set falls back to memory; it never fails
 				e.SetText("")
@@ -217,13 +236,13 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 		s = ns
 		onApply(ns)
 	})
-	save.Importance = widget.HighImportance
+	p.save.Importance = widget.HighImportance
 	modelNote := widget.NewLabel("The model folder applies at the next start. Privacy pixelates faces before a frame goes to the cloud, and in the view, snapshots and recordings.")
 	modelNote.Importance = widget.LowImportance
 	modelNote.Wrapping = fyne.TextWrapWord
 	p.content = container.NewVScroll(container.NewVBox(
 		heading("Azure"), form, heading("Document Intelligence"), docForm, p.keyState, p.cloudState, p.note, modelNote, p.blur,
-		p.problem, container.NewHBox(save)))
+		p.connections.content, p.problem, container.NewHBox(p.save)))
 	return p
 }
 
@@ -290,7 +309,7 @@ func checkEndpoint(name, endpoint string) error {
 // refreshKeyState says which keys are set and where from, never the keys.
 func (p *settingsPanel) refreshKeyState() {
 	var parts []string
-	for _, k := range []struct{ name, label string }{{keyVision, "Vision key"}, {keyPrediction, "Custom Vision key"}, {keyDocument, "Document Intelligence key"}} {
+	for _, k := range []struct{ name, label string }{{keyVision, "Vision key"}, {keyPrediction, "Custom Vision key"}, {keyDocument, "Document Intelligence key"}, {keyMQTT, "MQTT password"}} {
 		if _, from := p.keys.Get(k.name); from != "" {
 			parts = append(parts, k.label+": set ("+from+")")
 		} else {

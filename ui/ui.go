@@ -33,6 +33,7 @@ type Config struct {
 	// first frame, writes the DisplayReport to Report (if set) and quits.
 	ExitAfter time.Duration
 	Report    string
+	Version   string // Sightline's, in OpenTelemetry
 }
 
 // LocalOptions are the local backend's settings for the live view: one

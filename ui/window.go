@@ -9,14 +9,17 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sightline/sightline/analyzer/azure"
 	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/clip"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/plant"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/internal/text"
 
@@ -66,6 +69,14 @@ type mainWindow struct {
 	transport  fyne.CanvasObject
 	message    *widget.Label
 
+	// The plant's outputs (Settings › Connections), restarted on Save,
+	// and the clips around alerts and C.
+	outs     atomic.Pointer[plant.Outputs]
+	outsErr  error // why they did not start; UI thread
+	plantGen int   // the latest start; UI thread
+	clips    *clip.Clips
+	clipsErr error // why there are no clips
+
 	wg sync.WaitGroup
 }
 
@@ -84,7 +95,8 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w := &mainWindow{cfg: cfg, app: a, ctx: ctx, win: a.NewWindow("Sightline"), keys: d.keys, panel: d.panelLocal, faces: d.faces}
 	w.st = loadSettings(a.Preferences())
 	w.bus = event.NewBus(clock.Real{}, "")
-	w.p = newPlayer(cfg, w.backendConfig(), d.build, w.bus, inspect.Options{
+	w.clips = w.newClips()
+	w.p = newPlayer(cfg, w.backendConfig(), d.build, w.bus, w.clips, inspect.Options{
 		LogDir: filepath.Join(w.st.SnapshotDir, "inspections"),
 		Cloud: func(project, published string) (analyzer.Predictor, error) {
 			key, _ := w.keys.Get(keyPrediction)
@@ -96,6 +108,9 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	}
 	w.snaps = pipeline.NewSnapshots(w.st.SnapshotDir, 0, w.bus)
 	w.p.Attach("snapshots", w.snaps)
+	if w.clips != nil {
+		w.p.Attach("clips", w.clips.Output(false)) // alerts name their clip through it
+	}
 
 	w.live = newLiveView()
 	w.hud = newHUD()
@@ -136,6 +151,10 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.scenes.filter = w.p.SetFilter
 	w.scenes.apply = w.applyScene
 	w.scenes.defaultModel = func() string { return w.st.CVModelDir }
+	w.scenes.clips.open = w.openFile
+	if w.clipsErr != nil {
+		w.scenes.clips.unavailable(w.clipsErr)
+	}
 	w.loadScene(w.p.Source(), cfg.Scene)
 	w.stats = newStatsPanel()
 	w.stats.documents = w.ocr.doc.spent
@@ -159,7 +178,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	snap := widget.NewButtonWithIcon("Snapshot", theme.MediaPhotoIcon(), w.snapshot)
 	w.recBtn = widget.NewButtonWithIcon("Record", theme.MediaRecordIcon(), w.toggleRecord)
 	full := widget.NewButtonWithIcon("", theme.ViewFullScreenIcon(), w.toggleFullScreen)
-	w.message = widget.NewLabel("Space pause · S snapshot · O read text · P predict · M mark to label · +/− threshold · F full screen · drag to select a region")
+	w.message = widget.NewLabel("Space pause · S snapshot · O read text · P predict · M mark to label · C clip · +/− threshold · F full screen · drag to select a region")
 	w.message.Importance = widget.LowImportance
 	w.message.Truncation = fyne.TextTruncateEllipsis
 	// The message has a row of its own, so a long one never widens the
@@ -226,6 +245,10 @@ func (w *mainWindow) applySettings(s settings) {
 	w.st = s
 	s.save(w.app.Preferences())
 	w.snaps.SetDir(s.SnapshotDir)
+	if w.clips != nil {
+		_ = w.clips.SetDir(clipDir(s)) // a folder that cannot be made fails the next clip, said then
+	}
+	w.startPlant(s)
 	w.p.SetFilter(func(f *overlay.Filter) { f.BlurFaces = s.BlurFaces })
 	err := errors.Join(
 		w.p.SetCloud(w.vision(), s.CloudPerMinute, s.CloudPerDay, s.CacheTTL),
@@ -243,6 +266,12 @@ func (w *mainWindow) onEvent(e event.Event) {
 	switch e := e.(type) {
 	case *event.Snapshot:
 		fyne.Do(func() { w.saved("Snapshot saved (and -clean.png)", e.Path) })
+	case *event.Clip:
+		at := time.Now()
+		fyne.Do(func() {
+			w.scenes.clips.add(e, at)
+			w.saved("Clip saved", e.File)
+		})
 	case *event.Alert:
 		at := time.Now()
 		fyne.Do(func() {
@@ -472,11 +501,14 @@ func (w *mainWindow) typedRune(r rune) {
 		w.toggleFullScreen()
 	case 'm', 'M':
 		w.say(w.labels.mark())
+	case 'c', 'C':
+		w.clipNow()
 	}
 }
 
 // start runs the pipeline and the meters until ctx ends.
 func (w *mainWindow) start(ctx context.Context) {
+	w.startPlant(w.st)
 	w.wg.Add(2)
 	go func() {
 		defer w.wg.Done()
@@ -501,6 +533,7 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		cur := w.sample()
+		outs := w.outs.Load().Status()
 		m := rates(prev, cur)
 		prev = cur
 		st, paused, cloud := w.p.Status(), w.p.Paused(), w.p.Cloud()
@@ -510,6 +543,7 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 			w.hud.update(m, cur, st, paused, cloud)
 			w.stats.update(m, cur.stats)
 			w.settings.setCloud(cur.stats, cloud)
+			w.settings.connections.show(outs, w.st, w.outsErr)
 			w.scenes.update(cur.view.Scene, cur.view.Inspect, cur.totals, cur.at)
 			w.caption.update(&cur.view.Merged, cloud, azure.Reason(cur.stats.Cloud.LastError), threshold)
 			w.controls.setClasses(classes)
@@ -532,6 +566,10 @@ func (w *mainWindow) sample() sample {
 func (w *mainWindow) stop() {
 	w.wg.Wait()
 	w.bus.Close()
+	w.stopPlant()
+	if w.clips != nil {
+		w.clips.Close()
+	}
 	w.ocr.close()
 	w.cv.close()
 }

@@ -53,6 +53,9 @@ type avInput struct {
 	bad   int   // consecutive demuxer errors of a file
 
 	tapping bool // the packet sink was told of the stream
+	// enc encodes the pictures for the packet sink instead, when the
+	// stream's own codec is one an MP4 clip cannot hold.
+	enc *PacketEncoder
 
 	deadline atomic.Int64 // unix ns after which the current call is interrupted; 0: none
 	abort    atomic.Bool  // interrupt now (the opener gave up)
@@ -122,7 +125,36 @@ func openAV(ctx, openCtx context.Context, uri string, deadline time.Time, cfg av
 	}
 	in.pkt, in.frame = astiav.AllocPacket(), astiav.AllocFrame()
 	track(2)
+	if cfg.packets != nil && !mp4Holds(in.st.CodecParameters().CodecID()) {
+		fps := in.st.AvgFrameRate().Float64()
+		in.enc, in.cfg.packets = NewPacketEncoder(cfg.packets, fps), nil
+	}
 	return in, nil
+}
+
+// encode hands the picture to the clip encoder, if there is one: a file's
+// waits for it (nothing of a file need be lost), a live stream's is
+// dropped when it is behind.
+func (in *avInput) encode(m gocv.Mat, pts time.Duration) {
+	switch {
+	case in.enc == nil:
+	case in.cfg.live:
+		in.enc.Encode(m, pts)
+	default:
+		in.enc.EncodeWait(m, pts)
+	}
+}
+
+// mp4Holds says whether an MP4 file can carry packets of codec as they
+// are (FFmpeg's mp4 muxer tags); others (MS-MPEG4 in old AVIs, raw
+// video) are encoded again for clips.
+func mp4Holds(codec astiav.CodecID) bool {
+	switch codec {
+	case astiav.CodecIDH264, astiav.CodecIDHevc, astiav.CodecIDMpeg4, astiav.CodecIDMjpeg, astiav.CodecIDVp9,
+		astiav.CodecIDMpeg2Video, astiav.CodecIDMpeg1Video:
+		return true
+	}
+	return false
 }
 
 // demuxerOptions are the FFmpeg options of an input: for live streams a
@@ -231,6 +263,7 @@ func (in *avInput) read() (gocv.Mat, time.Duration, error) {
 			m, pts, err := in.convert()
 			in.frame.Unref()
 			if err == nil {
+				in.encode(m, pts)
 				return m, pts, nil
 			}
 			in.dmg.add(err.Error())
@@ -375,6 +408,9 @@ func (in *avInput) close() {
 	close(in.stop)
 	in.wg.Wait()
 	in.untap()
+	if in.enc != nil {
+		in.enc.Close()
+	}
 	if in.frame != nil {
 		in.frame.Free()
 		in.pkt.Free()

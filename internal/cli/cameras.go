@@ -15,6 +15,7 @@ import (
 	"github.com/sightline/sightline/internal/clip"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/pipeline"
+	"github.com/sightline/sightline/internal/plant"
 	"github.com/sightline/sightline/internal/scene"
 )
 
@@ -71,7 +72,7 @@ func (f *runFlags) cameras(name string) ([]*camera, error) {
 	for _, src := range f.sources {
 		n := name
 		if n == "" || len(f.sources) > 1 {
-			n = uniqueCamera(cameraName(src), taken)
+			n = uniqueCamera(plant.CameraName(src), taken)
 		}
 		taken[n] = true
 		cams = append(cams, &camera{name: n, source: src, scene: sc, mode: mode})

@@ -10,7 +10,7 @@ import (
 
 func cmdGUI(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("gui", flag.ContinueOnError)
-	var cfg ui.Config
+	cfg := ui.Config{Version: Version}
 	var mode string
 	fs.StringVar(&cfg.Source, "source", "", "file, rtsp://…, http(s)://… or webcam:N (default: a webcam if one opens, else the demo video)")
 	fs.StringVar(&mode, "backend", "auto", "local, azure or auto")

@@ -3,9 +3,6 @@ package cli
 import (
 	"context"
 	"flag"
-	"net/url"
-	"path/filepath"
-	"strings"
 
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/mqtt"
@@ -42,14 +39,4 @@ func (f *plantFlags) start(ctx context.Context, e env, outs *plant.Outputs, cams
 		return usagef("%v", err) // the output and the setting are named
 	}
 	return nil
-}
-
-// cameraName is the camera's default name: the file's name without its
-// extension, or the stream's host.
-func cameraName(source string) string {
-	if u, err := url.Parse(source); err == nil && u.Host != "" {
-		return u.Hostname()
-	}
-	base := filepath.Base(source)
-	return strings.TrimSuffix(base, filepath.Ext(base))
 }

@@ -151,6 +151,18 @@ func New(cfg Config) (*Clips, error) {
 	return &Clips{cfg: cfg, names: map[string]bool{}}, nil
 }
 
+// SetDir sends the clips asked for from now on to dir, which is created;
+// those being written stay where they are.
+func (c *Clips) SetDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("clips: %w", err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cfg.Dir = dir
+	return nil
+}
+
 // clip is one clip being written. Its fields from end on are guarded by
 // Clips.mu.
 type clip struct {

@@ -13,6 +13,7 @@ import (
 	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/video"
+	"github.com/sightline/sightline/video/videotest"
 )
 
 // oneBox finds one object in every frame, so there is an overlay to draw.
@@ -177,5 +178,42 @@ func TestEveryCrossingInAClip(t *testing.T) {
 		if !slices.ContainsFunc(spans, func(s span) bool { return s.from <= k-50 && s.to >= min(k+50, len(source)) }) {
 			t.Errorf("crossing at frame %d has no clip from 5 s before to 5 s after", k)
 		}
+	}
+}
+
+// A source whose codec an MP4 cannot hold (the demo video's MS-MPEG4 in
+// AVI) still gets clips: its pictures are encoded once more, all of them.
+func TestClipsOfACodecMP4CannotHold(t *testing.T) {
+	checkLeaks(t)
+	bus, ev, clips := runClips(t)
+	p, err := pipeline.New(pipeline.Config{Source: videotest.DemoVideo, Video: video.Options{Packets: clips}, EveryFrame: true, Events: bus,
+		Schedule: schedule.Options{Local: oneBox{}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Attach("clips", clips.Output(false))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.Attach("operator", pipeline.FrameFunc(func(f *pipeline.Frame) error {
+		switch f.PTS {
+		case 10 * time.Second:
+			clips.Trigger("key", f.PTS)
+		case 12 * time.Second:
+			cancel()
+		}
+		return nil
+	}))
+	if err := p.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	bus.Close()
+	got := ev.clips()
+	if len(got) != 1 {
+		t.Fatalf("%d clips, want 1 (events %d)", len(got), len(ev.all))
+	}
+	c := got[0]
+	checkClip(t, c.File, time.Duration((c.PreS+c.PostS)*float64(time.Second)), 200*time.Millisecond)
+	if p := probe(t, c.File); float64(p.frames) < (c.PreS+c.PostS)*10-1 {
+		t.Errorf("%d pictures in %.1f s of a 10 fps video: pictures were dropped", p.frames, c.PreS+c.PostS)
 	}
 }

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -34,7 +35,7 @@ type Bus struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	queue   []Event
-	sinks   []Sink
+	sinks   []*Sink // pointers, so that Detach finds its own
 	closing bool
 	done    chan struct{}
 }
@@ -55,15 +56,22 @@ func (b *Bus) Camera(name string) *Bus {
 	return &Bus{camera: name, parent: b}
 }
 
-// Attach adds a sink; events published from now on reach it.
-func (b *Bus) Attach(s Sink) {
+// Attach adds a sink; events published from now on reach it, until the
+// returned detach is called (outputs the app restarts; most sinks stay
+// for the run and ignore it).
+func (b *Bus) Attach(s Sink) (detach func()) {
 	if b.parent != nil {
-		b.parent.Attach(s)
-		return
+		return b.parent.Attach(s)
 	}
+	ref := &s
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.sinks = append(b.sinks, s)
+	b.sinks = append(b.sinks, ref)
+	return func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.sinks = slices.DeleteFunc(slices.Clone(b.sinks), func(r *Sink) bool { return r == ref })
+	}
 }
 
 // Since is the time since the run started.
@@ -108,7 +116,7 @@ func (b *Bus) deliver() {
 		b.mu.Unlock()
 		for _, e := range batch {
 			for _, s := range sinks {
-				s.Publish(e)
+				(*s).Publish(e)
 			}
 		}
 		if closing && len(batch) == 0 {

@@ -109,3 +109,25 @@ func TestCameraBus(t *testing.T) {
 		}
 	}
 }
+
+// A detached sink hears nothing more; the others go on, and detaching
+// twice (or through a camera's bus) is harmless.
+func TestBusDetach(t *testing.T) {
+	bus := NewBus(clock.Real{}, "")
+	var kept, gone int
+	heard := make(chan struct{}, 1)
+	bus.Attach(SinkFunc(func(Event) { kept++ }))
+	detach := bus.Camera("a").Attach(SinkFunc(func(Event) {
+		gone++
+		heard <- struct{}{}
+	}))
+	bus.Publish(&Status{Header: Header{Type: TypeStatus}})
+	<-heard
+	detach()
+	detach()
+	bus.Publish(&Status{Header: Header{Type: TypeStatus}})
+	bus.Close()
+	if kept != 2 || gone != 1 {
+		t.Fatalf("kept sink heard %d events, detached one %d; want 2 and 1", kept, gone)
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,6 +47,7 @@ type Outputs struct {
 	metrics  *metrics.Metrics
 	server   *metrics.Server
 	exporter *otlp.Exporter
+	detach   []func() // the sinks on the run's bus
 }
 
 // Errors of a Config that cannot be started say which setting is wrong.
@@ -86,12 +89,12 @@ func (o *Outputs) start(ctx context.Context, cfg Config, cams []Camera, bus *eve
 				return fmt.Errorf("%w: %w", ErrMQTT, err)
 			}
 			o.mqs = append(o.mqs, mq)
-			bus.Attach(event.SinkFunc(func(ev event.Event) {
+			o.detach = append(o.detach, bus.Attach(event.SinkFunc(func(ev event.Event) {
 				if cam := ev.Head().Camera; cam == "" || cam == c.Name {
 					mq.Publish(ev)
 					publishCounts(mq, ev, c.P)
 				}
-			}))
+			})))
 		}
 	}
 	if cfg.MetricsAddr == "" && cfg.OTLPEndpoint == "" {
@@ -102,7 +105,7 @@ func (o *Outputs) start(ctx context.Context, cfg Config, cams []Camera, bus *eve
 		runName = "" // each camera's figures carry its name
 	}
 	o.metrics = metrics.New(runName, func() []metrics.Snapshot { return o.snapshots(cams) })
-	bus.Attach(o.metrics)
+	o.detach = append(o.detach, bus.Attach(o.metrics))
 	if cfg.MetricsAddr != "" {
 		o.server = metrics.NewServer(cfg.MetricsAddr, o.metrics.Handler())
 		if err := o.server.Start(); err != nil {
@@ -187,6 +190,9 @@ func (o *Outputs) Stop() {
 	if o == nil {
 		return
 	}
+	for _, d := range o.detach {
+		d()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -213,4 +219,14 @@ func spoolDir() string {
 		return filepath.Join(d, "sightline", "mqtt")
 	}
 	return filepath.Join(os.TempDir(), "sightline-mqtt")
+}
+
+// CameraName is the camera's default name: the file's name without its
+// extension, or the stream's host.
+func CameraName(source string) string {
+	if u, err := url.Parse(source); err == nil && u.Host != "" {
+		return u.Hostname()
+	}
+	base := filepath.Base(source)
+	return strings.TrimSuffix(base, filepath.Ext(base))
 }
