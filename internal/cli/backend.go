@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"flag"
+
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
 )
@@ -19,20 +21,34 @@ func loadModels(a any, fs analyzer.Features) error {
 	return nil
 }
 
-// newAnalyzer builds the backend named on the command line. With privacy,
-// a cloud backend sees images only after local face blurring. closeFn
-// releases the models.
-func newAnalyzer(e env, backend string, retries int, privacy bool) (a analyzer.Analyzer, closeFn func(), err error) {
+// deviceFlag adds --device, where the local models run, to a command.
+func deviceFlag(fs *flag.FlagSet) *string {
+	return fs.String("device", string(local.DeviceCPU), "where local models run: cpu, cuda or openvino (cuda and openvino need an ONNX Runtime built with them)")
+}
+
+// parseDevice reads --device's value; a bad one is a usage error.
+func parseDevice(s string) (local.Device, error) {
+	d, err := local.ParseDevice(s)
+	if err != nil {
+		return "", usagef("--device: %v", err)
+	}
+	return d, nil
+}
+
+// newAnalyzer builds the backend named on the command line, its local
+// models on dev. With privacy, a cloud backend sees images only after local
+// face blurring. closeFn releases the models.
+func newAnalyzer(e env, backend string, retries int, privacy bool, dev local.Device) (a analyzer.Analyzer, closeFn func(), err error) {
 	switch backend {
 	case "local":
-		b := local.New(local.Options{})
+		b := local.New(local.Options{Device: dev})
 		return b, func() { b.Close() }, nil
 	case "azure":
 		a, err := newAzureAnalyzer(e, retries)
 		if err != nil || !privacy {
 			return a, func() {}, err
 		}
-		b := local.New(local.Options{})
+		b := local.New(local.Options{Device: dev})
 		if err := loadModels(b, analyzer.Features{analyzer.FeatureFaces}); err != nil {
 			b.Close()
 			return nil, nil, err
