@@ -2,7 +2,8 @@
 # Sightline's local OCR against @gutenye/ocr-node on the 50-image set
 # (issue 18): installs the peer, assembles the set, builds bin/sightline,
 # then times both, one process each, and scores them against the references.
-#   scripts/ocr-bench.sh [-- extra sightline ocr flags]
+#   [OCR_RUNS=N] scripts/ocr-bench.sh [-- extra sightline ocr flags]
+# Each is timed OCR_RUNS times (default 1), alternately; medians compared.
 # Writes ocr-compare.json. Takes minutes.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -110,8 +111,8 @@ func TestOCRVersusPeer(t *testing.T) {
 		PeerScript: env("OCR_PEER_SCRIPT"),
 		ModelsDir:  env("OCR_MODELS_DIR"),
 		SetDir:     env("OCR_SET_DIR"),
-		Runs:       1,
 	}
+	cfg.Runs, _ = strconv.Atoi(os.Getenv("OCR_RUNS")) // default 1
 	if len(cfg.Sightline) == 1 {
 		cfg.Sightline = append(cfg.Sightline, "ocr", "--backend", "local")
 	}
