@@ -200,7 +200,21 @@ func modelInfo(path string) (in, out []ort.InputOutputInfo, err error) {
 	if st.Size() == 0 {
 		return nil, nil, fmt.Errorf("model %s is an empty file", path)
 	}
-	in, out, err = ort.GetInputOutputInfo(path)
+	// The inputs and outputs come from a temporary session: one thread and
+	// no graph optimisation make it cheap (by default it would cost as
+	// much as the real session, a second time at every start).
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer opts.Destroy()
+	if err := opts.SetIntraOpNumThreads(1); err != nil {
+		return nil, nil, err
+	}
+	if err := opts.SetGraphOptimizationLevel(ort.GraphOptimizationLevelDisableAll); err != nil {
+		return nil, nil, err
+	}
+	in, out, err = ort.GetInputOutputInfoWithOptions(path, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model %s is not a readable ONNX model: %w", path, err)
 	}
@@ -217,16 +231,30 @@ func modelVersion(path string) (string, error) {
 	return filepath.Base(path) + "@" + sum[:12], nil
 }
 
-// fileSHA256 is the hex sha256 of a file's contents.
+// fileSHA256 is the hex sha256 of a file's contents, remembered while the
+// file keeps its size and modification time (the cache key and the model
+// version both need it: the models are read once).
 func fileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%d", path, st.Size(), st.ModTime().UnixNano())
+	if sum, ok := hashes.Load(key); ok {
+		return sum.(string), nil
+	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return "", err
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum := hex.EncodeToString(h.Sum(nil))
+	hashes.Store(key, sum)
+	return sum, nil
 }
+
+var hashes sync.Map // fileSHA256's: path, size and time → sum
