@@ -20,6 +20,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/local/onnxtest"
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/deps"
@@ -55,7 +56,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(onnxtest.RunWithPrivateCache(m)) // the app's children share it
 }
 
 // xDisplay returns a display to draw on: $DISPLAY (make test runs under

@@ -34,6 +34,9 @@ type Config struct {
 	ExitAfter time.Duration
 	Report    string
 	Version   string // Sightline's, in OpenTelemetry
+	// Device is where the live view's and the OCR panel's local models
+	// run (gui --device).
+	Device local.Device
 }
 
 // LocalOptions are the local backend's settings for the live view: one
@@ -61,11 +64,13 @@ func Run(ctx context.Context, cfg Config) error {
 	// seconds-long read never holds up the live boxes; it also finds the
 	// faces privacy blurs before anything goes to the cloud. Models load
 	// on first use, so an unused backend costs nothing.
-	pl := local.New(local.Options{})
+	pl := local.New(local.Options{Device: cfg.Device})
 	defer pl.Close()
 	d.panelLocal, d.faces = pl, pl
 	// The live view's own models, for the app's whole life.
-	live := local.New(LocalOptions)
+	lo := LocalOptions
+	lo.Device = cfg.Device
+	live := local.New(lo)
 	defer live.Close()
 	d.build = func(c backend.Config) (schedule.Options, error) { return backend.Schedule(c, live) }
 	w := newMainWindow(ctx, a, cfg, d)

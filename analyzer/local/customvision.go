@@ -70,7 +70,10 @@ type CustomVision struct {
 // them (older Windows ML exports). The input size comes from the model's
 // input dimensions, and the colour order and pixel range from its
 // metadata, as Microsoft's export samples read them.
-func NewCustomVision(dir string) (*CustomVision, error) {
+func NewCustomVision(dir string) (*CustomVision, error) { return NewCustomVisionOn(dir, DeviceCPU) }
+
+// NewCustomVisionOn is NewCustomVision running on dev.
+func NewCustomVisionOn(dir string, dev Device) (*CustomVision, error) {
 	modelPath := filepath.Join(dir, "model.onnx")
 	labelsPath := filepath.Join(dir, "labels.txt")
 	labels, err := readLabels(labelsPath)
@@ -131,14 +134,12 @@ func NewCustomVision(dir string) (*CustomVision, error) {
 	if c.version, err = modelVersion(modelPath); err != nil {
 		return nil, err
 	}
-	opts, err := sessionOptions(0)
+	err = newSession(modelPath, sessionSpec{device: dev}, func(file string, opts *ort.SessionOptions) (err error) {
+		c.sess, err = ort.NewDynamicAdvancedSession(file, []string{ins[0].Name}, c.outNames, opts)
+		return err
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer opts.Destroy()
-	c.sess, err = ort.NewDynamicAdvancedSession(modelPath, []string{ins[0].Name}, c.outNames, opts)
-	if err != nil {
-		return nil, fmt.Errorf("model %s: %w", modelPath, err)
 	}
 	c.input, err = ort.NewEmptyTensor[float32](ort.NewShape(1, 3, int64(c.h), int64(c.w)))
 	if err != nil {

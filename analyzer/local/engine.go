@@ -22,7 +22,7 @@ type ortEngine struct {
 	in, out *ort.Tensor[float32]
 }
 
-func newORTEngine(path string, threads int, inName, outName string, inShape, outShape ort.Shape) (*ortEngine, error) {
+func newORTEngine(path string, spec sessionSpec, inName, outName string, inShape, outShape ort.Shape) (*ortEngine, error) {
 	e := &ortEngine{}
 	var err error
 	if e.in, err = ort.NewEmptyTensor[float32](inShape); err != nil {
@@ -32,17 +32,14 @@ func newORTEngine(path string, threads int, inName, outName string, inShape, out
 		e.close()
 		return nil, err
 	}
-	opts, err := sessionOptions(threads)
+	err = newSession(path, spec, func(file string, opts *ort.SessionOptions) (err error) {
+		e.session, err = ort.NewAdvancedSession(file, []string{inName}, []string{outName},
+			[]ort.Value{e.in}, []ort.Value{e.out}, opts)
+		return err
+	})
 	if err != nil {
 		e.close()
 		return nil, err
-	}
-	defer opts.Destroy()
-	e.session, err = ort.NewAdvancedSession(path, []string{inName}, []string{outName},
-		[]ort.Value{e.in}, []ort.Value{e.out}, opts)
-	if err != nil {
-		e.close()
-		return nil, fmt.Errorf("model %s: creating session: %w", path, err)
 	}
 	return e, nil
 }

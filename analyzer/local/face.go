@@ -63,9 +63,9 @@ type FaceDetector struct {
 
 // NewFaceDetector loads a BlazeFace ONNX model (input [1,S,S,3], outputs
 // two score and two box tensors as in keijiro's export).
-func NewFaceDetector(path string) (*FaceDetector, error) { return newFaceDetector(path, 0) }
+func NewFaceDetector(path string) (*FaceDetector, error) { return newFaceDetector(path, sessionSpec{}) }
 
-func newFaceDetector(path string, threads int) (*FaceDetector, error) {
+func newFaceDetector(path string, spec sessionSpec) (*FaceDetector, error) {
 	if err := InitRuntime(); err != nil {
 		return nil, err
 	}
@@ -112,17 +112,14 @@ func newFaceDetector(path string, threads int) (*FaceDetector, error) {
 		}
 	}
 	tensors = append(tensors, d.heads[0].scores, d.heads[1].scores, d.heads[0].boxes, d.heads[1].boxes)
-	opts, err := sessionOptions(threads)
+	names := []string{outs[0].Name, outs[1].Name, outs[2].Name, outs[3].Name}
+	err = newSession(path, spec, func(file string, opts *ort.SessionOptions) (err error) {
+		d.sess, err = ort.NewAdvancedSession(file, []string{ins[0].Name}, names, []ort.Value{d.input}, tensors, opts)
+		return err
+	})
 	if err != nil {
 		d.Close()
 		return nil, err
-	}
-	defer opts.Destroy()
-	names := []string{outs[0].Name, outs[1].Name, outs[2].Name, outs[3].Name}
-	d.sess, err = ort.NewAdvancedSession(path, []string{ins[0].Name}, names, []ort.Value{d.input}, tensors, opts)
-	if err != nil {
-		d.Close()
-		return nil, fmt.Errorf("model %s: %w", path, err)
 	}
 	return d, nil
 }

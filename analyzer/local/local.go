@@ -30,12 +30,16 @@ type Options struct {
 	YOLOXPath string
 	// Threads is each model's intra-op thread count; 0 uses every core.
 	// The GUI uses 1 so that decoding and drawing keep a core of their own.
+	// The OCR reader runs one-thread sessions instead, and Threads of its
+	// inferences at once (recognition batches, concurrent reads).
 	Threads int
 	// Detectors is how many object detections may run at once, each on a
 	// session of its own (default 1). Two one-thread sessions on two cores
 	// out-run one two-thread session: ONNX Runtime's threads spin between
 	// operators, burning a third more CPU an inference (make bench).
 	Detectors int
+	// Device is where the models run (default the CPU).
+	Device Device
 }
 
 // BatchOptions suit analysing every frame of a file as fast as possible:
@@ -55,7 +59,7 @@ type Backend struct {
 	// once; each reuses its own buffers.
 	idle chan *pooledDetector
 
-	mu    sync.Mutex // guards the fields below; one face or text reading at a time
+	mu    sync.Mutex // guards the fields below; one face detection at a time
 	made  int        // detectors created
 	first *YOLOX
 	faces *FaceDetector
@@ -71,6 +75,11 @@ type pooledDetector struct {
 func New(opts Options) *Backend {
 	opts.Detectors = max(opts.Detectors, 1)
 	return &Backend{opts: opts, idle: make(chan *pooledDetector, opts.Detectors)}
+}
+
+// spec is how the backend's models make their sessions.
+func (b *Backend) spec() sessionSpec {
+	return sessionSpec{threads: b.opts.Threads, device: b.opts.Device}
 }
 
 // Name implements analyzer.Analyzer.
@@ -123,7 +132,7 @@ func (b *Backend) takeDetector(ctx context.Context) (*pooledDetector, error) {
 				return nil, err
 			}
 		}
-		y, err := newYOLOX(path, b.opts.Threads)
+		y, err := newYOLOX(path, b.spec())
 		if err != nil {
 			return nil, err
 		}
@@ -184,33 +193,42 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 			return nil, err
 		}
 	}
-	if needsFaces(fs) || fs.Has(analyzer.FeatureRead) {
-		// Faces and text have one model each: one reading at a time.
+	if needsFaces(fs) {
+		// One face model: one detection at a time.
 		var err error
-		if versions, err = b.facesAndText(ctx, mat, req, a, versions); err != nil {
+		if versions, err = b.facesAndCrops(ctx, mat, req, a, versions); err != nil {
 			return nil, err
 		}
+	}
+	if fs.Has(analyzer.FeatureRead) {
+		// The reader runs concurrent reads itself, sharing the cores.
+		o, err := b.reader()
+		if err != nil {
+			return nil, err
+		}
+		if a.ReadResult, err = o.Read(mat); err != nil {
+			return nil, err
+		}
+		versions = append(versions, o.ModelVersion())
 	}
 	a.ModelVersion = strings.Join(versions, ",")
 	return a, nil
 }
 
-// facesAndText adds faces, smart crops and text to a, as req asks, and
-// their models' versions to versions.
-func (b *Backend) facesAndText(ctx context.Context, mat gocv.Mat, req analyzer.Request, a *analyzer.Analysis, versions []string) ([]string, error) {
+// facesAndCrops adds faces and smart crops to a, as req asks, and the face
+// model's version to versions.
+func (b *Backend) facesAndCrops(ctx context.Context, mat gocv.Mat, req analyzer.Request, a *analyzer.Analysis, versions []string) ([]string, error) {
 	queued := analyzer.Queue(ctx)
 	b.mu.Lock()
 	queued()
 	defer b.mu.Unlock()
 	fs := req.Features
-	if needsFaces(fs) {
-		faces, err := b.detectFaces(mat)
-		if err != nil {
-			return versions, err
-		}
-		a.Faces = faces
-		versions = append(versions, b.faces.ModelVersion())
+	faces, err := b.detectFaces(mat)
+	if err != nil {
+		return versions, err
 	}
+	a.Faces = faces
+	versions = append(versions, b.faces.ModelVersion())
 	if fs.Has(analyzer.FeatureSmartCrops) {
 		a.SmartCrops = SmartCrops(mat.Cols(), mat.Rows(), req.Options.SmartCropsRatios, a)
 		if !fs.Has(analyzer.FeatureFaces) {
@@ -222,16 +240,6 @@ func (b *Backend) facesAndText(ctx context.Context, mat gocv.Mat, req analyzer.R
 		if !fs.Has(analyzer.FeaturePeople) {
 			a.People = nil
 		}
-	}
-	if fs.Has(analyzer.FeatureRead) {
-		o, err := b.reader()
-		if err != nil {
-			return versions, err
-		}
-		if a.ReadResult, err = o.Read(mat); err != nil {
-			return versions, err
-		}
-		versions = append(versions, b.ocr.ModelVersion())
 	}
 	return versions, nil
 }
@@ -274,20 +282,28 @@ func (b *Backend) faceDetector() (*FaceDetector, error) {
 		if err != nil {
 			return nil, err
 		}
-		if b.faces, err = newFaceDetector(path, b.opts.Threads); err != nil {
+		if b.faces, err = newFaceDetector(path, b.spec()); err != nil {
 			return nil, err
 		}
 	}
 	return b.faces, nil
 }
 
+// reader returns the OCR reader, loading it on first use.
 func (b *Backend) reader() (*OCR, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.loadReader()
+}
+
+// loadReader is reader with b.mu held.
+func (b *Backend) loadReader() (*OCR, error) {
 	if b.ocr == nil {
 		dir, err := DefaultOCRDir()
 		if err != nil {
 			return nil, err
 		}
-		if b.ocr, err = newOCR(dir, b.opts.Threads); err != nil {
+		if b.ocr, err = newOCR(dir, b.spec()); err != nil {
 			return nil, err
 		}
 	}
@@ -311,7 +327,7 @@ func (b *Backend) Load(fs analyzer.Features) error {
 		}
 	}
 	if fs.Has(analyzer.FeatureRead) {
-		if _, err := b.reader(); err != nil {
+		if _, err := b.loadReader(); err != nil {
 			return err
 		}
 	}

@@ -164,6 +164,29 @@ func TestSpacelessLines(t *testing.T) {
 			t.Errorf("longestLatinRun(%q) = %d, want %d", tc.text, got, tc.run)
 		}
 	}
+	// Lines of Document Intelligence's read.png and layout.png as first
+	// read, and whether the padded second reading restored spaces on them.
+	for _, tc := range []struct {
+		text string
+		lost bool
+	}{
+		{"WhilehealthcareisstillintheearlystagesofitsAljourney,we", true},
+		{"beforeheorshemeetsthedoctor.It's a", true},
+		{"Your reference:2334566", true},
+		{"765HalifaxSt.Clearwater,FL 33756", true},
+		{"118QueenStreet", true},
+		{"Sightlinereadstextfromvideoframes.", true},
+		{"satisfaction with telemedicine. In the same report, 72 percent of", false},
+		{"EMBRACING DIGITAL TRANSFORMATION IN LIFE SCIENCES ORGANIZATIONS", false},
+		{"Pharmaceutical companies and other life sciences companies", false},
+		{"Harleysville, PA", false},
+		{"The quick brown fox", false},
+		{"识别中文文本没有空格也是正常的", false},
+	} {
+		if got := spacesLost(tc.text); got != tc.lost {
+			t.Errorf("spacesLost(%q) = %v, want %v", tc.text, got, tc.lost)
+		}
+	}
 	for _, tc := range []struct {
 		padded, first string
 		same          bool

@@ -3,6 +3,7 @@ package local
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -281,4 +282,34 @@ func BenchmarkOCR1280x720(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// Reads running at once share the sessions and the cores, and each reads
+// exactly what it reads alone.
+func TestOCRConcurrentReadsAgree(t *testing.T) {
+	o := testOCR(t)
+	imgs := []gocv.Mat{readImage(t, "testdata/ocr/lines.png"), readImage(t, "testdata/ocr/lines_upside_down.png")}
+	want := make([][]string, len(imgs))
+	for i, img := range imgs {
+		r, err := o.Read(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = lineTexts(r)
+	}
+	var wg sync.WaitGroup
+	for k := range 4 {
+		wg.Go(func() {
+			i := k % len(imgs)
+			r, err := o.Read(imgs[i])
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if got := lineTexts(r); !slices.Equal(got, want[i]) {
+				t.Errorf("concurrent read %d: %q, alone %q", k, got, want[i])
+			}
+		})
+	}
+	wg.Wait()
 }

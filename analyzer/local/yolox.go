@@ -53,14 +53,15 @@ type gridCell struct{ x, y, stride float32 }
 
 // NewYOLOX loads model.onnx with class names from a labels file beside it
 // (coco_classes.json: a JSON array, or labels.txt: one per line).
-func NewYOLOX(path string) (*YOLOX, error) { return newYOLOX(path, 0) }
+func NewYOLOX(path string) (*YOLOX, error) { return newYOLOX(path, sessionSpec{}) }
 
 // NewYOLOXThreads is NewYOLOX with threads intra-op threads (0: one a core).
-func NewYOLOXThreads(path string, threads int) (*YOLOX, error) { return newYOLOX(path, threads) }
+func NewYOLOXThreads(path string, threads int) (*YOLOX, error) {
+	return newYOLOX(path, sessionSpec{threads: threads})
+}
 
-// newYOLOX loads the model for ONNX Runtime with threads intra-op threads
-// (0: one a core).
-func newYOLOX(path string, threads int) (*YOLOX, error) {
+// newYOLOX loads the model for ONNX Runtime as spec says.
+func newYOLOX(path string, spec sessionSpec) (*YOLOX, error) {
 	ins, outs, err := modelInfo(path)
 	if err != nil {
 		return nil, err
@@ -97,7 +98,7 @@ func newYOLOX(path string, threads int) (*YOLOX, error) {
 	if y.version, err = modelVersion(path); err != nil {
 		return nil, err
 	}
-	if y.engine, err = newORTEngine(path, threads, ins[0].Name, outs[0].Name, ort.NewShape(1, 3, int64(y.inH), int64(y.inW)), ort.NewShape(1, int64(y.rows), int64(y.stride))); err != nil {
+	if y.engine, err = newORTEngine(path, spec, ins[0].Name, outs[0].Name, ort.NewShape(1, 3, int64(y.inH), int64(y.inW)), ort.NewShape(1, int64(y.rows), int64(y.stride))); err != nil {
 		return nil, err
 	}
 	y.lb = newLetterbox(y.inW, y.inH)

@@ -150,7 +150,7 @@ func Documents(kind Kind, a Azure, opts azure.DocumentOptions, privacy bool) (an
 		if !privacy {
 			return c, func() {}, nil
 		}
-		return privateCloud(func(f analyzer.FaceFinder) analyzer.DocumentAnalyzer {
+		return privateCloud(local.DeviceCPU, func(f analyzer.FaceFinder) analyzer.DocumentAnalyzer {
 			return analyzer.DocumentAnalyzerWithPrivacy(c, f)
 		})
 	}
@@ -311,11 +311,12 @@ func ParseKind(name string) (Kind, error) {
 }
 
 // Analyzer builds the backend of the one-image commands (analyze, ocr):
-// local models, or Azure behind privacy blurring when asked.
-func Analyzer(kind Kind, vision Azure, privacy bool) (a analyzer.Analyzer, closeFn func(), err error) {
+// local models on dev, or Azure behind privacy blurring (on dev) when
+// asked.
+func Analyzer(kind Kind, vision Azure, privacy bool, dev local.Device) (a analyzer.Analyzer, closeFn func(), err error) {
 	switch kind {
 	case Local:
-		b := local.New(local.Options{})
+		b := local.New(local.Options{Device: dev})
 		return b, func() { b.Close() }, nil
 	case Cloud:
 		c, err := Vision(vision)
@@ -325,22 +326,24 @@ func Analyzer(kind Kind, vision Azure, privacy bool) (a analyzer.Analyzer, close
 		if !privacy {
 			return c, func() {}, nil
 		}
-		return privateCloud(func(f analyzer.FaceFinder) analyzer.Analyzer { return analyzer.WithPrivacy(c, f) })
+		return privateCloud(dev, func(f analyzer.FaceFinder) analyzer.Analyzer { return analyzer.WithPrivacy(c, f) })
 	}
 	return nil, nil, configf("unknown backend %q (azure or local)", kind)
 }
 
-// Predictor wraps a cloud predictor in privacy blurring when asked.
-func Predictor(p analyzer.Predictor, privacy bool) (analyzer.Predictor, func(), error) {
+// Predictor wraps a cloud predictor in privacy blurring (its face model on
+// dev) when asked.
+func Predictor(p analyzer.Predictor, privacy bool, dev local.Device) (analyzer.Predictor, func(), error) {
 	if !privacy {
 		return p, func() {}, nil
 	}
-	return privateCloud(func(f analyzer.FaceFinder) analyzer.Predictor { return analyzer.PredictorWithPrivacy(p, f) })
+	return privateCloud(dev, func(f analyzer.FaceFinder) analyzer.Predictor { return analyzer.PredictorWithPrivacy(p, f) })
 }
 
-// privateCloud loads the local face model and wraps a cloud client with it.
-func privateCloud[T any](wrap func(analyzer.FaceFinder) T) (T, func(), error) {
-	b := local.New(local.Options{})
+// privateCloud loads the local face model on dev and wraps a cloud client
+// with it.
+func privateCloud[T any](dev local.Device, wrap func(analyzer.FaceFinder) T) (T, func(), error) {
+	b := local.New(local.Options{Device: dev})
 	if err := b.Load(analyzer.Features{analyzer.FeatureFaces}); err != nil {
 		b.Close()
 		var zero T

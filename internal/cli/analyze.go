@@ -22,7 +22,12 @@ func cmdAnalyze(ctx context.Context, e env, args []string) error {
 	workers := fs.Int("workers", 4, "inputs analysed in parallel")
 	retries := fs.Int("retries", 3, "retries of a failed cloud call")
 	privacy := fs.Bool("privacy", false, "blur faces before an image leaves the machine")
+	device := deviceFlag(fs)
 	inputs, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	dev, err := parseDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -36,7 +41,7 @@ func cmdAnalyze(ctx context.Context, e env, args []string) error {
 	if req.Options.SmartCropsRatios, err = parseRatios(*ratios); err != nil {
 		return err
 	}
-	a, closeFn, err := newAnalyzer(e, *backendName, *retries, *privacy)
+	a, closeFn, err := newAnalyzer(e, *backendName, *retries, *privacy, dev)
 	if err != nil {
 		return err
 	}
@@ -69,11 +74,16 @@ func cmdOCR(ctx context.Context, e env, args []string) error {
 	workers := fs.Int("workers", 4, "inputs read in parallel")
 	retries := fs.Int("retries", 3, "retries of a failed cloud call")
 	privacy := fs.Bool("privacy", false, "blur faces before an image leaves the machine")
+	device := deviceFlag(fs)
 	inputs, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	a, closeFn, err := newAnalyzer(e, *backendName, *retries, *privacy)
+	dev, err := parseDevice(*device)
+	if err != nil {
+		return err
+	}
+	a, closeFn, err := newAnalyzer(e, *backendName, *retries, *privacy, dev)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"flag"
 	"strings"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/internal/backend"
 )
 
@@ -21,10 +23,24 @@ func loadModels(a any, fs analyzer.Features) error {
 	return nil
 }
 
-// newAnalyzer builds the backend named on the command line. With privacy,
-// a cloud backend sees images only after local face blurring. closeFn
-// releases the models.
-func newAnalyzer(e env, name string, retries int, privacy bool) (analyzer.Analyzer, func(), error) {
+// deviceFlag adds --device, where the local models run, to a command.
+func deviceFlag(fs *flag.FlagSet) *string {
+	return fs.String("device", string(local.DeviceCPU), "where local models run: cpu, cuda or openvino (cuda and openvino need an ONNX Runtime built with them)")
+}
+
+// parseDevice reads --device's value; a bad one is a usage error.
+func parseDevice(s string) (local.Device, error) {
+	d, err := local.ParseDevice(s)
+	if err != nil {
+		return "", usagef("--device: %v", err)
+	}
+	return d, nil
+}
+
+// newAnalyzer builds the backend named on the command line, its local
+// models on dev. With privacy, a cloud backend sees images only after local
+// face blurring. closeFn releases the models.
+func newAnalyzer(e env, name string, retries int, privacy bool, dev local.Device) (analyzer.Analyzer, func(), error) {
 	kind, err := backend.ParseKind(name)
 	if err != nil {
 		return nil, nil, configError(err)
@@ -33,7 +49,7 @@ func newAnalyzer(e env, name string, retries int, privacy bool) (analyzer.Analyz
 	if err != nil {
 		return nil, nil, err
 	}
-	a, closeFn, err := backend.Analyzer(kind, vision, privacy)
+	a, closeFn, err := backend.Analyzer(kind, vision, privacy, dev)
 	return a, closeFn, configError(err)
 }
 

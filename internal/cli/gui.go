@@ -18,6 +18,7 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 	fs.Float64Var(&cfg.FPSLimit, "fps-limit", 0, "analyses per second at most")
 	fs.DurationVar(&cfg.ExitAfter, "exit-after", 0, "measure the display this long (after 5 s of warm-up), then quit (unattended checks, bench)")
 	fs.StringVar(&cfg.Report, "report", "", "with --exit-after: write the display report (JSON) here")
+	device := deviceFlag(fs)
 	scenePath := fs.String("scene", "", "scene file (JSON): tracks, counting lines, zones and alert rules on the live view")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -28,6 +29,9 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 	}
 	if cfg.Mode, err = schedule.ParseMode(mode); err != nil {
 		return usagef("%v", err)
+	}
+	if cfg.Device, err = parseDevice(*device); err != nil {
+		return err
 	}
 	if cfg.Scene, err = sceneFlags(*scenePath, false); err != nil {
 		return err

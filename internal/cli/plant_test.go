@@ -50,10 +50,7 @@ func TestRunToThePlant(t *testing.T) {
 	if r.code != exitOK {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
-	var want []string // the events, in order, as --events wrote them
-	for _, l := range strings.Split(strings.TrimSpace(r.out), "\n") {
-		want = append(want, l)
-	}
+	want := strings.Split(strings.TrimSpace(r.out), "\n") // the events, in order, as --events wrote them
 	got := sub.WaitFor(t, 30*time.Second, func(ms []mqtttest.Message) bool { return len(events(ms)) >= len(want) })
 	ev := events(got)
 	if len(ev) != len(want) {

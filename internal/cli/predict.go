@@ -22,7 +22,12 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 	privacy := fs.Bool("privacy", false, "blur faces before an image leaves the machine")
 	workers := fs.Int("workers", 4, "inputs predicted in parallel")
 	retries := fs.Int("retries", 3, "retries of a failed cloud call")
+	device := deviceFlag(fs)
 	inputs, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	dev, err := parseDevice(*device)
 	if err != nil {
 		return err
 	}
@@ -42,7 +47,7 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 		if *model == "" {
 			return usagef("--backend local needs --model DIR (a Custom Vision ONNX export)")
 		}
-		cv, err := local.NewCustomVision(*model)
+		cv, err := local.NewCustomVisionOn(*model, dev)
 		if err != nil {
 			return usagef("%v", err)
 		}
@@ -56,7 +61,7 @@ func cmdPredict(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		var closeFn func()
-		if p, closeFn, err = backend.Predictor(p, *privacy); err != nil {
+		if p, closeFn, err = backend.Predictor(p, *privacy, dev); err != nil {
 			return configError(err)
 		}
 		defer closeFn()

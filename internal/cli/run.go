@@ -29,6 +29,8 @@ import (
 )
 
 type runFlags struct {
+	device                    *string
+	dev                       local.Device // --device, parsed
 	sources                   stringList
 	camerasFile               string
 	backend, features, events string
@@ -81,6 +83,7 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.pre, "pre", clip.DefaultPre, "with --clip-dir: video before a clip's trigger")
 	fs.DurationVar(&f.post, "post", clip.DefaultPost, "with --clip-dir: video after it")
 	fs.BoolVar(&f.clipAnnotated, "clip-annotated", false, "with --clip-dir: clips of the drawn frames (re-encoded) instead of the source's own")
+	f.device = deviceFlag(fs)
 	fs.StringVar(&f.inspectLog, "inspect-log", "", "with inspection points: append every verdict to DIR/inspections.csv and .jsonl, with crops of fails and reviews")
 }
 
@@ -99,6 +102,9 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 	}
 	if f.transport != "tcp" && f.transport != "udp" {
 		return usagef("--rtsp-transport %q: tcp or udp", f.transport)
+	}
+	if f.dev, err = parseDevice(*f.device); err != nil {
+		return err
 	}
 	cams, err := f.cameras(pf.camera)
 	if err != nil {
@@ -183,6 +189,7 @@ func (f *runFlags) backends(e env, cams []*camera, observe func(azure.Attempt)) 
 		}
 		perCamera = lo
 	}
+	lo.Device, perCamera.Device = f.dev, f.dev
 	var loc *local.Backend
 	if f.needsLocal(cams) {
 		loc = local.New(lo)

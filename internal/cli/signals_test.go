@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sightline/sightline/analyzer/local/onnxtest"
 )
 
 // cliChildEnv makes the test binary run the command line instead of the
@@ -20,7 +22,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(cliChildEnv) != "" {
 		os.Exit(Main(os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	os.Exit(onnxtest.RunWithPrivateCache(m)) // its children inherit the cache
+
 }
 
 // A run ends the same way on Ctrl-C, a kill and a closed terminal or SSH

@@ -294,3 +294,18 @@ func f32bytes(fs []float32) []byte {
 	}
 	return raw
 }
+
+// RunWithPrivateCache runs a package's tests with ONNX Runtime's optimised
+// graphs (analyzer/local caches one for each model it loads, the tiny
+// models written here included) cached in a temporary folder rather than
+// the user's cache, unless SIGHTLINE_ORT_CACHE is set. For TestMain:
+// os.Exit(onnxtest.RunWithPrivateCache(m)).
+func RunWithPrivateCache(m *testing.M) int {
+	if os.Getenv("SIGHTLINE_ORT_CACHE") == "" {
+		if dir, err := os.MkdirTemp("", "sightline-ort-cache"); err == nil {
+			os.Setenv("SIGHTLINE_ORT_CACHE", dir)
+			defer os.RemoveAll(dir)
+		}
+	}
+	return m.Run()
+}
