@@ -54,8 +54,12 @@ mats: setup
 
 test: lint fuzz unit mats
 
+# The OCR section compares with @gutenye/ocr-node on 50 images: its peer
+# and image set are set up first (idempotent).
 bench: build
-	bin/sightline bench --json bench.json
+	scripts/ocr-peer.sh >/dev/null
+	scripts/ocr-set.sh >/dev/null
+	bin/sightline bench --json bench.json $(BENCHFLAGS)
 
 
 clean:

@@ -109,7 +109,7 @@ func newOCRPanel(ctx context.Context, win fyne.Window, frames snapshotSource, pi
 		o.render()
 		o.list.Refresh()
 		if o.onKeywords != nil {
-			o.onKeywords(splitList(o.keywords.Text))
+			o.onKeywords(text.SplitList(o.keywords.Text))
 		}
 	}
 	o.backend = widget.NewRadioGroup([]string{"Local", "Azure"}, nil)
@@ -242,7 +242,7 @@ func actionOn(verb string, r image.Rectangle) string {
 }
 
 func (o *ocrPanel) filter() overlay.Filter {
-	return overlay.Filter{Highlight: splitList(o.keywords.Text)}
+	return overlay.Filter{Highlight: text.SplitList(o.keywords.Text)}
 }
 
 // read freezes the frame and reads it on a goroutine; the UI stays live.

@@ -290,7 +290,7 @@ func (s *scenePanel) itemRow(name, classes string, stats *widget.Label, nameOf f
 	classEntry := widget.NewEntry()
 	classEntry.SetPlaceHolder("every class")
 	classEntry.SetText(classes)
-	classEntry.OnSubmitted = func(v string) { s.change(func(c *scene.Config) { setClasses(c, splitList(strings.ToLower(v))) }) }
+	classEntry.OnSubmitted = func(v string) { s.change(func(c *scene.Config) { setClasses(c, text.SplitList(strings.ToLower(v))) }) }
 	del := widget.NewButtonWithIcon("", theme.DeleteIcon(), func() { s.change(remove) })
 	stats.TextStyle.Monospace = true
 	return container.NewVBox(container.NewBorder(nil, nil, nil, del, nameEntry),

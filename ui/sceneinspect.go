@@ -16,6 +16,7 @@ import (
 
 	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/scene"
+	"github.com/sightline/sightline/internal/text"
 )
 
 // addInspection is the editor's mode for drawing an inspection point's
@@ -61,7 +62,7 @@ func (s *scenePanel) newInspection(rect []float64) {
 			t = scene.DefaultThreshold
 		}
 		in := scene.Inspection{Rect: rect, Model: scene.InspectionModel{Dir: strings.TrimSpace(model.Text)},
-			Pass: splitList(pass.Text), Threshold: t, Mode: mode.Selected}
+			Pass: text.SplitList(pass.Text), Threshold: t, Mode: mode.Selected}
 		s.change(func(c *scene.Config) {
 			in.Name = uniqueName("point", inspectionNames(*c))
 			c.Inspections = append(c.Inspections, in)

@@ -120,17 +120,6 @@ func addRecent(recent []string, uri string) []string {
 	return out[:min(len(out), maxRecent)]
 }
 
-// splitList parses "a, b ,c" into its trimmed, non-empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // settingsPanel edits the settings and the keys. onApply receives the new
 // settings after they are saved.
 type settingsPanel struct {

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -40,10 +41,11 @@ import (
 
 // Config says what to measure.
 type Config struct {
-	Source  string // a video file
-	Frames  int    // frames per run
-	Repeats int    // runs per figure
-	Model   string // YOLOX model; the default YOLOX-nano when empty
+	Source  string   // a video file
+	Frames  int      // frames per run
+	Repeats int      // runs per figure
+	Model   string   // YOLOX model; the default YOLOX-nano when empty
+	Only    []string // the sections to run (SectionIDs); all when empty
 }
 
 // Figure is one measured quantity.
@@ -88,7 +90,8 @@ func (r *Report) ratio(name string, value float64, goal float64, goalText string
 	r.Ratios = append(r.Ratios, x)
 }
 
-// Run measures everything and returns the report.
+// Run measures the sections cfg.Only names (all when empty) and returns
+// the report.
 func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	if cfg.Frames <= 0 {
 		cfg.Frames = 300
@@ -102,57 +105,117 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 			return nil, err
 		}
 	}
-	rep := &Report{Machine: machine(), Source: cfg.Source, Frames: cfg.Frames, Date: time.Now().UTC()}
-	step := func(name string) { fmt.Fprintf(progress, "bench: %s…\n", name) }
-
-	// 1. Decoders.
-	step("decoding with go-astiav and GoCV")
-	var av, cv []float64
-	for range cfg.Repeats {
-		for _, d := range []struct {
-			backend video.Backend
-			runs    *[]float64
-		}{{video.BackendAstiav, &av}, {video.BackendGoCV, &cv}} {
-			fps, err := decodeFPS(ctx, cfg.Source, cfg.Frames, d.backend)
-			if err != nil {
-				return nil, err
-			}
-			*d.runs = append(*d.runs, fps)
+	for _, id := range cfg.Only {
+		if !slices.ContainsFunc(sections, func(s section) bool { return s.id == id }) {
+			return nil, fmt.Errorf("no bench section %q (%s)", id, strings.Join(SectionIDs(), ", "))
 		}
 	}
-	fa := rep.figure("decode go-astiav", "fps", av)
-	fc := rep.figure("decode GoCV", "fps", cv)
-	rep.ratio("decode go-astiav / GoCV", fa.Median/fc.Median, 0, "")
-
-	// 2 and 3. Engines and the pipeline.
-	step("YOLOX on ONNX Runtime alone, on OpenCV DNN, and the full pipeline")
-	ort, err := local.NewYOLOX(cfg.Model)
-	if err != nil {
-		return nil, err
-	}
-	defer ort.Close()
-	dnn, err := local.NewYOLOXOnDNN(cfg.Model)
-	if err != nil {
-		return nil, err
-	}
-	defer dnn.Close()
 	frame, err := firstFrame(ctx, cfg.Source)
 	if err != nil {
 		return nil, err
 	}
 	defer frame.Close()
+	b := &bench{cfg: cfg, frame: frame, progress: progress,
+		rep: &Report{Machine: machine(), Source: cfg.Source, Frames: cfg.Frames, Date: time.Now().UTC()}}
+	for _, s := range sections {
+		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, s.id) {
+			continue
+		}
+		fmt.Fprintf(progress, "bench: %s…\n", s.what)
+		if err := s.run(ctx, b); err != nil {
+			if !s.optional {
+				return nil, fmt.Errorf("%s: %w", s.id, err)
+			}
+			fmt.Fprintf(progress, "bench: the %s figures are missing: %v\n", s.id, err)
+		}
+	}
+	b.rep.figure("peak RSS", "MiB", []float64{peakRSS()})
+	return b.rep, nil
+}
+
+// bench is one run's state, handed to each section.
+type bench struct {
+	cfg      Config
+	rep      *Report
+	frame    gocv.Mat // the source's first frame
+	progress io.Writer
+}
+
+// section is one part of the bench: it measures and adds its figures and
+// ratios to the report. An optional one that fails (no Xvfb, no peer)
+// leaves its figures out and says why.
+type section struct {
+	id, what string
+	optional bool
+	run      func(context.Context, *bench) error
+}
+
+// sections in the order they run; `sightline bench --only ID,…` picks.
+var sections = []section{
+	{id: "decode", what: "decoding with go-astiav and GoCV", run: decoders},
+	{id: "pipeline", what: "YOLOX on ONNX Runtime alone, on OpenCV DNN, and the full pipeline", run: engines},
+	{id: "gui", what: "the app under Xvfb for 25 s", optional: true, run: guiDisplay},
+	{id: "ages", what: "frame ages on a source paced at its native rate", run: ages},
+	{id: "models", what: "each local model's latency", run: modelLatencies},
+	{id: "ocr", what: "local OCR against @gutenye/ocr-node on the 50-image set (minutes)", optional: true, run: ocrVersusPeer},
+}
+
+// SectionIDs names the sections, for --only.
+func SectionIDs() []string {
+	ids := make([]string, len(sections))
+	for i, s := range sections {
+		ids[i] = s.id
+	}
+	return ids
+}
+
+// decoders compares FFmpeg through go-astiav with OpenCV's reader.
+func decoders(ctx context.Context, b *bench) error {
+	var av, cv []float64
+	for range b.cfg.Repeats {
+		for _, d := range []struct {
+			backend video.Backend
+			runs    *[]float64
+		}{{video.BackendAstiav, &av}, {video.BackendGoCV, &cv}} {
+			fps, err := decodeFPS(ctx, b.cfg.Source, b.cfg.Frames, d.backend)
+			if err != nil {
+				return err
+			}
+			*d.runs = append(*d.runs, fps)
+		}
+	}
+	fa := b.rep.figure("decode go-astiav", "fps", av)
+	fc := b.rep.figure("decode GoCV", "fps", cv)
+	b.rep.ratio("decode go-astiav / GoCV", fa.Median/fc.Median, 0, "")
+	return nil
+}
+
+// engines measures YOLOX on ONNX Runtime alone (one session on every
+// core, and one one-thread session a core in parallel), on OpenCV DNN,
+// and the whole pipeline around it, with the CPU each spends a frame.
+func engines(ctx context.Context, b *bench) error {
+	cfg := b.cfg
+	ort, err := local.NewYOLOX(cfg.Model)
+	if err != nil {
+		return err
+	}
+	defer ort.Close()
+	dnn, err := local.NewYOLOXOnDNN(cfg.Model)
+	if err != nil {
+		return err
+	}
+	defer dnn.Close()
 	// The same model as one single-threaded session a core, run in
 	// parallel: how `run` analyses files (local.BatchOptions).
 	batch := local.BatchOptions()
 	sessions := make([]*local.YOLOX, batch.Detectors)
 	for i := range sessions {
 		if sessions[i], err = local.NewYOLOXThreads(cfg.Model, batch.Threads); err != nil {
-			return nil, err
+			return err
 		}
 		defer sessions[i].Close()
 	}
 	var ortAlone, ortParallel, ortDetect, dnnDetect, pipe, pipeSingle, allocs, ortCPU, ortParallelCPU, pipeCPU []float64
-	var ageAnalysed, ageShown []float64
 	// perFrameCPU runs fn and appends the CPU it used per frame to cpu.
 	perFrameCPU := func(cpu *[]float64, fn func()) {
 		c0 := cpuTime()
@@ -162,19 +225,20 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	for range cfg.Repeats {
 		perFrameCPU(&ortCPU, func() { ortAlone = append(ortAlone, rate(cfg.Frames, func() error { return ort.Infer() })) })
 		perFrameCPU(&ortParallelCPU, func() { ortParallel = append(ortParallel, parallelRate(cfg.Frames, sessions)) })
-		ortDetect = append(ortDetect, detectFPS(ort, frame, cfg.Frames))
-		dnnDetect = append(dnnDetect, detectFPS(dnn, frame, max(20, cfg.Frames/5)))
+		ortDetect = append(ortDetect, detectFPS(ort, b.frame, cfg.Frames))
+		dnnDetect = append(dnnDetect, detectFPS(dnn, b.frame, max(20, cfg.Frames/5)))
 		var fps, perFrame float64
 		perFrameCPU(&pipeCPU, func() { fps, perFrame, err = pipelineFPS(ctx, cfg.Source, cfg.Frames, batch) })
 		if err != nil {
-			return nil, err
+			return err
 		}
 		pipe, allocs = append(pipe, fps), append(allocs, perFrame)
 		if fps, _, err = pipelineFPS(ctx, cfg.Source, cfg.Frames, local.Options{}); err != nil {
-			return nil, err
+			return err
 		}
 		pipeSingle = append(pipeSingle, fps)
 	}
+	rep := b.rep
 	fo := rep.figure("YOLOX-nano ONNX Runtime alone, one session on every core (pre-made tensor)", "fps", ortAlone)
 	fpar := rep.figure(fmt.Sprintf("YOLOX-nano ONNX Runtime alone, %d one-thread sessions in parallel", len(sessions)), "fps", ortParallel)
 	fd := rep.figure("YOLOX-nano detect on ONNX Runtime", "fps", ortDetect)
@@ -192,45 +256,44 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (*Report, error) {
 	// frame on NumCPU cores, and can never beat the model alone.
 	rep.ratio("pipeline ceiling from CPU per frame", min(1, float64(runtime.NumCPU())*(1000/limit)/cp.Median), 0, "")
 	rep.ratio("ONNX Runtime / OpenCV DNN", fd.Median/fn.Median, 1.5, "≥ 1.5")
+	return nil
+}
 
-	// 4. The app's display under Xvfb, local detection on.
-	step("the app under Xvfb for 25 s")
-	if gui, err := guiReport(ctx, cfg.Source); err != nil {
-		fmt.Fprintf(progress, "bench: the GUI figure is missing: %v\n", err)
-	} else {
-		rep.figure("GUI source fps (Xvfb, local detection on)", "fps", []float64{gui.SourceFPS})
-		rep.figure("GUI displayed fps", "fps", []float64{gui.ShownFPS})
-		rep.figure("GUI displayed/source, median second", "ratio", []float64{gui.RatioP50})
-		rep.figure("GUI displayed/source, 5th-percentile second", "ratio", []float64{gui.RatioP5})
-		rep.figure("GUI UI-thread CPU", "%", []float64{gui.UIThreadCPU})
-		rep.figure("GUI launch to first frame on screen", "ms", []float64{gui.FirstFrameMS})
-		rep.ratio("GUI displayed / source fps", gui.Ratio, 0.95, "≥ 0.95")
+// guiDisplay runs the app under Xvfb with local detection on and reads
+// its display report.
+func guiDisplay(ctx context.Context, b *bench) error {
+	gui, err := guiReport(ctx, b.cfg.Source)
+	if err != nil {
+		return err
 	}
+	rep := b.rep
+	rep.figure("GUI source fps (Xvfb, local detection on)", "fps", []float64{gui.SourceFPS})
+	rep.figure("GUI displayed fps", "fps", []float64{gui.ShownFPS})
+	rep.figure("GUI displayed/source, median second", "ratio", []float64{gui.RatioP50})
+	rep.figure("GUI displayed/source, 5th-percentile second", "ratio", []float64{gui.RatioP5})
+	rep.figure("GUI UI-thread CPU", "%", []float64{gui.UIThreadCPU})
+	rep.figure("GUI launch to first frame on screen", "ms", []float64{gui.FirstFrameMS})
+	rep.ratio("GUI displayed / source fps", gui.Ratio, 0.95, "≥ 0.95")
+	return nil
+}
 
-	// 5. Newest-frame latency on a live-paced source.
-	step("frame ages on a source paced at its native rate")
-	latFrames := min(cfg.Frames, 150)
-	if err := frameAges(ctx, cfg.Source, latFrames, &ageAnalysed, &ageShown); err != nil {
-		return nil, err
+// ages measures how old the analysed and the shown frames are on a
+// live-paced source.
+func ages(ctx context.Context, b *bench) error {
+	var analysed, shown []float64
+	if err := frameAges(ctx, b.cfg.Source, min(b.cfg.Frames, 150), &analysed, &shown); err != nil {
+		return err
 	}
-	rep.figure("age of the frame being analysed", "ms", ageAnalysed)
-	rep.figure("age of the frame being shown", "ms", ageShown)
-
-	// Per-model latency, for the local analyzers' figures.
-	step("each local model's latency")
-	if err := modelLatencies(ctx, rep, frame, cfg.Repeats*4); err != nil {
-		return nil, err
-	}
-
-	// 6. Memory.
-	rep.figure("peak RSS", "MiB", []float64{peakRSS()})
-	return rep, nil
+	b.rep.figure("age of the frame being analysed", "ms", analysed)
+	b.rep.figure("age of the frame being shown", "ms", shown)
+	return nil
 }
 
 // modelLatencies times each local model on its kind of input: a video
 // frame for detection and faces, a 1280×720 frame of 20 text lines for OCR,
 // the Custom Vision sample export when the models folder has it.
-func modelLatencies(ctx context.Context, rep *Report, frame gocv.Mat, n int) error {
+func modelLatencies(ctx context.Context, bn *bench) error {
+	rep, frame, n := bn.rep, bn.frame, bn.cfg.Repeats*4
 	b := local.New(local.Options{})
 	defer b.Close()
 	text := textFrame()

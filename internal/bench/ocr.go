@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/sightline/sightline/internal/deps"
 	"github.com/sightline/sightline/internal/meter"
 )
 
@@ -324,4 +325,35 @@ func OCRFigures(c *OCRComparison) ([]Figure, []Ratio) {
 			Value: c.Sightline.Recall / max(c.Peer.Recall, 1e-9), Goal: "≥ 1", Met: &accOK},
 	}
 	return figs, ratios
+}
+
+// ocrVersusPeer is the bench's OCR section: this executable's local OCR
+// and the peer's on the 50-image set, alternating (make bench installs
+// the peer and assembles the set first: scripts/ocr-peer.sh, ocr-set.sh).
+func ocrVersusPeer(ctx context.Context, b *bench) error {
+	root := deps.Root()
+	models, err := deps.Model("ppocr-v4")
+	if err != nil {
+		return err
+	}
+	cfg := OCRPeerConfig{
+		PeerDir:    filepath.Join(root, "ocr-peer"),
+		PeerScript: filepath.Join(filepath.Dir(root), "scripts", "ocr-peer.mjs"),
+		ModelsDir:  models,
+		SetDir:     filepath.Join(root, "ocr-set"),
+		Runs:       min(3, b.cfg.Repeats),
+	}
+	for _, p := range []string{cfg.PeerDir, cfg.PeerScript, cfg.SetDir} {
+		if _, err := os.Stat(p); err != nil {
+			return fmt.Errorf("%w (make bench sets the peer and the set up)", err)
+		}
+	}
+	c, err := CompareOCR(ctx, cfg, b.progress)
+	if err != nil {
+		return err
+	}
+	figs, ratios := OCRFigures(c)
+	b.rep.Figures = append(b.rep.Figures, figs...)
+	b.rep.Ratios = append(b.rep.Ratios, ratios...)
+	return nil
 }

@@ -28,3 +28,14 @@ func OneLine(s string, limit int) string {
 	}
 	return s[:cut] + "…"
 }
+
+// SplitList parses "a, b ,c" into its trimmed, non-empty items.
+func SplitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
