@@ -116,7 +116,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.hud = newHUD()
 	w.banner = newBanner()
 	w.p.display.schedule = fyne.Do
-	w.p.display.show = func(img *image.RGBA) { w.live.setImage(img) }
+	w.live.follow(w.p.display)
 	w.bus.Attach(event.SinkFunc(w.onEvent))
 
 	w.controls = newControls(w.win, w.p, w.st.Recent)
