@@ -61,6 +61,7 @@ func newPlayer(cfg Config, bc backend.Config, build builder, bus *event.Bus, pac
 	first := bc
 	first.LoadLater = true
 	opts, err := build(first)
+	opts.Local = yielding(opts.Local)
 	p.buildErr = err
 	pc := pipeline.Config{
 		Source:   source,
@@ -94,6 +95,7 @@ func (p *player) reconfigure(change func(*backend.Config)) error {
 	opts, err := p.build(next)
 	if err == nil {
 		p.backends = next
+		opts.Local = yielding(opts.Local)
 	}
 	p.buildErr = err
 	p.mu.Unlock()
