@@ -31,7 +31,7 @@ const keyMQTT = mqtt.EnvPassword
 type connections struct {
 	content                          fyne.CanvasObject
 	broker, user, camera, metrics    *widget.Entry
-	otlp, password                   *widget.Entry
+	otlp, password, ca               *widget.Entry
 	brokerDot, metricsDot, otlpDot   *canvas.Circle
 	brokerNote, metricsNote, otlpNot *widget.Label
 }
@@ -47,6 +47,7 @@ func newConnections(s settings) *connections {
 		broker:   entry(s.MQTTURL, "mqtt://broker:1883 (empty: none)"),
 		user:     entry(s.MQTTUser, "user (if the broker wants one)"),
 		password: widget.NewPasswordEntry(),
+		ca:       entry(s.MQTTCA, "site CA (PEM file) for mqtts://, if needed"),
 		camera:   entry(s.Camera, "this camera's name in topics (default: the source's)"),
 		metrics:  entry(s.MetricsAddr, "127.0.0.1:9464 (empty: none)"),
 		otlp:     entry(s.OTLPEndpoint, "http://collector:4318 (empty: none)"),
@@ -69,7 +70,7 @@ func newConnections(s settings) *connections {
 	}
 	form := widget.NewForm(
 		widget.NewFormItem("MQTT broker", c.broker), widget.NewFormItem("User", c.user),
-		widget.NewFormItem("Password", c.password), widget.NewFormItem("Camera", c.camera),
+		widget.NewFormItem("Password", c.password), widget.NewFormItem("CA file", c.ca), widget.NewFormItem("Camera", c.camera),
 		widget.NewFormItem("Metrics", c.metrics), widget.NewFormItem("OTLP", c.otlp))
 	c.content = container.NewVBox(heading("Connections"), form,
 		row(c.brokerDot, c.brokerNote), row(c.metricsDot, c.metricsNote), row(c.otlpDot, c.otlpNot))
@@ -79,7 +80,7 @@ func newConnections(s settings) *connections {
 // read takes the section's values into s (the password goes with the
 // other keys to the key store).
 func (c *connections) read(s *settings) {
-	s.MQTTURL, s.MQTTUser = strings.TrimSpace(c.broker.Text), strings.TrimSpace(c.user.Text)
+	s.MQTTURL, s.MQTTUser, s.MQTTCA = strings.TrimSpace(c.broker.Text), strings.TrimSpace(c.user.Text), strings.TrimSpace(c.ca.Text)
 	s.Camera, s.MetricsAddr, s.OTLPEndpoint = strings.TrimSpace(c.camera.Text), strings.TrimSpace(c.metrics.Text), strings.TrimSpace(c.otlp.Text)
 }
 
@@ -141,7 +142,7 @@ func (w *mainWindow) startPlant(s settings) {
 	if camera == "" {
 		camera = plant.CameraName(w.p.Source())
 	}
-	cfg := plant.Config{MQTT: s.MQTTURL, Username: s.MQTTUser, Password: mqtt.Secret(pass),
+	cfg := plant.Config{MQTT: s.MQTTURL, CAFile: s.MQTTCA, Username: s.MQTTUser, Password: mqtt.Secret(pass),
 		MetricsAddr: s.MetricsAddr, OTLPEndpoint: s.OTLPEndpoint, Version: w.cfg.Version}
 	go func() {
 		old.Stop() // first: the metrics address may be the same

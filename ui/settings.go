@@ -45,8 +45,8 @@ type settings struct {
 	Scenes map[string]string
 	// The plant's systems (Settings › Connections); the broker's password
 	// is in the key store.
-	MQTTURL, MQTTUser, Camera string
-	MetricsAddr, OTLPEndpoint string
+	MQTTURL, MQTTUser, MQTTCA, Camera string
+	MetricsAddr, OTLPEndpoint         string
 }
 
 // defaultKeywords are highlighted in OCR results until the user changes them.
@@ -75,6 +75,7 @@ func loadSettings(p fyne.Preferences) settings {
 		Scenes:         decodeScenes(p.String("scenes")),
 		MQTTURL:        p.String("mqttURL"),
 		MQTTUser:       p.String("mqttUser"),
+		MQTTCA:         p.String("mqttCA"),
 		Camera:         p.String("camera"),
 		MetricsAddr:    p.String("metricsAddr"),
 		OTLPEndpoint:   p.String("otlpEndpoint"),
@@ -109,6 +110,7 @@ func (s settings) save(p fyne.Preferences) {
 	p.SetString("scenes", string(b))
 	p.SetString("mqttURL", s.MQTTURL)
 	p.SetString("mqttUser", s.MQTTUser)
+	p.SetString("mqttCA", s.MQTTCA)
 	p.SetString("camera", s.Camera)
 	p.SetString("metricsAddr", s.MetricsAddr)
 	p.SetString("otlpEndpoint", s.OTLPEndpoint)

@@ -93,3 +93,37 @@ func get(url string) (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
+
+// A broker whose certificate a site CA signed is trusted with --mqtt-ca;
+// without it the run says the certificate is not trusted, and a CA file
+// that is not one is a usage error.
+func TestRunMQTTWithSiteCA(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	broker := mqtttest.Start(t, mqtttest.Options{TLS: true})
+	sub := mqtttest.Subscribe(t, broker.URL(), "ca-test", "", "", "sightline/line-4/#")
+	notPEM := filepath.Join(t.TempDir(), "ca.txt")
+	os.WriteFile(notPEM, []byte("not a certificate"), 0o644)
+	run := func(extra ...string) (int, string) {
+		args := append([]string{"run", "--source", demoVideo, "--backend", "local", "--max-frames", "20", "--camera", "line-4",
+			"--mqtt", broker.TLSURL()}, extra...)
+		code, _, stderr := runCLI(t, nil, args...)
+		return code, stderr
+	}
+	if code, stderr := run(); code != exitOK || !strings.Contains(stderr, "events not delivered") || !strings.Contains(stderr, "certificate") {
+		t.Errorf("without the CA: exit %d, stderr %q; want 0 and why the events wait", code, stderr)
+	}
+	if code, stderr := run("--mqtt-ca", notPEM); code != exitUsage || !strings.Contains(stderr, "no PEM certificate") {
+		t.Errorf("a CA file without a certificate: exit %d, %q", code, stderr)
+	}
+	if code, stderr := run("--mqtt-ca", broker.CAFile()); code != exitOK {
+		t.Fatalf("with the site CA: exit %d: %s", code, stderr)
+	}
+	sub.WaitFor(t, 10*time.Second, func(ms []mqtttest.Message) bool {
+		for _, m := range ms {
+			if m.Topic == "sightline/line-4/events/summary" {
+				return true
+			}
+		}
+		return false
+	})
+}

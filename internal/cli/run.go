@@ -123,7 +123,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return usagef("--out records one camera; with several, --clip-dir keeps what happened")
 	}
 	var outs plant.Outputs
-	defer outs.Stop() // after the bus has delivered the summary
+	defer stopPlant(e, &outs) // after the bus has delivered the summary
 	observe := outs.ObserveCloud
 	if pf.otlpEndpoint == "" {
 		observe = nil

@@ -350,7 +350,16 @@ func (s *Sink) retry(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n.Retries++
-	s.lastErr = s.cfg.scrub(err)
+	s.noteErr(err)
+}
+
+// noteErr keeps err as the latest error; the caller holds s.mu. "Currently
+// down" says less than why the connection failed, which the connection
+// manager reported: that one is kept instead.
+func (s *Sink) noteErr(err error) {
+	if !errors.Is(err, autopaho.ConnectionDownError) || s.lastErr == "" {
+		s.lastErr = s.cfg.scrub(err)
+	}
 }
 
 // refused tells a broker's final no (not authorized, a bad topic, too
@@ -484,7 +493,7 @@ func (s *Sink) awaitConnection(ctx context.Context) (context.Context, bool) {
 
 func (s *Sink) recordErr(err error) {
 	s.mu.Lock()
-	s.lastErr = s.cfg.scrub(err)
+	s.noteErr(err)
 	s.mu.Unlock()
 }
 

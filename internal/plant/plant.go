@@ -26,6 +26,7 @@ import (
 // Config says which outputs to start; empty fields are outputs not used.
 type Config struct {
 	MQTT         string // mqtt://host:1883 or mqtts://…
+	CAFile       string // PEM CAs trusted for mqtts:// besides the system's
 	Username     string
 	Password     mqtt.Secret
 	MetricsAddr  string // HOST:PORT of /metrics
@@ -84,7 +85,7 @@ func (o *Outputs) Start(ctx context.Context, cfg Config, cams []Camera, bus *eve
 func (o *Outputs) start(ctx context.Context, cfg Config, cams []Camera, bus *event.Bus) error {
 	if cfg.MQTT != "" {
 		for _, c := range cams {
-			mq, err := mqtt.New(mqtt.Config{URL: cfg.MQTT, Camera: c.Name, Username: cfg.Username, Password: cfg.Password, SpoolDir: spoolDir()})
+			mq, err := mqtt.New(mqtt.Config{URL: cfg.MQTT, CAFile: cfg.CAFile, Camera: c.Name, Username: cfg.Username, Password: cfg.Password, SpoolDir: spoolDir()})
 			if err != nil {
 				return fmt.Errorf("%w: %w", ErrMQTT, err)
 			}
