@@ -151,7 +151,7 @@ func (w *mainWindow) startPlant(s settings) {
 		if err != nil {
 			outs = nil
 		}
-		fyne.Do(func() {
+		onUI(func() {
 			if gen != w.plantGen {
 				go outs.Stop()
 				return

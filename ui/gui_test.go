@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -140,6 +141,11 @@ func startApp(t *testing.T, display, scenario string, env ...string) (logPath st
 		cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
+			// Under -race the app's own races are in its log.
+			b, _ := os.ReadFile(logPath)
+			if i := bytes.Index(b, []byte("WARNING: DATA RACE")); i >= 0 {
+				t.Errorf("the app has a data race:\n%s", b[i:min(len(b), i+6000)])
+			}
 		case <-time.After(5 * time.Second):
 			cmd.Process.Signal(syscall.SIGQUIT) // its goroutines' stacks, to the log
 			time.Sleep(time.Second)

@@ -80,13 +80,13 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() {
 		select {
 		case <-parent.Done():
-			fyne.Do(a.Quit)
+			onUI(a.Quit)
 		case <-closed:
 		}
 	}()
 	w.start(ctx)
 	if cfg.ExitAfter > 0 {
-		go w.measure(launched, cfg.ExitAfter, cfg.Report, func() { fyne.Do(a.Quit) })
+		go w.measure(launched, cfg.ExitAfter, cfg.Report, func() { onUI(a.Quit) })
 	}
 	if testHook != nil {
 		go testHook(w)

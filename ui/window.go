@@ -265,16 +265,16 @@ func (w *mainWindow) applySettings(s settings) {
 func (w *mainWindow) onEvent(e event.Event) {
 	switch e := e.(type) {
 	case *event.Snapshot:
-		fyne.Do(func() { w.saved("Snapshot saved (and -clean.png)", e.Path) })
+		onUI(func() { w.saved("Snapshot saved (and -clean.png)", e.Path) })
 	case *event.Clip:
 		at := time.Now()
-		fyne.Do(func() {
+		onUI(func() {
 			w.scenes.clips.add(e, at)
 			w.saved("Clip saved", e.File)
 		})
 	case *event.Alert:
 		at := time.Now()
-		fyne.Do(func() {
+		onUI(func() {
 			w.scenes.alert(e, at)
 			w.banner.alarm("⚠ "+e.Rule+": "+e.Detail, 8*time.Second)
 		})
@@ -282,13 +282,13 @@ func (w *mainWindow) onEvent(e event.Event) {
 		if e.Output == "recording" {
 			w.p.recordingFailed()
 		}
-		fyne.Do(func() {
+		onUI(func() {
 			w.say("The " + e.Output + " stopped: " + text.OneLine(e.Error, 90))
 			w.refreshRecordButton()
 		})
 	case *event.Status:
 		st := video.Status{State: video.State(e.State), Detail: e.Detail}
-		fyne.Do(func() {
+		onUI(func() {
 			w.banner.set(bannerText(st), st.State)
 			if noSignal(st) {
 				w.live.say(text.OneLine("No signal — "+st.Detail, 90))
@@ -442,7 +442,7 @@ func (w *mainWindow) toggleRecord() {
 		w.recBtn.Disable()
 		go func() { // finalising waits for the frame being written
 			path, err := w.p.StopRecording()
-			fyne.Do(func() {
+			onUI(func() {
 				w.refreshRecordButton()
 				if err != nil {
 					w.say("Recording " + path + ": " + text.OneLine(err.Error(), 90))
@@ -539,7 +539,7 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 		st, paused, cloud := w.p.Status(), w.p.Paused(), w.p.Cloud()
 		threshold := w.p.Filter().Threshold
 		classes := seenClasses(cur.view.Analysis)
-		fyne.Do(func() {
+		onUI(func() {
 			w.hud.update(m, cur, st, paused, cloud)
 			w.stats.update(m, cur.stats)
 			w.settings.setCloud(cur.stats, cloud)
