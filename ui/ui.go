@@ -74,19 +74,21 @@ func Run(ctx context.Context, cfg Config) error {
 	defer live.Close()
 	d.build = func(c backend.Config) (schedule.Options, error) { return backend.Schedule(c, live) }
 	w := newMainWindow(ctx, a, cfg, d)
+	w.cancel = cancel
+	w.win.SetCloseIntercept(w.quit)
 	// Quit when the caller cancels (Ctrl-C), but not after the window has
 	// closed by itself: the UI loop is gone then.
 	closed := make(chan struct{})
 	go func() {
 		select {
 		case <-parent.Done():
-			onUI(a.Quit)
+			onUI(w.quit)
 		case <-closed:
 		}
 	}()
 	w.start(ctx)
 	if cfg.ExitAfter > 0 {
-		go w.measure(launched, cfg.ExitAfter, cfg.Report, func() { onUI(a.Quit) })
+		go w.measure(launched, cfg.ExitAfter, cfg.Report, func() { onUI(w.quit) })
 	}
 	if testHook != nil {
 		go testHook(w)

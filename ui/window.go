@@ -77,7 +77,9 @@ type mainWindow struct {
 	clips    *clip.Clips
 	clipsErr error // why there are no clips
 
-	wg sync.WaitGroup
+	wg       sync.WaitGroup
+	cancel   context.CancelFunc // stops the pipeline and the meters
+	quitting bool               // UI thread
 }
 
 // windowDeps are what the window needs besides the Config; tests pass their own.
@@ -560,6 +562,31 @@ func (w *mainWindow) sample() sample {
 		s.recording, s.recorded = true, r.Duration()
 	}
 	return s
+}
+
+// quit stops the pipeline, the meters and the events while the UI loop
+// still runs, then quits; UI thread. Once Fyne's loop has stopped, a
+// goroutine's fyne.Do runs at once on that goroutine, racing the others.
+func (w *mainWindow) quit() {
+	if w.quitting {
+		return
+	}
+	w.quitting = true
+	w.say("Stopping…")
+	w.cancel()
+	stopped := make(chan struct{})
+	go func() {
+		w.wg.Wait()
+		w.bus.Close() // the last events reach the screen
+		close(stopped)
+	}()
+	go func() {
+		select {
+		case <-stopped:
+		case <-time.After(5 * time.Second): // a stuck source must not keep the window open
+		}
+		onUI(w.app.Quit)
+	}()
 }
 
 // stop waits for the goroutines and frees what the window holds.
