@@ -158,6 +158,7 @@ var sections = []section{
 	{id: "ages", what: "frame ages on a source paced at its native rate", run: ages},
 	{id: "models", what: "each local model's latency", run: modelLatencies},
 	{id: "ocr", what: "local OCR against @gutenye/ocr-node on the 50-image set (minutes)", optional: true, run: ocrVersusPeer},
+	{id: "cameras", what: "1, 2, 4 and 8 cameras on one shared detector pool", run: cameraScaling},
 }
 
 // SectionIDs names the sections, for --only.
