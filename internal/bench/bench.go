@@ -160,6 +160,7 @@ var sections = []section{
 	{id: "ocr", what: "local OCR against @gutenye/ocr-node on the 50-image set (minutes)", optional: true, run: ocrVersusPeer},
 	{id: "cameras", what: "1, 2, 4 and 8 cameras on one shared detector pool", run: cameraScaling},
 	{id: "plant", what: "the pipeline with MQTT, Prometheus and OTLP on and off", optional: true, run: plantOutputs},
+	{id: "inspect", what: "inspection points with the Custom Vision sample export", optional: true, run: inspectionPoints},
 }
 
 // SectionIDs names the sections, for --only.
