@@ -161,6 +161,7 @@ var sections = []section{
 	{id: "cameras", what: "1, 2, 4 and 8 cameras on one shared detector pool", run: cameraScaling},
 	{id: "plant", what: "the pipeline with MQTT, Prometheus and OTLP on and off", optional: true, run: plantOutputs},
 	{id: "inspect", what: "inspection points with the Custom Vision sample export", optional: true, run: inspectionPoints},
+	{id: "eval", what: "eval on 500 labelled images against the detector alone", optional: true, run: evalVersusDetector},
 }
 
 // SectionIDs names the sections, for --only.
