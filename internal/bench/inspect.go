@@ -39,7 +39,7 @@ func inspectionPoints(ctx context.Context, b *bench) error {
 	defer be.Close()
 	counts := []int{0, 1, 4}
 	rates := make([][]float64, len(counts))
-	frames := min(b.cfg.Frames, 120) // four points slow a run several times
+	frames := min(b.cfg.Frames, 100) // four points slow a run several times: the section stays under 3 minutes
 	for range b.cfg.Repeats {
 		for i, n := range counts {
 			r := fileRun{source: b.cfg.Source, frames: frames, opts: be.Schedule(),
