@@ -158,6 +158,10 @@ var sections = []section{
 	{id: "ages", what: "frame ages on a source paced at its native rate", run: ages},
 	{id: "models", what: "each local model's latency", run: modelLatencies},
 	{id: "ocr", what: "local OCR against @gutenye/ocr-node on the 50-image set (minutes)", optional: true, run: ocrVersusPeer},
+	{id: "cameras", what: "1, 2, 4 and 8 cameras on one shared detector pool", run: cameraScaling},
+	{id: "plant", what: "the pipeline with MQTT, Prometheus and OTLP on and off", optional: true, run: plantOutputs},
+	{id: "inspect", what: "inspection points with the Custom Vision sample export", optional: true, run: inspectionPoints},
+	{id: "eval", what: "eval on 500 labelled images against the detector alone", optional: true, run: evalVersusDetector},
 }
 
 // SectionIDs names the sections, for --only.
