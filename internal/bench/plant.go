@@ -9,16 +9,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/mqtt/mqtttest"
 	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/internal/plant"
 	"github.com/sightline/sightline/internal/scene"
@@ -43,11 +42,11 @@ type plantTally struct {
 // metrics (scraped once a second) and OTLP/HTTP (to a local receiver) all
 // on, against the same pipeline without them, alternating.
 func plantOutputs(ctx context.Context, b *bench) error {
-	broker, err := startMosquitto(ctx)
+	brokerURL, stopBroker, err := startMosquitto()
 	if err != nil {
 		return err
 	}
-	defer broker.stop()
+	defer stopBroker()
 	var tally plantTally
 	collector := httptest.NewServer(otlpReceiver(&tally.otlpExports))
 	defer collector.Close()
@@ -58,7 +57,7 @@ func plantOutputs(ctx context.Context, b *bench) error {
 	defer be.Close()
 	bare := fileRun{source: b.cfg.Source, frames: b.cfg.Frames, opts: be.Schedule(), scene: walkway()}
 	full := bare
-	cfg := plant.Config{MQTT: broker.url, MetricsAddr: "127.0.0.1:0", OTLPEndpoint: collector.URL, Version: "bench"}
+	cfg := plant.Config{MQTT: brokerURL, MetricsAddr: "127.0.0.1:0", OTLPEndpoint: collector.URL, Version: "bench"}
 	full.outputs = func(ctx context.Context, p *pipeline.Pipeline, bus *event.Bus) (func(), error) {
 		return startPlant(ctx, cfg, p, bus, &tally)
 	}
@@ -152,87 +151,31 @@ func otlpReceiver(exports *atomic.Int64) http.Handler {
 	return mux
 }
 
-// mosquittoBin is the broker's executable; Debian puts it in /usr/sbin,
-// which a user's PATH may lack.
-var mosquittoBin = "mosquitto"
-
-// broker is a mosquitto the bench runs on a free loopback port.
-type broker struct {
-	url    string
-	dir    string
-	cmd    *exec.Cmd
-	exited chan struct{}
-}
-
-// startMosquitto runs a broker for the section, anonymous and without
-// persistence, and waits until it listens.
-func startMosquitto(ctx context.Context) (*broker, error) {
-	bin, err := exec.LookPath(mosquittoBin)
-	if err != nil {
-		if bin, err = exec.LookPath(filepath.Join("/usr/sbin", mosquittoBin)); err != nil {
-			return nil, fmt.Errorf("mosquitto is not installed (scripts/setup.sh installs it): %w", err)
-		}
-	}
+// startMosquitto runs an anonymous broker without persistence on a free
+// loopback port for the section; stop ends it and removes its folder.
+func startMosquitto() (url string, stop func(), err error) {
 	port, err := freePort()
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	dir, err := os.MkdirTemp("", "sightline-bench-mqtt-")
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
-	conf := []string{"allow_anonymous true", "persistence false", "log_dest file " + filepath.Join(dir, "mosquitto.log"),
-		fmt.Sprintf("listener %d 127.0.0.1", port)}
-	if os.Getuid() == 0 {
-		conf = append(conf, "user root") // else it drops to a user who cannot write the log
-	}
-	confPath := filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(confPath, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
+	m, err := func() (*mqtttest.Mosquitto, error) {
+		if _, err := mqtttest.WriteConf(dir, "allow_anonymous true", "persistence false", fmt.Sprintf("listener %d 127.0.0.1", port)); err != nil {
+			return nil, err
+		}
+		return mqtttest.RunMosquitto(dir, port)
+	}()
+	if err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return "", nil, err
 	}
-	b := &broker{url: fmt.Sprintf("mqtt://127.0.0.1:%d", port), dir: dir, cmd: exec.Command(bin, "-c", confPath), exited: make(chan struct{})}
-	if err := b.cmd.Start(); err != nil {
+	return fmt.Sprintf("mqtt://127.0.0.1:%d", port), func() {
+		m.Stop(syscall.SIGKILL)
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("starting mosquitto: %w", err)
-	}
-	go func() { _ = b.cmd.Wait(); close(b.exited) }()
-	if err := b.waitListening(ctx, port); err != nil {
-		b.stop()
-		return nil, err
-	}
-	return b, nil
-}
-
-// waitListening waits up to 10 s for the broker's port to accept.
-func (b *broker) waitListening(ctx context.Context, port int) error {
-	clk := clock.Real{}
-	deadline := clk.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			return c.Close()
-		}
-		select {
-		case <-b.exited:
-			log, _ := os.ReadFile(filepath.Join(b.dir, "mosquitto.log"))
-			return fmt.Errorf("mosquitto exited at start: %s", lastLine(log))
-		default:
-		}
-		if clk.Now().After(deadline) {
-			return fmt.Errorf("mosquitto did not listen on port %d within 10 s: %w", port, err)
-		}
-		if err := clk.Sleep(ctx, 20*time.Millisecond); err != nil {
-			return err
-		}
-	}
-}
-
-// stop ends the broker, waits for it and removes its folder.
-func (b *broker) stop() {
-	_ = b.cmd.Process.Kill()
-	<-b.exited
-	os.RemoveAll(b.dir)
+	}, nil
 }
 
 // freePort is a loopback TCP port nobody listens on now.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/internal/mqtt/mqtttest"
 )
 
 // A short run with the three outputs against a real mosquitto: both rates
@@ -34,9 +35,9 @@ func TestPlantOutputs(t *testing.T) {
 
 // Without mosquitto the bench goes on and says why the rows are missing.
 func TestPlantWithoutMosquitto(t *testing.T) {
-	old := mosquittoBin
-	mosquittoBin = "sightline-no-such-mosquitto"
-	t.Cleanup(func() { mosquittoBin = old })
+	old := mqtttest.Binary
+	mqtttest.Binary = "sightline-no-such-mosquitto"
+	t.Cleanup(func() { mqtttest.Binary = old })
 	var progress bytes.Buffer
 	rep, err := Run(context.Background(), Config{Source: deps.DemoVideo, Only: []string{"plant"}}, &progress)
 	if err != nil {
