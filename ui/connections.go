@@ -216,9 +216,12 @@ func clipDir(s settings) string { return filepath.Join(s.SnapshotDir, "clips") }
 // newClips prepares the clips around alerts and C; nil, said, when their
 // folder cannot be made.
 func (w *mainWindow) newClips() *clip.Clips {
-	camera := w.st.Camera
+	camera, source := w.st.Camera, w.cfg.Source
+	if source == "" {
+		source = defaultSource()
+	}
 	if camera == "" {
-		camera = plant.CameraName(w.cfg.Source)
+		camera = plant.CameraName(source)
 	}
 	c, err := clip.New(clip.Config{Dir: clipDir(w.st), Camera: camera, Pre: clip.DefaultPre, Post: clip.DefaultPost, Events: w.bus})
 	if err != nil {
