@@ -51,7 +51,10 @@ func TestRunToThePlant(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	want := strings.Split(strings.TrimSpace(r.out), "\n") // the events, in order, as --events wrote them
-	got := sub.WaitFor(t, 30*time.Second, func(ms []mqtttest.Message) bool { return len(events(ms)) >= len(want) })
+	// The run's last words (offline) follow its events; wait for both.
+	got := sub.WaitFor(t, 30*time.Second, func(ms []mqtttest.Message) bool {
+		return len(events(ms)) >= len(want) && lastStatus(ms) == "offline"
+	})
 	ev := events(got)
 	if len(ev) != len(want) {
 		t.Fatalf("%d events on the broker, %d written", len(ev), len(want))
@@ -82,6 +85,17 @@ func events(ms []mqtttest.Message) []string {
 		}
 	}
 	return out
+}
+
+// lastStatus is the last status payload received.
+func lastStatus(ms []mqtttest.Message) string {
+	last := ""
+	for _, m := range ms {
+		if strings.HasSuffix(m.Topic, "/status") {
+			last = m.Payload
+		}
+	}
+	return last
 }
 
 func get(url string) (string, error) {
