@@ -43,6 +43,10 @@ type settings struct {
 	// Scenes are the scene of each source (JSON scene files by source), so
 	// a source comes back with its lines and zones.
 	Scenes map[string]string
+	// Cameras are the wall's cameras; none: the app shows one source.
+	Cameras []Camera
+	// FleetBroker is the MQTT broker the Fleet page follows ("": none).
+	FleetBroker string
 }
 
 // defaultKeywords are highlighted in OCR results until the user changes them.
@@ -69,6 +73,8 @@ func loadSettings(p fyne.Preferences) settings {
 		Keywords:       p.StringListWithFallback("keywords", defaultKeywords),
 		Recent:         p.StringList("recentSources"),
 		Scenes:         decodeScenes(p.String("scenes")),
+		Cameras:        decodeCameras(p.String("cameras")),
+		FleetBroker:    p.String("fleetBroker"),
 	}
 }
 
@@ -98,6 +104,8 @@ func (s settings) save(p fyne.Preferences) {
 	p.SetStringList("recentSources", s.Recent)
 	b, _ := json.Marshal(s.Scenes)
 	p.SetString("scenes", string(b))
+	p.SetString("cameras", encodeCameras(s.Cameras))
+	p.SetString("fleetBroker", s.FleetBroker)
 }
 
 // addRecent puts uri first in the recent sources, without duplicates.
@@ -122,6 +130,10 @@ func splitList(s string) []string {
 type settingsPanel struct {
 	content fyne.CanvasObject
 	keys    *keyStore
+	// base is the settings the form edits, the newest of every camera's
+	// (nil: those it was made with).
+	base  func() settings
+	fleet *fleetSettings
 
 	visionEndpoint, visionKey, cvEndpoint, cvKey *widget.Entry
 	perMinute, perDay, cacheTTL, modelDir, snaps *widget.Entry
@@ -159,6 +171,7 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	p.keyState.Importance = widget.LowImportance
 	p.cloudState = widget.NewLabel("")
 	p.cloudState.Wrapping = fyne.TextWrapWord
+	p.fleet = newFleetSettings(s)
 	p.refreshKeyState()
 
 	browse := func(e *widget.Entry) *widget.Button {
@@ -198,15 +211,18 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	p.problem.Wrapping = fyne.TextWrapWord
 	p.problem.Hide()
 	save := widget.NewButton("Save and apply", func() {
+		if p.base != nil {
+			s = p.base()
+		}
 		ns := p.read(s)
 		if err := errors.Join(checkEndpoint("Vision endpoint", ns.VisionEndpoint), checkEndpoint("Custom Vision endpoint", ns.CVEndpoint),
-			checkEndpoint("Document Intelligence endpoint", ns.DocEndpoint)); err != nil {
+			checkEndpoint("Document Intelligence endpoint", ns.DocEndpoint), checkBroker(ns.FleetBroker)); err != nil {
 			p.problem.SetText(err.Error())
 			p.problem.Show()
 			return
 		}
 		p.problem.Hide()
-		for name, e := range map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey, keyDocument: p.docKey} {
+		for name, e := range p.fleet.keys(map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey, keyDocument: p.docKey}) {
 			if e.Text != "" {
 				_ = keys.Set(name, e.Text) // Set falls back to memory; it never fails
 				e.SetText("")
@@ -222,7 +238,8 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	modelNote.Importance = widget.LowImportance
 	modelNote.Wrapping = fyne.TextWrapWord
 	p.content = container.NewVScroll(container.NewVBox(
-		heading("Azure"), form, heading("Document Intelligence"), docForm, p.keyState, p.cloudState, p.note, modelNote, p.blur,
+		heading("Azure"), form, heading("Document Intelligence"), docForm, heading("Fleet (MQTT)"), p.fleet.form,
+		p.keyState, p.cloudState, p.note, modelNote, p.blur,
 		p.problem, container.NewHBox(save)))
 	return p
 }
@@ -246,7 +263,25 @@ func (p *settingsPanel) read(old settings) settings {
 	s.ModelDir = strings.TrimSpace(p.modelDir.Text)
 	s.SnapshotDir = strings.TrimSpace(p.snaps.Text)
 	s.BlurFaces = p.blur.Checked
+	s.FleetBroker = strings.TrimSpace(p.fleet.broker.Text)
 	return s
+}
+
+// load shows s in the form, as saved elsewhere (another camera's panel).
+func (p *settingsPanel) load(s settings) {
+	p.visionEndpoint.SetText(s.VisionEndpoint)
+	p.cvEndpoint.SetText(s.CVEndpoint)
+	p.docEndpoint.SetText(s.DocEndpoint)
+	p.docFree.SetChecked(s.DocFreeTier)
+	p.perMinute.SetText(strconv.FormatFloat(s.CloudPerMinute, 'g', -1, 64))
+	p.perDay.SetText(strconv.Itoa(s.CloudPerDay))
+	p.cacheTTL.SetText(strconv.FormatFloat(s.CacheTTL.Seconds(), 'g', -1, 64))
+	p.modelDir.SetText(s.ModelDir)
+	p.snaps.SetText(s.SnapshotDir)
+	p.blur.SetChecked(s.BlurFaces)
+	p.fleet.broker.SetText(s.FleetBroker)
+	p.note.SetText(p.keys.Note())
+	p.refreshKeyState()
 }
 
 // setCloud says whether the cloud answers, and when it last failed, why;
@@ -290,7 +325,8 @@ func checkEndpoint(name, endpoint string) error {
 // refreshKeyState says which keys are set and where from, never the keys.
 func (p *settingsPanel) refreshKeyState() {
 	var parts []string
-	for _, k := range []struct{ name, label string }{{keyVision, "Vision key"}, {keyPrediction, "Custom Vision key"}, {keyDocument, "Document Intelligence key"}} {
+	for _, k := range []struct{ name, label string }{{keyVision, "Vision key"}, {keyPrediction, "Custom Vision key"}, {keyDocument, "Document Intelligence key"},
+		{keyBrokerPassword, "Broker password"}} {
 		if _, from := p.keys.Get(k.name); from != "" {
 			parts = append(parts, k.label+": set ("+from+")")
 		} else {

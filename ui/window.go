@@ -44,7 +44,7 @@ type mainWindow struct {
 	bus   *event.Bus
 	snaps *pipeline.Snapshots
 	keys  *keyStore
-	st    settings
+	st    *settings         // shared by the cameras of a wall
 	panel analyzer.Analyzer // local backend of the OCR panel
 	faces analyzer.FaceFinder
 
@@ -64,6 +64,14 @@ type mainWindow struct {
 	openFolder *widget.Button // opens the folder of the file just saved
 	transport  fyne.CanvasObject
 	message    *widget.Label
+	// content is the camera's view: the video beside the panels.
+	content fyne.CanvasObject
+	// extra holds buttons a wall adds beside the message.
+	extra *fyne.Container
+	// shell hosts the window among others (a wall's cameras); nil: alone.
+	shell *shell
+	// onSample hears the HUD's meters once a second; UI thread.
+	onSample func(m meters, s sample)
 
 	wg sync.WaitGroup
 }
@@ -77,12 +85,24 @@ type windowDeps struct {
 	// build makes the live view's scheduler options (backend.Schedule
 	// with the app's local models).
 	build builder
+	// settings are shared with the other cameras; nil: loaded.
+	settings *settings
+	// shell hosts the window among others; nil: it is the window's content.
+	shell *shell
 }
 
 func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *mainWindow {
-	w := &mainWindow{cfg: cfg, app: a, ctx: ctx, win: a.NewWindow("Sightline"), keys: d.keys, panel: d.panelLocal, faces: d.faces}
-	w.st = loadSettings(a.Preferences())
-	w.bus = event.NewBus(clock.Real{}, "")
+	w := &mainWindow{cfg: cfg, app: a, ctx: ctx, keys: d.keys, panel: d.panelLocal, faces: d.faces, st: d.settings, shell: d.shell}
+	if w.shell != nil {
+		w.win = w.shell.win
+	} else {
+		w.win = a.NewWindow("Sightline")
+	}
+	if w.st == nil {
+		st := loadSettings(a.Preferences())
+		w.st = &st
+	}
+	w.bus = event.NewBus(clock.Real{}, cfg.Camera)
 	w.p = newPlayer(cfg, w.backendConfig(), d.build, w.bus, inspect.Options{
 		LogDir: filepath.Join(w.st.SnapshotDir, "inspections"),
 		Cloud: func(project, published string) (analyzer.Predictor, error) {
@@ -111,6 +131,9 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		w.live.clear(text.OneLine("Opening "+uri+" …", 90))
 		w.controls.resetClasses()
 		w.loadScene(uri, nil)
+		if w.shell != nil {
+			w.shell.sourceChanged(w, uri)
+		}
 	}
 	w.controls.onError = func(err error) { w.say(text.OneLine(err.Error(), 90)) }
 	w.ocr = newOCRPanel(ctx, w.win, w.p, w.pickBackend, w.st.Keywords, w.p.Cloud())
@@ -119,7 +142,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		w.st.save(a.Preferences())
 	}
 	w.ocr.withDocuments(newDocPanel(ctx, w.win, w.p, d.panelLocal, w.documentCloud))
-	w.cv = newCVPanel(ctx, w.win, w.p, w.keys, w.st)
+	w.cv = newCVPanel(ctx, w.win, w.p, w.keys, *w.st)
 	w.cv.privacy = w.privacy
 	w.cv.onChange = func(dir, endpoint, project, published string) {
 		w.st.CVModelDir, w.st.CVEndpoint, w.st.CVProject, w.st.CVPublished = dir, endpoint, project, published
@@ -138,7 +161,8 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.loadScene(w.p.Source(), cfg.Scene)
 	w.stats = newStatsPanel()
 	w.stats.documents = w.ocr.doc.spent
-	w.settings = newSettingsPanel(w.win, w.st, w.keys, w.applySettings)
+	w.settings = newSettingsPanel(w.win, *w.st, w.keys, w.applySettings)
+	w.settings.base = func() settings { return *w.st }
 
 	w.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Live", theme.MediaVideoIcon(), w.controls.content),
@@ -156,6 +180,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	snap := widget.NewButtonWithIcon("Snapshot", theme.MediaPhotoIcon(), w.snapshot)
 	w.recBtn = widget.NewButtonWithIcon("Record", theme.MediaRecordIcon(), w.toggleRecord)
 	full := widget.NewButtonWithIcon("", theme.ViewFullScreenIcon(), w.toggleFullScreen)
+	w.extra = container.NewHBox()
 	w.message = widget.NewLabel("Space pause · S snapshot · O read text · P predict · +/− threshold · F full screen · drag to select a region")
 	w.message.Importance = widget.LowImportance
 	w.message.Truncation = fyne.TextTruncateEllipsis
@@ -165,25 +190,36 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.openFolder.Hide()
 	w.transport = container.NewVBox(
 		container.NewBorder(nil, nil, container.NewHBox(w.pauseBtn, step, snap, w.recBtn), full),
-		container.NewBorder(nil, nil, nil, w.openFolder, w.message))
+		container.NewBorder(nil, nil, nil, container.NewHBox(w.openFolder, w.extra), w.message))
 
 	video := container.NewStack(w.live, container.NewBorder(w.banner.content, nil, nil, nil, layout.NewSpacer()))
 	left := container.NewBorder(w.hud.content, w.transport, nil, nil, video)
 	split := container.NewHSplit(left, w.tabs)
 	split.Offset = 0.68
-	w.win.SetContent(split)
-	w.win.Resize(fyne.NewSize(1280, 800))
-	w.win.Canvas().SetOnTypedRune(w.typedRune)
-	w.win.Canvas().SetOnTypedKey(func(e *fyne.KeyEvent) {
-		switch {
-		case e.Name != fyne.KeyEscape:
-		case w.scenes.edit.adding != "":
-			w.scenes.edit.cancel()
-		case w.win.FullScreen():
-			w.setFullScreen(false)
-		}
-	})
+	w.content = split
+	if w.shell == nil {
+		w.install()
+		w.win.Resize(fyne.NewSize(1280, 800))
+	}
 	return w
+}
+
+// install shows the camera's view in the window, with its shortcuts.
+func (w *mainWindow) install() {
+	w.win.SetContent(w.content)
+	w.win.Canvas().SetOnTypedRune(w.typedRune)
+	w.win.Canvas().SetOnTypedKey(w.typedKey)
+}
+
+// typedKey: Esc cancels a scene edit, else leaves full screen.
+func (w *mainWindow) typedKey(e *fyne.KeyEvent) {
+	switch {
+	case e.Name != fyne.KeyEscape:
+	case w.scenes.edit.adding != "":
+		w.scenes.edit.cancel()
+	case w.win.FullScreen():
+		w.setFullScreen(false)
+	}
 }
 
 // backendConfig is the live view's backends as the command line and the
@@ -218,7 +254,7 @@ func (w *mainWindow) vision() backend.Azure {
 
 // applySettings takes saved settings into use.
 func (w *mainWindow) applySettings(s settings) {
-	w.st = s
+	*w.st = s
 	s.save(w.app.Preferences())
 	w.snaps.SetDir(s.SnapshotDir)
 	w.p.SetFilter(func(f *overlay.Filter) { f.BlurFaces = s.BlurFaces })
@@ -226,6 +262,9 @@ func (w *mainWindow) applySettings(s settings) {
 		w.p.SetCloud(w.vision(), s.CloudPerMinute, s.CloudPerDay, s.CacheTTL),
 		w.p.SetPrivacy(s.BlurFaces && w.faces != nil))
 	w.controls.refreshCloud()
+	if w.shell != nil {
+		w.shell.settingsApplied(w, s)
+	}
 	if err != nil {
 		w.say("Settings saved, but not applied: " + text.OneLine(err.Error(), 90))
 		return
@@ -259,7 +298,7 @@ func (w *mainWindow) onEvent(e event.Event) {
 			if noSignal(st) {
 				w.live.say(text.OneLine("No signal — "+st.Detail, 90))
 			}
-			if st.State == video.StatePlaying {
+			if st.State == video.StatePlaying && (w.shell == nil || w.shell.shows(w)) {
 				w.win.SetTitle("Sightline — " + filepath.Base(w.p.Source()))
 			}
 		})
@@ -506,6 +545,9 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 			w.scenes.update(cur.view.Scene, cur.view.Inspect, cur.totals, cur.at)
 			w.caption.update(&cur.view.Merged, cloud, azure.Reason(cur.stats.Cloud.LastError), threshold)
 			w.controls.setClasses(classes)
+			if w.onSample != nil {
+				w.onSample(m, cur)
+			}
 		})
 	}
 }

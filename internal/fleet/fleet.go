@@ -33,6 +33,7 @@ var Filters = []string{
 	"sightline/+/events/alert",
 	"sightline/+/events/snapshot",
 	"sightline/+/events/status",
+	"sightline/+/events/health",
 }
 
 // Clock tells the time (internal/clock).
@@ -62,8 +63,8 @@ type Camera struct {
 	// LastSeen is when the watcher last heard from the camera itself (zero
 	// when it has only heard retained messages, which may be old).
 	LastSeen time.Time
-	// Source and SourceDetail are its source's state from its status
-	// events (playing, stalled, error…), "" until one is heard.
+	// Source and SourceDetail are its source's state from its status and
+	// health events (playing, stalled, error…), "" until one is heard.
 	Source, SourceDetail string
 	Counts               mqtt.Counts
 	// Alerts are the latest alerts, newest first; AlertsSeen counts them all.
@@ -233,6 +234,7 @@ const (
 	kindAlert    = "events/alert"
 	kindSnapshot = "events/snapshot"
 	kindSource   = "events/status"
+	kindHealth   = "events/health"
 )
 
 // parseTopic splits sightline/<camera>/<kind>.
@@ -246,7 +248,7 @@ func parseTopic(topic string) (camera, kind string, ok bool) {
 		return "", "", false
 	}
 	switch kind {
-	case kindStatus, kindCounts, kindAlert, kindSnapshot, kindSource:
+	case kindStatus, kindCounts, kindAlert, kindSnapshot, kindSource, kindHealth:
 		return camera, kind, true
 	}
 	return "", "", false
@@ -291,6 +293,14 @@ func apply(c *Camera, kind string, payload []byte, now time.Time, maxAlerts int)
 			return false
 		}
 		c.Source, c.SourceDetail = s.State, s.Detail
+	case kindHealth:
+		var h event.Health
+		if json.Unmarshal(payload, &h) != nil || h.State == "" {
+			return false
+		}
+		if h.State != c.Source {
+			c.Source, c.SourceDetail = h.State, ""
+		}
 	default:
 		return false
 	}

@@ -23,6 +23,7 @@ func TestParseTopic(t *testing.T) {
 		{"sightline/gate/events/alert", "gate", kindAlert, true},
 		{"sightline/gate/events/snapshot", "gate", kindSnapshot, true},
 		{"sightline/gate/events/status", "gate", kindSource, true},
+		{"sightline/gate/events/health", "gate", kindHealth, true},
 		{"sightline/gate/events/analysis", "", "", false}, // not followed
 		{"sightline//status", "", "", false},
 		{"other/gate/status", "", "", false},
@@ -58,6 +59,7 @@ func TestApply(t *testing.T) {
 			func(c Camera) bool { return c.Snapshot == "/s/b-annotated.png" }},
 		{"source", kindSource, `{"type":"status","state":"stalled","detail":"no frame for 2 s"}`, true,
 			func(c Camera) bool { return c.Source == "stalled" && c.SourceDetail == "no frame for 2 s" }},
+		{"health", kindHealth, `{"type":"health","rss_mib":80,"state":"playing"}`, true, func(c Camera) bool { return c.Source == "playing" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := Camera{Name: "gate"}
