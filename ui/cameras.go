@@ -151,10 +151,10 @@ func newCamerasPanel(s *shell) *camerasPanel {
 
 // refresh lists the saved cameras; UI thread.
 func (p *camerasPanel) refresh() {
-	cams := p.s.st.Cameras
+	cams := p.s.listed()
 	p.rows.RemoveAll()
 	if len(cams) == 0 {
-		p.rows.Add(lowLabel("No cameras saved."))
+		p.rows.Add(lowLabel("No cameras listed."))
 	}
 	for i, c := range cams {
 		name := widget.NewLabel(c.Name)
@@ -214,7 +214,7 @@ func (p *camerasPanel) edit(i int, c Camera, problem string) {
 		}
 		got := Camera{Name: strings.TrimSpace(name.Text), Source: strings.TrimSpace(source.Text),
 			Scene: strings.TrimSpace(sceneFile.Text), Backend: backendOf(backend.Selected)}
-		cams := slices.Clone(p.s.st.Cameras)
+		cams := slices.Clone(p.s.listed())
 		if i < 0 {
 			cams = append(cams, got)
 		} else {

@@ -258,7 +258,7 @@ func newDisplay() *display {
 
 // WriteFrame converts the drawn frame into a free buffer and posts it.
 func (d *display) WriteFrame(f *pipeline.Frame) error {
-	bgr, ok := d.fitted(f.Drawn())
+	bgr, ok := d.fitted(f)
 	if !ok {
 		return nil
 	}

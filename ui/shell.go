@@ -83,17 +83,27 @@ func newShell(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *shell 
 	return s
 }
 
-// specs are the cameras to play: the command line's (--cameras, else
-// --source), else the saved list, else one camera on the default source.
+// specs are the cameras to play: the listed ones, else one camera on
+// --source or the default source.
 func (s *shell) specs() []Camera {
-	switch {
-	case !s.saved && len(s.cfg.Cameras) > 0:
-		return s.cfg.Cameras
-	case !s.saved && s.cfg.Source != "":
-	case len(s.st.Cameras) > 0:
-		return s.st.Cameras
+	if cams := s.listed(); len(cams) > 0 {
+		return cams
 	}
 	return []Camera{{Source: cmp.Or(s.cfg.Source, defaultSource())}}
+}
+
+// listed is the camera list in use: the command line's (--cameras), else
+// the saved one unless --source names a single source. The Cameras tab
+// edits it; an edit is saved and used from then on.
+func (s *shell) listed() []Camera {
+	switch {
+	case s.saved:
+	case len(s.cfg.Cameras) > 0:
+		return s.cfg.Cameras
+	case s.cfg.Source != "":
+		return nil
+	}
+	return s.st.Cameras
 }
 
 // setRunning plays specs: cameras already playing as specified go on
@@ -378,19 +388,18 @@ func (s *shell) sourceChanged(w *mainWindow, uri string) {
 		return
 	}
 	c.tile.clear(text.OneLine("Opening "+uri+" …", 90))
-	if i := slices.IndexFunc(s.st.Cameras, func(x Camera) bool { return x == c.spec }); i >= 0 && s.playsSaved() {
-		s.st.Cameras[i].Source = uri
-		s.st.save(s.app.Preferences())
+	if cams := s.listed(); len(cams) > 0 {
+		if i := slices.IndexFunc(cams, func(x Camera) bool { return x == c.spec }); i >= 0 {
+			cams[i].Source = uri // the list's own entry: the command line's, or the saved one
+		}
+		if s.saved || len(s.cfg.Cameras) == 0 {
+			s.st.save(s.app.Preferences())
+		}
 	}
 	c.spec.Source = uri
 	for _, o := range s.cams {
 		o.panel.refresh()
 	}
-}
-
-// playsSaved reports whether the cameras playing are the saved ones.
-func (s *shell) playsSaved() bool {
-	return s.saved || (len(s.cfg.Cameras) == 0 && s.cfg.Source == "")
 }
 
 // settingsApplied passes settings saved in one camera's view to the

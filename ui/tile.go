@@ -369,7 +369,6 @@ func (r *tileRenderer) Layout(size fyne.Size) {
 	}
 	stack(t.rates, small, !t.booth)
 	for i := len(t.counts) - 1; i >= 0; i-- {
-		t.counts[i].TextStyle.Bold = t.booth
 		stack(t.counts[i], count, true)
 	}
 	stack(t.caption, chipSize, t.booth)

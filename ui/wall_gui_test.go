@@ -39,7 +39,8 @@ type wallState struct {
 type tileShot struct {
 	Name, Chip, Reason, Message string
 	Counts                      []string
-	Picture                     bool
+	Alert                       string
+	Picture, Alarm              bool
 	Shown, Read                 int64
 	X, Y                        int // the centre, in screen pixels
 }
@@ -66,6 +67,7 @@ func (s *shell) state() wallState {
 			t := c.tile
 			pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(t)
 			shot := tileShot{Name: t.full[t.name], Chip: t.full[t.chip], Reason: t.full[t.reason], Picture: t.picture,
+				Alarm: t.alarm, Alert: t.full[t.alert],
 				X: int((pos.X + t.Size().Width/2) * scale), Y: int((pos.Y + t.Size().Height/2) * scale)}
 			if t.msg.Visible() {
 				shot.Message = t.full[t.msg]
@@ -107,14 +109,16 @@ func (s *shell) report(name string, st wallState) {
 }
 
 // playing: every tile but the dead one shows moving pictures, which says
-// NO SIGNAL.
-func playing(dead string) func(wallState) bool {
+// NO SIGNAL, and the alarmed one is red with an alert.
+func playing(dead, alarmed string) func(wallState) bool {
 	return func(st wallState) bool {
 		for _, t := range st.Tiles {
 			switch {
 			case t.Name == dead && !strings.Contains(t.Chip, "NO SIGNAL"):
 				return false
 			case t.Name != dead && (!strings.Contains(t.Chip, "LIVE") || t.Shown < 20):
+				return false
+			case t.Name == alarmed && (!t.Alarm || t.Alert == ""):
 				return false
 			}
 		}
@@ -126,7 +130,7 @@ func playing(dead string) func(wallState) bool {
 // would; the test clicks and types through X between the steps.
 var shellScenarios = map[string]func(*shell){
 	"wall": func(s *shell) {
-		s.await(60*time.Second, playing("dock"))
+		s.await(60*time.Second, playing("dock", "street"))
 		time.Sleep(2 * time.Second) // the counters of a second reading
 		s.report("wall", s.state())
 		s.report("focused", s.await(30*time.Second, func(st wallState) bool { return st.Focused != "" }))
@@ -196,14 +200,18 @@ func xdo(t *testing.T, display string, args ...string) {
 	}
 }
 
-// wallCameras are four cameras: the demo video, two generated 25 fps
-// clips, and a stream that never opens.
+// wallCameras are four cameras: the demo video with a scene whose rule
+// fires, two generated 25 fps clips, and a stream that never opens.
 func wallCameras(t *testing.T) string {
+	sceneFile := filepath.Join(t.TempDir(), "street.json")
+	if err := os.WriteFile(sceneFile, []byte(fleetScene), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	pattern := videotest.Make(t, "wall-testsrc-1280x720-25.mp4", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25:d=60",
 		"-c:v", "libx264", "-pix_fmt", "yuv420p")
 	bars := videotest.Make(t, "wall-bars-640x360-25.mp4", "-f", "lavfi", "-i", "smptehdbars=s=640x360:r=25:d=60",
 		"-c:v", "libx264", "-pix_fmt", "yuv420p")
-	b, _ := json.Marshal([]Camera{{Name: "street", Source: deps.DemoVideo}, {Name: "pattern", Source: pattern},
+	b, _ := json.Marshal([]Camera{{Name: "street", Source: deps.DemoVideo, Scene: sceneFile}, {Name: "pattern", Source: pattern},
 		{Name: "bars", Source: bars}, {Name: "dock", Source: "rtsp://127.0.0.1:9/dock"}})
 	return string(b)
 }
@@ -235,8 +243,12 @@ func TestAppWall(t *testing.T) {
 	if dock := wall.Tiles[3]; !strings.Contains(dock.Chip, "NO SIGNAL") || !strings.Contains(dock.Reason, "127.0.0.1:9") || dock.Picture {
 		t.Errorf("the dead camera's tile: %+v", dock)
 	}
-	if c := wall.Tiles[0].Counts[0]; !strings.Contains(c, "people") {
-		t.Errorf("the street's counter %q", c)
+	if street := wall.Tiles[0]; !strings.HasPrefix(street.Counts[0], "walkway  in ") || !strings.HasPrefix(street.Counts[1], "lot  ") ||
+		!street.Alarm || !strings.Contains(street.Alert, "lot busy") {
+		t.Errorf("the street's counters %q, alarm %v, alert %q", street.Counts, street.Alarm, street.Alert)
+	}
+	if c := wall.Tiles[1].Counts[0]; c != "0 people · 0 other objects" {
+		t.Errorf("the pattern's counter %q", c)
 	}
 
 	xdo(t, display, "mousemove", fmt.Sprint(wall.Tiles[1].X), fmt.Sprint(wall.Tiles[1].Y), "click", "1")
@@ -256,7 +268,7 @@ func TestAppWall(t *testing.T) {
 	}
 	xdo(t, display, "key", "b")
 	booth := awaitState(t, exited, logPath, "booth", 60*time.Second)
-	grabScreen(t, display, screenshotPath(t, "screenshot-booth.png"), "1280x900+0+0") // full screen
+	grabScreen(t, display, filepath.Join(t.TempDir(), "booth.png"), "1280x900+0+0") // full screen
 	if !booth.Booth || !booth.FullScreen || !booth.PointerHidden {
 		t.Errorf("booth mode: %+v", booth)
 	}

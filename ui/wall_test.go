@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/schedule"
@@ -387,6 +388,9 @@ func TestShellFits800x600(t *testing.T) {
 	}
 	fits("the wall")
 	s.focus(s.cams[0])
+	// The panels as they are once the meters have read (the Stats panel's
+	// totals used to widen the window).
+	s.cams[0].w.stats.update(meters{}, schedule.Stats{FramesOffered: 123456, FramesAnalyzed: 123456})
 	for i, item := range s.cams[0].w.tabs.Items {
 		s.cams[0].w.tabs.SelectIndex(i)
 		fits("a camera's " + item.Text + " panel")
@@ -395,4 +399,24 @@ func TestShellFits800x600(t *testing.T) {
 	fits("the Fleet page")
 	s.setBooth(true)
 	fits("booth mode")
+}
+
+// The Cameras tab lists the cameras in use, the command line's included;
+// removing one there saves the list and plays it.
+func TestCamerasPanel(t *testing.T) {
+	clip := greyClip(t)
+	s, a := testShell(t, []Camera{{Name: "a", Source: clip}, {Name: "b", Source: clip, Backend: "local"}})
+	p := s.cams[0].panel
+	if len(p.rows.Objects) != 2 || p.wall.Disabled() {
+		t.Fatalf("%d rows, wall button disabled %v", len(p.rows.Objects), p.wall.Disabled())
+	}
+	row := p.rows.Objects[1].(*fyne.Container)
+	buttons := row.Objects[2].(*fyne.Container) // the Border's trailing: edit, remove
+	test.Tap(buttons.Objects[1].(*widget.Button))
+	if got := loadSettings(a.Preferences()).Cameras; len(got) != 1 || got[0].Name != "a" || len(s.cams) != 1 {
+		t.Errorf("after removing b: saved %+v, %d playing", got, len(s.cams))
+	}
+	if p := s.cams[0].panel; len(p.rows.Objects) != 1 || !p.wall.Disabled() {
+		t.Errorf("one camera left: %d rows, wall button disabled %v", len(p.rows.Objects), p.wall.Disabled())
+	}
 }
