@@ -132,6 +132,7 @@ func (s *shell) setRunning(specs []Camera) {
 		c.panel.refresh()
 	}
 	s.wall.setTiles(tiles)
+	s.route()
 }
 
 // startCamera builds a camera's view and tile and plays it.
