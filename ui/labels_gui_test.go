@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
 	"github.com/sightline/sightline/analyzer/local/onnxtest"
@@ -297,7 +297,7 @@ func runLabelsScenario(w *mainWindow) error {
 	do := onUIWait
 	// Capture from the live view, with a frame marked.
 	do(func() {
-		w.tabs.SelectIndex(len(w.tabs.Items) - 1)
+		w.tabs.SelectIndex(slices.IndexFunc(w.tabs.Items, func(t *container.TabItem) bool { return t.Content == l.content }))
 		l.captureDir.SetText(os.Getenv(captureDirEnv))
 		l.captureOn.SetChecked(true)
 	})
@@ -385,7 +385,7 @@ func reviewWithKeys(w *mainWindow, rep *labelsReport) error {
 		return err
 	}
 	time.Sleep(time.Second)
-	if err := grabScreen(filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-review.png")); err != nil {
+	if err := importScreen("", filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-review.png"), "1280x800+0+0"); err != nil {
 		return err
 	}
 	if err := press(w, fyne.KeyDown, fyne.KeyDelete, fyne.KeyReturn); err != nil {
@@ -450,7 +450,7 @@ func evaluate(w *mainWindow, rep *labelsReport) error {
 		return err
 	}
 	time.Sleep(time.Second)
-	if err := grabScreen(filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-eval.png")); err != nil {
+	if err := importScreen("", filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-eval.png"), "1280x800+0+0"); err != nil {
 		return err
 	}
 	onUIWait(func() {
@@ -498,15 +498,5 @@ func trainAndSwap(w *mainWindow, rep *labelsReport) error {
 			rep.CVTag = w.cv.preds[0].Tag
 		}
 	})
-	return nil
-}
-
-// grabScreen saves the app's window (the top left 1280×800 of the X
-// screen) as a PNG.
-func grabScreen(path string) error {
-	cmd := exec.Command("import", "-window", "root", "-crop", "1280x800+0+0", "+repage", path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("import: %v: %s", err, out)
-	}
 	return nil
 }

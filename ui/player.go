@@ -248,6 +248,9 @@ type display struct {
 	onScreen  *image.RGBA
 	scheduled bool
 	rgba      gocv.Mat // conversion buffer: the pipeline's goroutine only
+	// fit bounds the pictures (a wall's tile); see setFit.
+	fit   atomic.Pointer[image.Point]
+	small gocv.Mat // scaling buffer: the pipeline's goroutine only
 }
 
 func newDisplay() *display {
@@ -256,7 +259,10 @@ func newDisplay() *display {
 
 // WriteFrame converts the drawn frame into a free buffer and posts it.
 func (d *display) WriteFrame(f *pipeline.Frame) error {
-	bgr := f.Drawn()
+	bgr, ok := d.fitted(f)
+	if !ok {
+		return nil
+	}
 	d.mu.Lock()
 	i := slices.IndexFunc(d.bufs[:], func(b *image.RGBA) bool { return b == nil || (b != d.onScreen && b != d.queued) })
 	d.mu.Unlock()
@@ -290,9 +296,11 @@ func (d *display) flush() {
 
 // Close frees the conversion buffer; the pipeline calls it at its end.
 func (d *display) Close() error {
-	if d.rgba.Ptr() != nil {
-		d.rgba.Close()
-		d.rgba = gocv.Mat{}
+	for _, m := range []*gocv.Mat{&d.rgba, &d.small} {
+		if m.Ptr() != nil {
+			m.Close()
+			*m = gocv.Mat{}
+		}
 	}
 	return nil
 }

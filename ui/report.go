@@ -26,6 +26,8 @@ type DisplayReport struct {
 	ProcessCPU      float64 `json:"process_cpu"`   // percent of one core
 	AnalysesPerSec  float64 `json:"analyses_per_sec"`
 	AnalysisLatency float64 `json:"analysis_latency_ms_p50"`
+	// Tiles are each camera's own report, on a wall of several.
+	Tiles []DisplayReport `json:"tiles,omitempty"`
 }
 
 // reportWarmup is skipped before measuring: models load, buffers size.
