@@ -16,6 +16,7 @@ import (
 
 	"github.com/sightline/sightline/internal/imagefile"
 	"github.com/sightline/sightline/internal/mats"
+	"github.com/sightline/sightline/internal/stages"
 )
 
 // avObjects counts the FFmpeg objects (format and codec contexts, frames,
@@ -337,7 +338,10 @@ func (in *avInput) convert() (gocv.Mat, time.Duration, error) {
 		in.dmg.add("picture decoded with errors (concealed)")
 	}
 	m := in.pool.Get(f.Height(), f.Width())
-	if err := in.sc.toMat(f, m); err != nil {
+	span := stages.Begin()
+	err := in.sc.toMat(f, m)
+	span.End(stages.Convert)
+	if err != nil {
 		m.Close()
 		return gocv.Mat{}, 0, err
 	}

@@ -11,6 +11,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/stages"
 )
 
 // yoloxStrides are the YOLOX heads' strides, in the order of the output rows.
@@ -137,11 +138,17 @@ func (y *YOLOX) Detect(img gocv.Mat, threshold float32, dst []Detection) ([]Dete
 	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
 		return dst, fmt.Errorf("yolox: expected a non-empty 8-bit BGR image, got %dx%d type %v", img.Cols(), img.Rows(), img.Type())
 	}
+	span := stages.Begin()
 	scale := y.lb.fill(img, y.engine.input())
+	span.End(stages.Fill)
+	span = stages.Begin()
 	out, err := y.engine.run()
+	span.End(stages.Infer)
 	if err != nil {
 		return dst, fmt.Errorf("yolox: inference: %w", err)
 	}
+	span = stages.Begin()
+	defer span.End(stages.Boxes)
 	dets := nms(y.decode(out, threshold), yoloxNMS, true)
 	for _, d := range dets {
 		r := d.box.toSource(scale, img.Cols(), img.Rows())

@@ -18,6 +18,7 @@ import (
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/mats"
 	"github.com/sightline/sightline/internal/meter"
+	"github.com/sightline/sightline/internal/stages"
 )
 
 // Mode chooses the backends.
@@ -350,6 +351,8 @@ type sharedMat struct {
 }
 
 func (s *Scheduler) copyOf(frame gocv.Mat) *sharedMat {
+	span := stages.Begin()
+	defer span.End(stages.Copy)
 	sm := &sharedMat{m: s.frames.Copy(frame), pool: &s.frames}
 	sm.refs.Add(1)
 	return sm

@@ -15,6 +15,7 @@ import (
 	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/mats"
 	"github.com/sightline/sightline/internal/scene"
+	"github.com/sightline/sightline/internal/stages"
 	"github.com/sightline/sightline/internal/text"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
@@ -114,6 +115,8 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 
 // view is what to draw now.
 func (p *Pipeline) view(sched *schedule.Scheduler) View {
+	span := stages.Begin()
+	defer span.End(stages.Merge)
 	p.mu.Lock()
 	sv := p.sceneView
 	p.mu.Unlock()
@@ -244,7 +247,9 @@ func (p *Pipeline) onResult(r *analyzer.Result) {
 		p.sceneView = sv
 		p.mu.Unlock()
 	}
+	span := stages.Begin()
 	p.latest.Add(r)
+	span.End(stages.Merge)
 	p.attachCrops(evs)
 	p.bus.Publish(&event.Analysis{Header: event.Header{Type: event.TypeAnalysis}, At: event.AtFrame(r.Frame, r.PTS),
 		Source: r.Source, LatencyMS: event.MS(r.Latency), Data: r.Analysis})
