@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"net/url"
 	"strconv"
 	"strings"
@@ -24,8 +25,19 @@ type Frame struct {
 	PTS     time.Duration // presentation time within the stream
 	Arrived time.Time     // wall-clock time the frame was decoded
 	Mat     gocv.Mat
+	// Full is the picture's size in the source when Options.Scale made
+	// Mat smaller; zero when Mat is the picture at its own size.
+	Full image.Point
 
 	pool *mats.Pool // where Release returns Mat; nil: Release closes it
+}
+
+// FullSize is the size of the picture Mat shows, in the source's pixels.
+func (f *Frame) FullSize() image.Point {
+	if f.Full != (image.Point{}) {
+		return f.Full
+	}
+	return image.Pt(f.Mat.Cols(), f.Mat.Rows())
 }
 
 // Release frees the frame's pixels (or returns them to the source's pool).
@@ -129,6 +141,12 @@ type Options struct {
 	// clips); webcam frames are encoded for it. BackendGoCV files and
 	// stills have none.
 	Packets PacketSink
+	// Scale, when set, gives the size to deliver a file's w×h pictures at,
+	// for a consumer that needs nothing larger (a model's input): FFmpeg
+	// scales them from the decoder's own pixels in the one conversion to
+	// BGR, and Frame.Full keeps their size. A size that is not smaller is
+	// ignored, and so is Scale for other sources and with Packets.
+	Scale func(w, h int) image.Point
 }
 
 func (o Options) withDefaults() Options {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,6 +106,9 @@ type Frame struct {
 	PTS   time.Duration
 	Mat   gocv.Mat
 	Epoch int64
+	// Full, when set, is the size of the picture Mat was scaled down from;
+	// the analyzers get it with the Mat (analyzer.Image.Full).
+	Full image.Point
 }
 
 // BackendStats are one backend's meters.
@@ -346,14 +350,15 @@ func (s *Scheduler) cloudFeatures() analyzer.Features {
 // the last to let go returns its pixels to the pool.
 type sharedMat struct {
 	m    gocv.Mat
+	full image.Point
 	refs atomic.Int32
 	pool *mats.Pool
 }
 
-func (s *Scheduler) copyOf(frame gocv.Mat) *sharedMat {
+func (s *Scheduler) share(f Frame) *sharedMat {
 	span := stages.Begin()
 	defer span.End(stages.Copy)
-	sm := &sharedMat{m: s.frames.Copy(frame), pool: &s.frames}
+	sm := &sharedMat{m: s.frames.Copy(f.Mat), full: f.Full, pool: &s.frames}
 	sm.refs.Add(1)
 	return sm
 }
@@ -388,7 +393,7 @@ func (s *Scheduler) Offer(f Frame) (o Offered) {
 		if shared == nil {
 			// Offer holds a reference of its own until it returns, so an
 			// analysis that finishes at once cannot free the copy early.
-			shared = s.copyOf(f.Mat)
+			shared = s.share(f)
 		}
 		shared.refs.Add(1)
 		return shared
@@ -545,7 +550,7 @@ func (s *Scheduler) analyze(a analyzer.Analyzer, r *analyzer.Result, img *shared
 				r.Analysis, r.Err = nil, fmt.Errorf("%s analyzer crashed: %v", r.Source, p)
 			}
 		}()
-		r.Analysis, r.Err = a.Analyze(s.ctx, analyzer.Image{Mat: img.m}, req)
+		r.Analysis, r.Err = a.Analyze(s.ctx, analyzer.Image{Mat: img.m, Full: img.full}, req)
 	}()
 	r.Latency = time.Since(r.Started)
 	r.Finished = s.clock.Now()

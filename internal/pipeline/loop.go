@@ -100,7 +100,7 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 	}
 	epoch, filter, fps := p.hold(fr)
 	p.scene.times.put(fr.Seq, p.sceneTime(fr))
-	offered := sched.Offer(schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Epoch: epoch})
+	offered := sched.Offer(offerOf(fr, epoch))
 	view := p.view(sched)
 	view.Inspect = p.inspect(ctx, fr, view)
 	p.mu.Lock()
@@ -111,6 +111,11 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 	p.writeOutputs(&Frame{Seq: fr.Seq, PTS: fr.PTS, Arrived: fr.Arrived, Clean: fr.Mat, FPS: fps, View: view, Filter: filter,
 		Offered: offered, p: p})
 	p.framesShown.Add(1)
+}
+
+// offerOf is fr as the scheduler takes it, with the size it stands for.
+func offerOf(fr *video.Frame, epoch int64) schedule.Frame {
+	return schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Full: fr.Full, Epoch: epoch}
 }
 
 // view is what to draw now.
