@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -19,7 +21,9 @@ import (
 )
 
 // Frame is one decoded picture. Mat is 8-bit BGR and belongs to the frame:
-// whoever holds the frame last calls Release.
+// whoever holds the frame last calls Release. Its pixels can be lent to
+// other users meanwhile (Lend); they are freed when the frame is released
+// and every loan given back, whichever comes last.
 type Frame struct {
 	Seq     int64         // frames read from the source since it opened, from 0, across reconnects
 	PTS     time.Duration // presentation time within the stream
@@ -30,6 +34,10 @@ type Frame struct {
 	Full image.Point
 
 	pool *mats.Pool // where Release returns Mat; nil: Release closes it
+
+	mu   sync.Mutex
+	lent int      // loans not given back
+	kept gocv.Mat // the pixels, released while lent
 }
 
 // FullSize is the size of the picture Mat shows, in the source's pixels.
@@ -40,18 +48,55 @@ func (f *Frame) FullSize() image.Point {
 	return image.Pt(f.Mat.Cols(), f.Mat.Rows())
 }
 
-// Release frees the frame's pixels (or returns them to the source's pool).
+// Release frees the frame's pixels (or returns them to the source's pool),
+// at once or, while they are lent, when the last loan is given back.
 // Releasing twice is harmless.
 func (f *Frame) Release() {
-	if f == nil || f.Mat.Ptr() == nil {
+	if f == nil {
 		return
 	}
-	if f.pool != nil {
-		f.pool.Put(f.Mat)
-	} else {
-		f.Mat.Close()
+	f.mu.Lock()
+	m := f.Mat
+	f.Mat = gocv.Mat{}
+	if f.lent > 0 && m.Ptr() != nil {
+		f.kept, m = m, gocv.Mat{}
 	}
-	f.Mat, f.pool = gocv.Mat{}, nil
+	f.mu.Unlock()
+	f.free(m)
+}
+
+// Lend lends the frame's pixels (Mat, as it is now) to a user who reads
+// them, without copying, until it calls giveBack; calling giveBack again
+// does nothing. Nobody may change the pixels while they are lent.
+func (f *Frame) Lend() (giveBack func()) {
+	f.mu.Lock()
+	f.lent++
+	f.mu.Unlock()
+	var given atomic.Bool
+	return func() {
+		if given.Swap(true) {
+			return
+		}
+		f.mu.Lock()
+		f.lent--
+		var m gocv.Mat
+		if f.lent == 0 {
+			m, f.kept = f.kept, gocv.Mat{}
+		}
+		f.mu.Unlock()
+		f.free(m)
+	}
+}
+
+// free returns m to the pool, or closes it; an empty m is nothing to free.
+func (f *Frame) free(m gocv.Mat) {
+	switch {
+	case m.Ptr() == nil:
+	case f.pool != nil:
+		f.pool.Put(m)
+	default:
+		m.Close()
+	}
 }
 
 // Info describes an open source.

@@ -100,7 +100,8 @@ type Options struct {
 // Frame is a frame offered for analysis. Epoch says which opening of which
 // source it is from; it comes back on the frame's results so that a caller
 // that switched sources can drop the ones still in flight. The Mat stays
-// the caller's: the scheduler copies what it keeps.
+// the caller's: the scheduler copies what it keeps, unless the caller
+// lends it.
 type Frame struct {
 	Seq   int64
 	PTS   time.Duration
@@ -109,6 +110,11 @@ type Frame struct {
 	// Full, when set, is the size of the picture Mat was scaled down from;
 	// the analyzers get it with the Mat (analyzer.Image.Full).
 	Full image.Point
+	// Lend, when set, lends Mat instead of the scheduler copying it: the
+	// scheduler calls it once for the analyses it starts on the frame and
+	// calls what it returns when the last of them is done. The caller
+	// frees the pixels only after that, and nobody changes them meanwhile.
+	Lend func() (giveBack func())
 }
 
 // BackendStats are one backend's meters.
@@ -346,25 +352,39 @@ func (s *Scheduler) cloudFeatures() analyzer.Features {
 	return fs
 }
 
-// sharedMat is one copy of a frame shared by the analyses that take it;
-// the last to let go returns its pixels to the pool.
+// sharedMat is a frame's pixels shared by the analyses that take them: a
+// copy, whose last user returns it to the pool, or the caller's own,
+// lent, which the last user gives back.
 type sharedMat struct {
-	m    gocv.Mat
-	full image.Point
-	refs atomic.Int32
-	pool *mats.Pool
+	m        gocv.Mat
+	full     image.Point
+	refs     atomic.Int32
+	pool     *mats.Pool
+	giveBack func() // lent pixels: nil for a copy
 }
 
+// share takes f's pixels for analyses: borrowed when f lends them, else
+// copied into the pool.
 func (s *Scheduler) share(f Frame) *sharedMat {
-	span := stages.Begin()
-	defer span.End(stages.Copy)
-	sm := &sharedMat{m: s.frames.Copy(f.Mat), full: f.Full, pool: &s.frames}
+	sm := &sharedMat{m: f.Mat, full: f.Full}
+	if f.Lend != nil {
+		sm.giveBack = f.Lend()
+	} else {
+		span := stages.Begin()
+		sm.m, sm.pool = s.frames.Copy(f.Mat), &s.frames
+		span.End(stages.Copy)
+	}
 	sm.refs.Add(1)
 	return sm
 }
 
 func (sm *sharedMat) release() {
-	if sm.refs.Add(-1) == 0 {
+	if sm.refs.Add(-1) != 0 {
+		return
+	}
+	if sm.giveBack != nil {
+		sm.giveBack()
+	} else {
 		sm.pool.Put(sm.m)
 	}
 }
@@ -392,7 +412,7 @@ func (s *Scheduler) Offer(f Frame) (o Offered) {
 	take := func() *sharedMat {
 		if shared == nil {
 			// Offer holds a reference of its own until it returns, so an
-			// analysis that finishes at once cannot free the copy early.
+			// analysis that finishes at once cannot let the pixels go early.
 			shared = s.share(f)
 		}
 		shared.refs.Add(1)

@@ -113,9 +113,10 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 	p.framesShown.Add(1)
 }
 
-// offerOf is fr as the scheduler takes it, with the size it stands for.
+// offerOf is fr as the scheduler takes it: its pixels lent, not copied
+// (the pipeline never changes them), with the size they stand for.
 func offerOf(fr *video.Frame, epoch int64) schedule.Frame {
-	return schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Full: fr.Full, Epoch: epoch}
+	return schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Full: fr.Full, Epoch: epoch, Lend: fr.Lend}
 }
 
 // view is what to draw now.

@@ -13,8 +13,10 @@
 // name says so; nobody else does. A source's frame is the pipeline's until
 // it calls Release, which returns the pixels to the source's pool. During
 // WriteFrame an output may read Frame.Clean and Frame.Drawn, which stay the
-// pipeline's, and copies what it keeps. The scheduler copies what it
-// analyses into its own pool. The pipeline owns the held frame (the last
+// pipeline's, and copies what it keeps; nobody changes them. The pipeline
+// lends a frame's pixels to the scheduler for its analyses
+// (video.Frame.Lend): released, they go back to the pool when the last
+// analysis gives them back. The pipeline owns the held frame (the last
 // one, kept for pauses and the app's panels) and the drawn buffer.
 //
 // Frames are decoded at the size the analysis needs (a model's input)
