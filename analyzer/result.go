@@ -5,6 +5,7 @@ package analyzer
 
 import (
 	"context"
+	"image"
 	"strings"
 	"time"
 
@@ -175,7 +176,12 @@ type Request struct {
 // not empty, is BGR pixels owned by the caller; Bytes is an encoded image
 // file; URL is a remote image that cloud backends pass on as a URL.
 type Image struct {
-	Mat   gocv.Mat
+	Mat gocv.Mat
+	// Full, when set, is the size of the picture Mat was scaled down from
+	// (a frame decoded at a model's size): results are in its pixels. Only
+	// analyzers that say they work on such frames get them
+	// (local.Backend.FrameSize).
+	Full  image.Point
 	Bytes []byte
 	URL   string
 }

@@ -1,11 +1,14 @@
 package ui
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"image/color"
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -31,7 +34,7 @@ const keyMQTT = mqtt.EnvPassword
 type connections struct {
 	content                          fyne.CanvasObject
 	broker, user, camera, metrics    *widget.Entry
-	otlp, password                   *widget.Entry
+	otlp, password, ca               *widget.Entry
 	brokerDot, metricsDot, otlpDot   *canvas.Circle
 	brokerNote, metricsNote, otlpNot *widget.Label
 }
@@ -47,6 +50,7 @@ func newConnections(s settings) *connections {
 		broker:   entry(s.MQTTURL, "mqtt://broker:1883 (empty: none)"),
 		user:     entry(s.MQTTUser, "user (if the broker wants one)"),
 		password: widget.NewPasswordEntry(),
+		ca:       entry(s.MQTTCA, "site CA (PEM file) for mqtts://, if needed"),
 		camera:   entry(s.Camera, "this camera's name in topics (default: the source's)"),
 		metrics:  entry(s.MetricsAddr, "127.0.0.1:9464 (empty: none)"),
 		otlp:     entry(s.OTLPEndpoint, "http://collector:4318 (empty: none)"),
@@ -69,7 +73,7 @@ func newConnections(s settings) *connections {
 	}
 	form := widget.NewForm(
 		widget.NewFormItem("MQTT broker", c.broker), widget.NewFormItem("User", c.user),
-		widget.NewFormItem("Password", c.password), widget.NewFormItem("Camera", c.camera),
+		widget.NewFormItem("Password", c.password), widget.NewFormItem("CA file", c.ca), widget.NewFormItem("Camera", c.camera),
 		widget.NewFormItem("Metrics", c.metrics), widget.NewFormItem("OTLP", c.otlp))
 	c.content = container.NewVBox(heading("Connections"), form,
 		row(c.brokerDot, c.brokerNote), row(c.metricsDot, c.metricsNote), row(c.otlpDot, c.otlpNot))
@@ -79,8 +83,18 @@ func newConnections(s settings) *connections {
 // read takes the section's values into s (the password goes with the
 // other keys to the key store).
 func (c *connections) read(s *settings) {
-	s.MQTTURL, s.MQTTUser = strings.TrimSpace(c.broker.Text), strings.TrimSpace(c.user.Text)
+	s.MQTTURL, s.MQTTUser, s.MQTTCA = strings.TrimSpace(c.broker.Text), strings.TrimSpace(c.user.Text), strings.TrimSpace(c.ca.Text)
 	s.Camera, s.MetricsAddr, s.OTLPEndpoint = strings.TrimSpace(c.camera.Text), strings.TrimSpace(c.metrics.Text), strings.TrimSpace(c.otlp.Text)
+}
+
+// load shows s in the section, as saved elsewhere (another camera's view).
+func (c *connections) load(s settings) {
+	c.broker.SetText(s.MQTTURL)
+	c.user.SetText(s.MQTTUser)
+	c.ca.SetText(s.MQTTCA)
+	c.camera.SetText(s.Camera)
+	c.metrics.SetText(s.MetricsAddr)
+	c.otlp.SetText(s.OTLPEndpoint)
 }
 
 // show puts each output's state on its dot; UI thread.
@@ -124,47 +138,82 @@ func (c *connections) show(st plant.Status, s settings, startErr error) {
 	}
 }
 
-// startPlant (re)starts the outputs the settings ask for, on the app's
-// events; UI thread. They start off it, as a broker may take a while to
-// refuse; a start overtaken by a newer one stops again.
-func (w *mainWindow) startPlant(s settings) {
-	w.plantGen++
-	gen := w.plantGen
-	old := w.outs.Swap(nil)
-	w.outsErr = nil
-	if s.MQTTURL == "" && s.MetricsAddr == "" && s.OTLPEndpoint == "" {
+// plantOutputs are the app's outputs to the plant (Settings ›
+// Connections): one set for all its cameras, restarted when the settings
+// or the cameras change.
+type plantOutputs struct {
+	ctx     context.Context
+	keys    *keyStore
+	version string
+	outs    atomic.Pointer[plant.Outputs]
+	err     error // why they did not start; UI thread
+	gen     int   // the latest start; UI thread
+}
+
+// start (re)starts the outputs s asks for, on cams' events; UI thread.
+// They start off it, as a broker may take a while to refuse; a start
+// overtaken by a newer one stops again.
+func (o *plantOutputs) start(s settings, cams []plant.Camera) {
+	o.gen++
+	gen := o.gen
+	old := o.outs.Swap(nil)
+	o.err = nil
+	if (s.MQTTURL == "" && s.MetricsAddr == "" && s.OTLPEndpoint == "") || len(cams) == 0 {
 		go old.Stop()
 		return
 	}
-	pass, _ := w.keys.Get(keyMQTT)
-	camera := s.Camera
-	if camera == "" {
-		camera = plant.CameraName(w.p.Source())
-	}
-	cfg := plant.Config{MQTT: s.MQTTURL, Username: s.MQTTUser, Password: mqtt.Secret(pass),
-		MetricsAddr: s.MetricsAddr, OTLPEndpoint: s.OTLPEndpoint, Version: w.cfg.Version}
+	pass, _ := o.keys.Get(keyMQTT)
+	cfg := plant.Config{MQTT: s.MQTTURL, CAFile: s.MQTTCA, Username: s.MQTTUser, Password: mqtt.Secret(pass),
+		MetricsAddr: s.MetricsAddr, OTLPEndpoint: s.OTLPEndpoint, Version: o.version}
 	go func() {
 		old.Stop() // first: the metrics address may be the same
 		outs := &plant.Outputs{}
-		err := outs.Start(w.ctx, cfg, []plant.Camera{{Name: camera, P: w.p.Pipeline}}, w.bus)
+		err := outs.Start(o.ctx, cfg, cams, nil)
 		if err != nil {
 			outs = nil
 		}
-		fyne.Do(func() {
-			if gen != w.plantGen {
+		onUI(func() {
+			if gen != o.gen {
 				go outs.Stop()
 				return
 			}
-			w.outs.Store(outs)
-			w.outsErr = err
+			o.outs.Store(outs)
+			o.err = err
 		})
 	}()
 }
 
-// stopPlant stops the outputs for good; UI thread.
-func (w *mainWindow) stopPlant() {
-	w.plantGen++
-	w.outs.Swap(nil).Stop()
+// stop stops the outputs for good; UI thread.
+func (o *plantOutputs) stop() {
+	o.gen++
+	o.outs.Swap(nil).Stop()
+}
+
+// startPlant starts the outputs for this camera, or for every camera of
+// the shell; UI thread.
+func (w *mainWindow) startPlant() {
+	if w.shell != nil {
+		w.shell.startPlant()
+		return
+	}
+	w.plant.start(*w.st, []plant.Camera{w.plantCamera()})
+}
+
+// plantCamera is this camera as the outputs name it.
+func (w *mainWindow) plantCamera() plant.Camera {
+	return plant.Camera{Name: w.cameraName(), P: w.p.Pipeline, Bus: w.bus}
+}
+
+// cameraName is the camera's name in topics and clips: the wall's name
+// for it, else Connections' (one camera), else the source's.
+func (w *mainWindow) cameraName() string {
+	switch {
+	case w.cfg.Camera != "":
+		return w.cfg.Camera
+	case w.st.Camera != "" && (w.shell == nil || len(w.shell.cams) <= 1):
+		return w.st.Camera
+	}
+	return plant.CameraName(cmp.Or(w.cfg.Source, defaultSource()))
 }
 
 // clipsList is the recent clips, newest first, each with a button that
@@ -215,11 +264,7 @@ func clipDir(s settings) string { return filepath.Join(s.SnapshotDir, "clips") }
 // newClips prepares the clips around alerts and C; nil, said, when their
 // folder cannot be made.
 func (w *mainWindow) newClips() *clip.Clips {
-	camera := w.st.Camera
-	if camera == "" {
-		camera = plant.CameraName(w.cfg.Source)
-	}
-	c, err := clip.New(clip.Config{Dir: clipDir(w.st), Camera: camera, Pre: clip.DefaultPre, Post: clip.DefaultPost, Events: w.bus})
+	c, err := clip.New(clip.Config{Dir: clipDir(*w.st), Camera: w.cameraName(), Pre: clip.DefaultPre, Post: clip.DefaultPost, Events: w.bus})
 	if err != nil {
 		w.clipsErr = err
 		return nil

@@ -242,7 +242,7 @@ func (c *cvPanel) predict() {
 	detect := c.detect.Checked
 	go func() {
 		preds, err := p.Predict(c.ctx, analyzer.Image{Mat: m}, detect)
-		fyne.Do(func() {
+		onUI(func() {
 			defer func() { c.busy = false }() // last: tests wait on it
 			c.predictBtn.Enable()
 			c.progress.Stop()

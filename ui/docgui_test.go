@@ -34,7 +34,7 @@ func init() { scenarios["document"] = documentScenario }
 // environment names the stand-in service) and selects the total.
 func documentScenario(w *mainWindow) {
 	w.waitFirstFrame()
-	fyne.DoAndWait(func() { w.controls.play(os.Getenv("SIGHTLINE_TEST_SECOND_SOURCE")) })
+	onUIWait(func() { w.controls.play(os.Getenv("SIGHTLINE_TEST_SECOND_SOURCE")) })
 	deadline := time.Now().Add(30 * time.Second)
 	for !showsReceipt(w) {
 		if time.Now().After(deadline) {
@@ -44,7 +44,7 @@ func documentScenario(w *mainWindow) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	d := w.ocr.doc
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		w.togglePause()
 		w.tabs.SelectIndex(1)
 		w.ocr.mode.SetSelected(modeDocument)
@@ -54,10 +54,10 @@ func documentScenario(w *mainWindow) {
 	})
 	for busy := true; busy; {
 		time.Sleep(100 * time.Millisecond)
-		fyne.DoAndWait(func() { busy = d.busy })
+		onUIWait(func() { busy = d.busy })
 	}
 	var s docState
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		if i := slices.Index(d.names, "Total"); i >= 0 {
 			d.fields.Select(i)
 		}

@@ -329,7 +329,7 @@ func (d *docPanel) run(j *docJob) {
 		shown = mats.Crop(j.frame, j.region)
 	}
 	latency := d.clock.Now().Sub(start)
-	fyne.Do(func() { d.finish(j, shown, doc, latency, err) })
+	onUI(func() { d.finish(j, shown, doc, latency, err) })
 }
 
 // read picks the model when Auto asks the cloud, and reads the document.

@@ -72,10 +72,10 @@ func newTestDocPanel(t *testing.T, frame gocv.Mat, ocr analyzer.Analyzer, cloud 
 // analyzed runs an analysis and waits for it to end.
 func analyzed(t *testing.T, d *docPanel) {
 	t.Helper()
-	fyne.DoAndWait(d.analyze)
+	onUIWait(d.analyze)
 	waitFor(t, "the document analysis", func() bool {
 		var busy bool
-		fyne.DoAndWait(func() { busy = d.busy })
+		onUIWait(func() { busy = d.busy })
 		return !busy
 	})
 }
@@ -100,7 +100,7 @@ func pictureCount(d *docPanel, c color.RGBA, r image.Rectangle) int {
 // fills its outline and copies its value; the exports are the `document`
 // line and one CSV row an item.
 func TestDocPanelShowsFixedDocument(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	d := newTestDocPanel(t, gocv.Mat{}, nil, docCloud{})
 	d.show(fixedReceiptPicture(), image.Point{}, fixedReceipt(), "azure", "frame 7", 1500*time.Millisecond)
 
@@ -205,7 +205,7 @@ func TestConfidenceColour(t *testing.T) {
 // receipt, the fields are the receipt's, said to be heuristic, in the
 // frame's coordinates, and nothing is counted against the cloud.
 func TestDocPanelLocalReceipt(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	data := azuretest.Load(t)
 	photo := readImage(t, filepath.Join(data.Dir, azuretest.DocumentSamples, "contoso-allinone.jpg"))
 	frame := gocv.NewMat()
@@ -270,7 +270,7 @@ func postsTo(srv *azuretest.Server) []string {
 // one page counted at the prebuilt price; with privacy on, faces are
 // looked for before the upload.
 func TestDocPanelAzureReceipt(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	srv := azuretest.New(t)
 	frame := readImage(t, filepath.Join(srv.Data.Dir, azuretest.DocumentSamples, "contoso-allinone.jpg"))
 	b := local.New(local.Options{})
@@ -313,7 +313,7 @@ func TestDocPanelAzureReceipt(t *testing.T) {
 // fields come back in the frame's coordinates; the picture shown is the
 // region.
 func TestDocPanelReadsRegion(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	srv := azuretest.New(t)
 	srv.SetDocumentPolls(0)
 	frame := readImage(t, filepath.Join(srv.Data.Dir, azuretest.DocumentSamples, "contoso-allinone.jpg"))
@@ -364,7 +364,7 @@ func TestKeyOReadsWhatTheModeSays(t *testing.T) {
 // read of the same frozen frame, as the local rules would, without a
 // cloud call to choose; with no text and no local OCR it says what to do.
 func TestDocPanelAzureAutoPicksFromText(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	srv := azuretest.New(t)
 	srv.SetDocumentPolls(0)
 	frame := gocv.NewMatWithSize(480, 640, gocv.MatTypeCV8UC3)
@@ -401,7 +401,7 @@ func TestDocPanelAzureAutoPicksFromText(t *testing.T) {
 				o.read()
 				waitFor(t, "the text", func() bool {
 					var busy bool
-					fyne.DoAndWait(func() { busy = o.busy })
+					onUIWait(func() { busy = o.busy })
 					return !busy
 				})
 			}
@@ -424,7 +424,7 @@ func TestDocPanelAzureAutoPicksFromText(t *testing.T) {
 // at most the calls a day, and a document's pages count; a refused
 // analysis sends nothing and says why.
 func TestDocPanelBudget(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	srv := azuretest.New(t)
 	srv.SetDocumentPolls(0)
 	frame := readImage(t, filepath.Join(srv.Data.Dir, azuretest.DocumentSamples, "contoso-allinone.jpg"))
@@ -471,7 +471,7 @@ func TestDocPanelBudget(t *testing.T) {
 // shown and its goroutine ends; pressing Analyze again starts over, and
 // only the new analysis is shown.
 func TestDocPanelCancels(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	srv := azuretest.New(t)
 	frame := readImage(t, filepath.Join(srv.Data.Dir, azuretest.DocumentSamples, "contoso-allinone.jpg"))
 	win := test.NewWindow(nil)
@@ -483,14 +483,14 @@ func TestDocPanelCancels(t *testing.T) {
 	d.model.SetSelected(docReceipt)
 
 	srv.SetDocumentPolls(-1) // never finishes
-	fyne.DoAndWait(o.act)
+	onUIWait(o.act)
 	waitFor(t, "the analysis to be accepted", func() bool { return len(postsTo(srv)) == 1 })
-	fyne.DoAndWait(func() { o.mode.SetSelected(modeText) })
+	onUIWait(func() { o.mode.SetSelected(modeText) })
 	if d.busy || d.doc != nil || !strings.Contains(d.status.Text, "Cancelled") {
 		t.Errorf("after leaving: busy %v, document %v, status %q", d.busy, d.doc != nil, d.status.Text)
 	}
 	o.mode.SetSelected(modeDocument)
-	fyne.DoAndWait(d.analyze)
+	onUIWait(d.analyze)
 	waitFor(t, "the second analysis to be accepted", func() bool { return len(postsTo(srv)) == 2 })
 	srv.SetDocumentPolls(0)
 	analyzed(t, d) // the re-freeze drops the one in flight
@@ -509,7 +509,7 @@ func TestDocPanelCancels(t *testing.T) {
 // A failure says why in the user's words (azure.Reason), and a 429's
 // Retry-After holds the next call back.
 func TestDocPanelSaysWhyAzureFails(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	srv := azuretest.New(t, azuretest.Lenient())
 	srv.SetDocumentPolls(0)
 	frame := readImage(t, filepath.Join(srv.Data.Dir, azuretest.DocumentSamples, "contoso-allinone.jpg"))
@@ -551,7 +551,7 @@ func TestDocPanelSaysWhyAzureFails(t *testing.T) {
 
 // The Stats panel's cost adds what documents cost to the total.
 func TestStatsAddsDocumentCost(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	s := newStatsPanel()
 	s.documents = func() (int, float64) { return 3, 0.03 }
 	s.update(meters{cloudPerMin: 1}, schedule.Stats{CostUSD: 0.002, CostPer1000: 1, Cloud: schedule.BackendStats{Calls: 2}})
@@ -563,7 +563,7 @@ func TestStatsAddsDocumentCost(t *testing.T) {
 // Settings keep Document Intelligence's endpoint, tier and key (in the key
 // store, never in the preferences), and refuse an endpoint that is not one.
 func TestSettingsDocumentIntelligence(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := newTestApp(t)
 	ring := memRing{}
 	keys := newKeyStore(ring, noEnv)
 	var applied []settings
@@ -624,7 +624,7 @@ func tapSave(t *testing.T, p *settingsPanel) {
 // a picture yet.
 func testWindow(t *testing.T) *mainWindow {
 	t.Helper()
-	a := test.NewTempApp(t)
+	a := newTestApp(t)
 	w := newMainWindow(context.Background(), a, Config{Source: deps.DemoVideo, Mode: schedule.ModeLocal, Threshold: 0.5},
 		windowDeps{keys: newKeyStore(failingRing{}, noEnv), build: fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil)})
 	t.Cleanup(func() {

@@ -169,14 +169,14 @@ func (e *evalPanel) run() {
 	e.progress.Show()
 	images := e.rv.s.ImagesDir()
 	opts := eval.RunOptions{Workers: 1, Progress: func(done, total int) {
-		fyne.Do(func() { e.progress.SetValue(float64(done) / float64(total)) })
+		onUI(func() { e.progress.SetValue(float64(done) / float64(total)) })
 	}}
 	go func() {
 		defer closeFn()
 		began := time.Now()
 		res, failures, _, err := eval.Run(e.ctx, ds, images, detect, opts)
 		took := time.Since(began)
-		fyne.Do(func() {
+		onUI(func() {
 			defer func() { e.busy = false }() // last: tests wait on it
 			e.runBtn.Enable()
 			e.progress.Hide()

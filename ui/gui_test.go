@@ -2,6 +2,7 @@ package ui
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,11 +35,20 @@ const guiChildEnv = "SIGHTLINE_TEST_GUI_CHILD"
 func TestMain(m *testing.M) {
 	if src := os.Getenv(guiChildEnv); src != "" {
 		scenario := os.Getenv(guiScenarioEnv)
-		testHook = scenarios[scenario]
+		testHook, shellHook = scenarios[scenario], shellScenarios[scenario]
 		if m := os.Getenv("SIGHTLINE_MEASURE_SOURCE"); m != "" {
 			src = m
 		}
 		cfg := Config{Source: src, Mode: schedule.ModeLocal, Threshold: 0.25}
+		// A wall's scenario names its cameras, as gui --cameras does.
+		if js := os.Getenv(camerasEnv); js != "" {
+			cams, err := ParseCameras([]byte(js))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+			cfg.Source, cfg.Cameras = "", cams
+		}
 		// A scenario with a cloud gets it from the environment, as the
 		// command line does.
 		if e := os.Getenv("VISION_ENDPOINT"); e != "" {
@@ -87,16 +97,33 @@ func xDisplay(t *testing.T) string {
 	return ":" + strings.TrimSpace(line)
 }
 
-// screenshot grabs the whole X screen as a PNG with ImageMagick.
+// screenshot grabs the window, 1280×800 at the top left of a 1280×900
+// screen, as a PNG with ImageMagick.
 func screenshot(t *testing.T, display, path string) image.Image {
 	t.Helper()
-	// The window is 1280×800 at the top left of a 1280×900 screen.
-	cmd := exec.Command("import", "-window", "root", "-crop", "1280x800+0+0", "+repage", path)
-	cmd.Env = append(os.Environ(), "DISPLAY="+display)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("import: %v: %s", err, out)
+	return grabScreen(t, display, path, "1280x800+0+0")
+}
+
+// grabScreen takes the crop geometry of the X screen as a PNG.
+func grabScreen(t *testing.T, display, path, crop string) image.Image {
+	t.Helper()
+	if err := importScreen(display, path, crop); err != nil {
+		t.Fatal(err)
 	}
 	return readPNG(t, path)
+}
+
+// importScreen writes the crop of display's screen to path ("": this
+// process's display).
+func importScreen(display, path, crop string) error {
+	cmd := exec.Command("import", "-window", "root", "-crop", crop, "+repage", path)
+	if display != "" {
+		cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("import: %v: %s", err, out)
+	}
+	return nil
 }
 
 // countColour counts pixels within a small distance of c.
@@ -140,6 +167,11 @@ func startApp(t *testing.T, display, scenario string, env ...string) (logPath st
 		cmd.Process.Signal(os.Interrupt)
 		select {
 		case <-exited:
+			// Under -race the app's own races are in its log.
+			b, _ := os.ReadFile(logPath)
+			if i := bytes.Index(b, []byte("WARNING: DATA RACE")); i >= 0 {
+				t.Errorf("the app has a data race:\n%s", b[i:min(len(b), i+6000)])
+			}
 		case <-time.After(5 * time.Second):
 			cmd.Process.Signal(syscall.SIGQUIT) // its goroutines' stacks, to the log
 			time.Sleep(time.Second)

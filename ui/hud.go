@@ -282,7 +282,7 @@ func (b *banner) alarm(msg string, d time.Duration) {
 	b.alarmUntil = time.Now().Add(d)
 	b.show(msg, color.NRGBA{0xc6, 0x28, 0x28, 0xf0})
 	time.AfterFunc(d, func() {
-		fyne.Do(func() {
+		onUI(func() {
 			if !time.Now().Before(b.alarmUntil) {
 				b.alarmUntil = time.Time{}
 				b.set(b.source, b.sourceState)

@@ -171,7 +171,7 @@ func (l *labelsPanel) onEvent(e event.Event) {
 	}
 	c.Publish(e)
 	if oe, ok := e.(*event.OutputError); ok && oe.Output == captureOutput {
-		fyne.Do(func() {
+		onUI(func() {
 			l.captureOn.OnChanged = nil
 			l.captureOn.SetChecked(false)
 			l.captureOn.OnChanged = l.setCapture
@@ -198,7 +198,7 @@ func (l *labelsPanel) watch(ctx context.Context) {
 			continue
 		}
 		st := c.Stats()
-		fyne.Do(func() {
+		onUI(func() {
 			l.mu.Lock()
 			current := l.capture == c // not stopped meanwhile
 			l.mu.Unlock()

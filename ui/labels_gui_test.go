@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 
 	"github.com/sightline/sightline/analyzer/azure/azuretest"
 	"github.com/sightline/sightline/analyzer/local/onnxtest"
@@ -294,10 +294,10 @@ func runLabelsScenario(w *mainWindow) error {
 	w.waitFirstFrame()
 	var rep labelsReport
 	l := w.labels
-	do := fyne.DoAndWait
+	do := onUIWait
 	// Capture from the live view, with a frame marked.
 	do(func() {
-		w.tabs.SelectIndex(len(w.tabs.Items) - 1)
+		w.tabs.SelectIndex(slices.IndexFunc(w.tabs.Items, func(t *container.TabItem) bool { return t.Content == l.content }))
 		l.captureDir.SetText(os.Getenv(captureDirEnv))
 		l.captureOn.SetChecked(true)
 	})
@@ -348,7 +348,7 @@ func markedCount(l *labelsPanel) int {
 func waitUntil(d time.Duration, cond func() bool) bool {
 	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		var ok bool
-		fyne.DoAndWait(func() { ok = cond() })
+		onUIWait(func() { ok = cond() })
 		if ok {
 			return true
 		}
@@ -359,7 +359,7 @@ func waitUntil(d time.Duration, cond func() bool) bool {
 // press types on what has the keyboard, as the panel test does.
 func press(w *mainWindow, strokes ...any) error {
 	var err error
-	fyne.DoAndWait(func() { err = typeKeys(w.win.Canvas(), strokes...) })
+	onUIWait(func() { err = typeKeys(w.win.Canvas(), strokes...) })
 	time.Sleep(150 * time.Millisecond) // a frame to paint, for the eye
 	return err
 }
@@ -368,7 +368,7 @@ func press(w *mainWindow, strokes ...any) error {
 func reviewWithKeys(w *mainWindow, rep *labelsReport) error {
 	l, dir := w.labels, os.Getenv(labelsDirEnv)
 	var err error
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		l.tabs.SelectIndex(0)
 		l.review.datasetPath.SetText(filepath.Join(dir, "dataset.json"))
 		l.review.imagesDir.SetText(dir)
@@ -385,7 +385,7 @@ func reviewWithKeys(w *mainWindow, rep *labelsReport) error {
 		return err
 	}
 	time.Sleep(time.Second)
-	if err := grabScreen(filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-review.png")); err != nil {
+	if err := importScreen("", filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-review.png"), "1280x800+0+0"); err != nil {
 		return err
 	}
 	if err := press(w, fyne.KeyDown, fyne.KeyDelete, fyne.KeyReturn); err != nil {
@@ -395,7 +395,7 @@ func reviewWithKeys(w *mainWindow, rep *labelsReport) error {
 	if err := press(w, "1"); err != nil {
 		return err
 	}
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		c := l.review.canvas
 		from, to := c.toWidget(240, 132.77), c.toWidget(240+436, 132.77+366)
 		c.Dragged(&fyne.DragEvent{PointEvent: fyne.PointEvent{Position: to}, Dragged: fyne.Delta{DX: to.X - from.X, DY: to.Y - from.Y}})
@@ -408,7 +408,7 @@ func reviewWithKeys(w *mainWindow, rep *labelsReport) error {
 	if err := press(w, fyne.KeyReturn, fyne.KeyDown, "2", fyne.KeyReturn, "r"); err != nil {
 		return err
 	}
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		u, a, r := l.review.s.Counts()
 		rep.ToReview, rep.Accepted, rep.Rejected = u, a, r
 		if ds, _ := l.review.s.Dataset(); ds != nil {
@@ -422,7 +422,7 @@ func reviewWithKeys(w *mainWindow, rep *labelsReport) error {
 // F1-best thresholds and opens a mistake.
 func evaluate(w *mainWindow, rep *labelsReport) error {
 	l := w.labels
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		l.tabs.SelectIndex(1)
 		l.eval.model.SetSelected(evalYOLOX)
 		l.eval.run()
@@ -431,7 +431,7 @@ func evaluate(w *mainWindow, rep *labelsReport) error {
 		return fmt.Errorf("the evaluation did not finish")
 	}
 	var err error
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		e := l.eval
 		if e.res == nil {
 			err = fmt.Errorf("no evaluation: %s", e.summary.Text)
@@ -450,10 +450,10 @@ func evaluate(w *mainWindow, rep *labelsReport) error {
 		return err
 	}
 	time.Sleep(time.Second)
-	if err := grabScreen(filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-eval.png")); err != nil {
+	if err := importScreen("", filepath.Join(os.Getenv(labelsShotsEnv), "screenshot-eval.png"), "1280x800+0+0"); err != nil {
 		return err
 	}
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		e := l.eval
 		e.best.OnTapped()
 		rep.Live = map[string]float64{}
@@ -475,7 +475,7 @@ func evaluate(w *mainWindow, rep *labelsReport) error {
 // the model swapped in.
 func trainAndSwap(w *mainWindow, rep *labelsReport) error {
 	l := w.labels
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		l.tabs.SelectIndex(2)
 		l.train.project.SetText("kitchen")
 		l.train.publish.SetText("detectModel")
@@ -484,7 +484,7 @@ func trainAndSwap(w *mainWindow, rep *labelsReport) error {
 	if !waitUntil(120*time.Second, func() bool { return !l.train.busy }) {
 		return fmt.Errorf("the training did not finish")
 	}
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		rep.TrainResult = l.train.result.Text
 		rep.CVDir = w.cv.dir.Text
 		w.tabs.SelectIndex(2)
@@ -493,20 +493,10 @@ func trainAndSwap(w *mainWindow, rep *labelsReport) error {
 	if !waitUntil(30*time.Second, func() bool { return !w.cv.busy }) {
 		return fmt.Errorf("the prediction did not finish")
 	}
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		if len(w.cv.preds) > 0 {
 			rep.CVTag = w.cv.preds[0].Tag
 		}
 	})
-	return nil
-}
-
-// grabScreen saves the app's window (the top left 1280×800 of the X
-// screen) as a PNG.
-func grabScreen(path string) error {
-	cmd := exec.Command("import", "-window", "root", "-crop", "1280x800+0+0", "+repage", path)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("import: %v: %s", err, out)
-	}
 	return nil
 }

@@ -61,7 +61,7 @@ func cbox(name string, conf float64, x, y, w, h float64) capture.Box {
 // reviewWindow shows a review panel opened on dir in a test window.
 func reviewWindow(t *testing.T, dir string) (*reviewPanel, fyne.Window) {
 	t.Helper()
-	test.NewTempApp(t)
+	newTestApp(t)
 	win := test.NewWindow(nil)
 	r := newReviewPanel(win, filepath.Join(dir, "dataset.json"), dir)
 	win.SetContent(r.content)
@@ -239,7 +239,7 @@ func TestEvalPanelPlotsAndThresholds(t *testing.T) {
 	e.run()
 	waitFor(t, "the evaluation", func() bool {
 		var busy bool
-		fyne.DoAndWait(func() { busy = e.busy })
+		onUIWait(func() { busy = e.busy })
 		return !busy
 	})
 	if e.res == nil {
@@ -336,7 +336,7 @@ func TestTrainPanelExportsAndHotSwaps(t *testing.T) {
 		tp.train()
 		waitFor(t, "the training", func() bool {
 			var busy bool
-			fyne.DoAndWait(func() { busy = tp.busy })
+			onUIWait(func() { busy = tp.busy })
 			return !busy
 		})
 		if !strings.Contains(tp.result.Text, "swapped in without a restart") {

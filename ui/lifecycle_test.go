@@ -51,7 +51,7 @@ type appState struct {
 // state reads what the window shows; any goroutine.
 func (w *mainWindow) state() appState {
 	var s appState
-	fyne.DoAndWait(func() {
+	onUIWait(func() {
 		s = appState{Chip: w.hud.state.Text, FPS: w.hud.fps.Text, Drawn: w.hud.drawn.Text, Local: w.hud.local.Text,
 			Cloud: w.hud.cloud.Text, Banner: w.banner.text.Text, Picture: w.live.img.Visible(), Paused: w.p.Paused(),
 			Threshold: w.p.Filter().Threshold, Note: w.message.Text, CloudState: w.settings.cloudState.Text,
@@ -104,13 +104,13 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 	"switch": func(w *mainWindow) {
 		w.waitFirstFrame()
 		time.Sleep(2 * time.Second)
-		fyne.DoAndWait(func() { w.controls.layerChecks["Faces"].SetChecked(true) })
+		onUIWait(func() { w.controls.layerChecks["Faces"].SetChecked(true) })
 		time.Sleep(3 * time.Second)
 		report("faces", w.state())
-		fyne.DoAndWait(func() { w.controls.play(os.Getenv("SIGHTLINE_TEST_SECOND_SOURCE")) })
+		onUIWait(func() { w.controls.play(os.Getenv("SIGHTLINE_TEST_SECOND_SOURCE")) })
 		time.Sleep(6 * time.Second)
 		report("switched", w.state())
-		fyne.DoAndWait(func() { w.controls.play("rtsp://127.0.0.1:9/x") })
+		onUIWait(func() { w.controls.play("rtsp://127.0.0.1:9/x") })
 		time.Sleep(4 * time.Second)
 		report("dead", w.state())
 	},
@@ -118,15 +118,15 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 	"pause": func(w *mainWindow) {
 		w.waitFirstFrame()
 		time.Sleep(3 * time.Second)
-		fyne.DoAndWait(w.togglePause)
+		onUIWait(w.togglePause)
 		time.Sleep(500 * time.Millisecond)
 		report("paused", w.state())
-		fyne.DoAndWait(func() { w.controls.nudgeThreshold(threshStep) })
+		onUIWait(func() { w.controls.nudgeThreshold(threshStep) })
 		time.Sleep(time.Second)
-		fyne.DoAndWait(func() { w.controls.nudgeThreshold(threshStep) })
+		onUIWait(func() { w.controls.nudgeThreshold(threshStep) })
 		time.Sleep(1500 * time.Millisecond)
 		report("tuned", w.state())
-		fyne.DoAndWait(w.togglePause)
+		onUIWait(w.togglePause)
 		time.Sleep(2 * time.Second)
 		report("resumed", w.state())
 	},
@@ -140,7 +140,7 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 	// user would, counting while the video plays.
 	"scene": func(w *mainWindow) {
 		w.waitFirstFrame()
-		fyne.DoAndWait(func() {
+		onUIWait(func() {
 			w.tabs.SelectIndex(3)
 			w.scenes.change(func(c *scene.Config) {
 				c.Lines = []scene.Line{{Name: "walkway", Points: []scene.Point{{X: 0.365, Y: 0.29}, {X: 0.365, Y: 0.60}}}}
@@ -162,7 +162,7 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 	"inspect": func(w *mainWindow) {
 		w.waitFirstFrame()
 		sample := filepath.Join(os.Getenv("SIGHTLINE_MODELS"), "customvision-classifier-sample")
-		fyne.DoAndWait(func() {
+		onUIWait(func() {
 			w.tabs.SelectIndex(3)
 			w.scenes.change(func(c *scene.Config) {
 				c.Inspections = []scene.Inspection{{Name: "tree", Rect: []float64{0.15, 0.1, 0.7, 0.8},
@@ -189,7 +189,7 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 	// test stops and starts it); C saves a clip.
 	"plant": func(w *mainWindow) {
 		w.waitFirstFrame()
-		fyne.DoAndWait(func() {
+		onUIWait(func() {
 			c := w.settings.connections
 			c.broker.SetText(os.Getenv("SIGHTLINE_TEST_MQTT"))
 			c.metrics.SetText(os.Getenv("SIGHTLINE_TEST_METRICS"))
@@ -201,17 +201,17 @@ var lifecycleScenarios = map[string]func(*mainWindow){
 		awaitState(w, "connected", func(s appState) bool { return strings.HasPrefix(s.Broker, "MQTT: connected") })
 		awaitState(w, "broker-down", func(s appState) bool { return strings.HasPrefix(s.Broker, "MQTT: not connected") })
 		awaitState(w, "broker-back", func(s appState) bool { return strings.HasPrefix(s.Broker, "MQTT: connected") })
-		fyne.DoAndWait(func() { w.typedRune('c') })
+		onUIWait(func() { w.typedRune('c') })
 		awaitState(w, "clip", func(s appState) bool { return len(s.Clips) > 0 })
 	},
 	// record: three seconds recorded, then stopped.
 	"record": func(w *mainWindow) {
 		w.waitFirstFrame()
 		time.Sleep(2 * time.Second)
-		fyne.DoAndWait(w.toggleRecord)
+		onUIWait(w.toggleRecord)
 		time.Sleep(3500 * time.Millisecond)
 		report("recording", w.state())
-		fyne.DoAndWait(w.toggleRecord)
+		onUIWait(w.toggleRecord)
 		time.Sleep(2 * time.Second)
 		report("stopped", w.state())
 	},

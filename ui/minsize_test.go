@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/deps"
@@ -14,7 +13,7 @@ import (
 // The app fits the 800×600 panels beside a production line, every panel
 // included.
 func TestWindowFits800x600(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := newTestApp(t)
 	w := newMainWindow(context.Background(), a, Config{Source: deps.DemoVideo, Mode: schedule.ModeLocal, Threshold: 0.5},
 		windowDeps{keys: newKeyStore(failingRing{}, noEnv), build: fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil)})
 	defer w.bus.Close()

@@ -276,7 +276,7 @@ func (o *ocrPanel) read() {
 		if err == nil {
 			shown = mats.Crop(frame, region)
 		}
-		fyne.Do(func() {
+		onUI(func() {
 			defer func() { o.busy = false }() // last: tests wait on it
 			o.readBtn.Enable()
 			o.progress.Stop()

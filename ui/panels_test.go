@@ -150,7 +150,7 @@ func countRGBA(img *image.RGBA, c color.RGBA) int {
 // The threshold slider changes which boxes are drawn at once, from the
 // result already there: no new analysis.
 func TestThresholdSliderRedrawsWithoutAnalysis(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	p, sc := livePlayer(t, schedule.ModeLocal, fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil))
 	c := newControls(test.NewWindow(nil), p, nil)
 	before := p.Stats().Schedule
@@ -190,7 +190,7 @@ func TestThresholdSliderRedrawsWithoutAnalysis(t *testing.T) {
 // Unticking a class in the class filter hides it; a per-class threshold
 // overrides the global one.
 func TestClassFilterAndPerClassThreshold(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	p, sc := livePlayer(t, schedule.ModeLocal, fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil))
 	c := newControls(test.NewWindow(nil), p, nil)
 	c.setClasses(seenClasses(&sceneAnalysis))
@@ -213,7 +213,7 @@ func TestClassFilterAndPerClassThreshold(t *testing.T) {
 
 // The backend switch reaches the running scheduler.
 func TestBackendSwitchReachesScheduler(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	p, _ := livePlayer(t, schedule.ModeAuto, fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, &fixedAnalyzer{name: "azure", a: sceneAnalysis}))
 	c := newControls(test.NewWindow(nil), p, nil)
 	for _, tt := range []struct{ choice, active string }{
@@ -229,7 +229,7 @@ func TestBackendSwitchReachesScheduler(t *testing.T) {
 // Enabling a layer the pipeline does not compute reconfigures it with the
 // feature; disabling one only hides it.
 func TestLayerToggleReconfiguresOnlyWhenNeeded(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	p, _ := livePlayer(t, schedule.ModeLocal, fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil))
 	c := newControls(test.NewWindow(nil), p, nil)
 	first := p.Features()
@@ -274,7 +274,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // The OCR panel reads a real document with the local backend and lists its
 // lines; keywords highlight lines; the JSON export is the `ocr` shape.
 func TestOCRPanelListsLinesOfRealRead(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	b := local.New(local.Options{})
 	defer b.Close()
 	win := test.NewWindow(nil)
@@ -287,7 +287,7 @@ func TestOCRPanelListsLinesOfRealRead(t *testing.T) {
 	o.read()
 	waitFor(t, "the OCR read", func() bool {
 		var busy bool
-		fyne.DoAndWait(func() { busy = o.busy })
+		onUIWait(func() { busy = o.busy })
 		return !busy
 	})
 	if n := o.list.Length(); n < 10 {
@@ -343,7 +343,7 @@ func TestOCRPanelListsLinesOfRealRead(t *testing.T) {
 
 // A fixed read result: lines listed in order, keyword lines marked.
 func TestOCRPanelShowsFixedResult(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	o := newOCRPanel(context.Background(), test.NewWindow(nil), nil, nil, defaultKeywords, false)
 	defer o.close()
 	poly := []analyzer.Point{{X: 10, Y: 10}, {X: 200, Y: 10}, {X: 200, Y: 40}, {X: 10, Y: 40}}
@@ -374,7 +374,7 @@ func TestCVPanelReviewRequired(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "model.onnx")); err != nil {
 		t.Fatalf("Custom Vision sample missing (run with SIGHTLINE_MODELS=/work/shared/models): %v", err)
 	}
-	test.NewTempApp(t)
+	newTestApp(t)
 	win := test.NewWindow(nil)
 	c := newCVPanel(context.Background(), win, fixedFrame{readImage(t, filepath.Join(dir, "test_image.jpg"))}, newKeyStore(failingRing{}, noEnv), settings{CVModelDir: dir})
 	defer c.close()
@@ -383,7 +383,7 @@ func TestCVPanelReviewRequired(t *testing.T) {
 	c.predict()
 	waitFor(t, "the prediction", func() bool {
 		var busy bool
-		fyne.DoAndWait(func() { busy = c.busy })
+		onUIWait(func() { busy = c.busy })
 		return !busy
 	})
 	if len(c.preds) == 0 {
@@ -406,7 +406,7 @@ func TestCVPanelReviewRequired(t *testing.T) {
 
 // A fixed prediction list under the threshold asks for review.
 func TestCVPanelFixedPredictions(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	c := newCVPanel(context.Background(), test.NewWindow(nil), nil, newKeyStore(failingRing{}, noEnv), settings{})
 	defer c.close()
 	c.show(gocv.NewMatWithSize(100, 100, gocv.MatTypeCV8UC3), []analyzer.Prediction{{Tag: "scratch", Probability: 0.41}, {Tag: "dent", Probability: 0.62}})
@@ -485,7 +485,7 @@ func TestAddRecent(t *testing.T) {
 
 // Golden renders: the scene panel with a fixed result and the HUD.
 func TestCaptionPanelRenders(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	s := newCaptionPanel()
 	a := sceneAnalysis
 	a.Caption = &analyzer.Caption{Text: "two people walking past a parked car", Confidence: 0.81}
@@ -504,7 +504,7 @@ func TestCaptionPanelRenders(t *testing.T) {
 }
 
 func TestHUDRenders(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t)
 	h := newHUD()
 	a := sceneAnalysis
 	cur := sample{view: pipeline.View{Merged: analyzer.Merged{Analysis: &a, Source: "local", Age: 80 * time.Millisecond}, Active: "local"}}
@@ -517,7 +517,7 @@ func TestHUDRenders(t *testing.T) {
 // The keyboard drives the live view: space pauses and resumes, + and -
 // move the threshold, and typing into an entry does neither.
 func TestKeyboardShortcuts(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := newTestApp(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	w := newMainWindow(ctx, a, Config{Source: deps.DemoVideo, Mode: schedule.ModeLocal, Threshold: 0.5},
@@ -627,7 +627,7 @@ func (c *countingFaces) Faces(m gocv.Mat) ([]analyzer.Face, error) {
 // the loopback service, and blurs faces first when privacy is on.
 func TestCVPanelCloudProject(t *testing.T) {
 	srv := azuretest.New(t, azuretest.Lenient())
-	test.NewTempApp(t)
+	newTestApp(t)
 	frame := readImage(t, "../../shared/azure/images/customvision-windows_test_image.jpg")
 	b := local.New(local.Options{})
 	defer b.Close()
@@ -647,7 +647,7 @@ func TestCVPanelCloudProject(t *testing.T) {
 		c.predict()
 		waitFor(t, "the cloud prediction", func() bool {
 			var busy bool
-			fyne.DoAndWait(func() { busy = c.busy })
+			onUIWait(func() { busy = c.busy })
 			return !busy
 		})
 		if len(c.preds) == 0 || !strings.Contains(c.verdict.Text, c.preds[0].Tag) {

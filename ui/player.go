@@ -251,7 +251,8 @@ func (p *player) recordingFailed() {
 // never lags behind the source and one slow repaint does not cost a frame.
 // Three pictures: one on screen, one queued, one being drawn.
 //
-// A picture is no larger than the live view in pixels: a 1080p frame is
+// A picture is no larger than the live view in pixels, or a wall's tile
+// (fit.go): a 1080p frame is
 // scaled down here, on the pipeline's goroutine, before its conversion to
 // RGBA, so the UI thread hands the GPU a texture of the view's size instead
 // of 8 MB to upload and scale every frame (0.27× of a 30 fps 1080p source
@@ -272,7 +273,9 @@ type display struct {
 	onScreen  *picture
 	scheduled bool
 	timing    displayTiming
-	scaled    gocv.Mat // the drawn frame at the picture's size: the pipeline's goroutine only
+	// fit bounds the pictures (a wall's tile); see setFit.
+	fit   atomic.Pointer[image.Point]
+	small gocv.Mat // scaling buffer: the pipeline's goroutine only
 }
 
 // picture is one frame made for the screen, and what the display measures
@@ -314,33 +317,14 @@ func newDisplay() *display {
 	return &display{schedule: func(f func()) { f() }, show: func(*image.RGBA) {}, clock: clock.Real{}}
 }
 
-// fitTo makes pictures no larger than size pixels from the next frame on
-// (the live view's size; zero: the frames' own size).
-func (d *display) fitTo(size image.Point) {
-	d.view.Store(uint64(max(size.X, 0))<<32 | uint64(max(size.Y, 0)))
-}
-
-// fitWithin is the size a frame of src pixels is shown at in a view of
-// view pixels: scaled down to fit, keeping its shape, never up (the GPU
-// scales up for free).
-func fitWithin(src, view image.Point) image.Point {
-	if view.X <= 0 || view.Y <= 0 || (src.X <= view.X && src.Y <= view.Y) {
-		return src
-	}
-	scale := min(float64(view.X)/float64(src.X), float64(view.Y)/float64(src.Y))
-	return image.Pt(max(1, int(float64(src.X)*scale+0.5)), max(1, int(float64(src.Y)*scale+0.5)))
-}
-
 // WriteFrame makes the drawn frame into a free picture and posts it.
 func (d *display) WriteFrame(f *pipeline.Frame) error {
 	drawnAt := d.clock.Now()
-	bgr := f.Drawn()
-	frame := image.Pt(bgr.Cols(), bgr.Rows())
-	if frame.X == 0 || frame.Y == 0 {
+	bgr, frame, ok := d.fitted(f)
+	if !ok {
 		return nil
 	}
-	v := d.view.Load()
-	size := fitWithin(frame, image.Pt(int(v>>32), int(v&0xffffffff)))
+	size := image.Pt(bgr.Cols(), bgr.Rows())
 	d.mu.Lock()
 	i := slices.IndexFunc(d.pics[:], func(p *picture) bool { return p == nil || (p != d.onScreen && p != d.queued) })
 	pic := d.pics[i]
@@ -352,7 +336,7 @@ func (d *display) WriteFrame(f *pipeline.Frame) error {
 			return err
 		}
 	}
-	d.convert(bgr, pic)
+	gocv.CvtColor(bgr, &pic.mat, gocv.ColorBGRToRGBA)
 	pic.frame, pic.drawnAt, pic.threshold, pic.analysed, pic.painted = frame, drawnAt, f.Filter.Threshold, f.View.Analysis != nil, false
 	pic.arrived = time.Time{}
 	if !f.Repeat {
@@ -368,22 +352,6 @@ func (d *display) WriteFrame(f *pipeline.Frame) error {
 		d.schedule(d.flush)
 	}
 	return nil
-}
-
-// convert scales bgr to the picture's size and converts it into the
-// picture's pixels.
-func (d *display) convert(bgr gocv.Mat, pic *picture) {
-	src := bgr
-	if size := pic.size(); size != image.Pt(bgr.Cols(), bgr.Rows()) {
-		if d.scaled.Ptr() == nil {
-			d.scaled = gocv.NewMat()
-		}
-		// Linear, as the GPU scaled before (ImageScaleFastest); area
-		// averaging looks smoother but costs 15 ms a 1080p frame here.
-		gocv.Resize(bgr, &d.scaled, size, 0, 0, gocv.InterpolationLinear)
-		src = d.scaled
-	}
-	gocv.CvtColor(src, &pic.mat, gocv.ColorBGRToRGBA)
 }
 
 // flush shows the newest queued picture; UI thread.
@@ -443,9 +411,9 @@ func (d *display) Close() error {
 	for _, p := range d.pics {
 		p.close()
 	}
-	if d.scaled.Ptr() != nil {
-		d.scaled.Close()
-		d.scaled = gocv.Mat{}
+	if d.small.Ptr() != nil {
+		d.small.Close()
+		d.small = gocv.Mat{}
 	}
 	return nil
 }

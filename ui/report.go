@@ -48,6 +48,8 @@ type DisplayReport struct {
 	// the measure: from each change to the paint of a frame drawn with it.
 	RedrawPlaying RedrawTimes `json:"redraw_playing"`
 	RedrawPaused  RedrawTimes `json:"redraw_paused"`
+	// Tiles are each camera's own report, on a wall of several.
+	Tiles []DisplayReport `json:"tiles,omitempty"`
 }
 
 // RedrawTimes are the threshold changes of a sweep and how long they took
@@ -145,7 +147,8 @@ func (d *display) firsts() (frame, analysis time.Time) {
 // meterSample is one reading of the counters behind a DisplayReport.
 type meterSample struct {
 	at                 time.Time
-	read, shown        int64
+	read, shown        int64 // shown: painted, as the live view's probe sees
+	handed             int64 // pictures handed to the screen
 	uiTicks, procTicks int64
 	analyses           int64
 }
@@ -153,6 +156,7 @@ type meterSample struct {
 func (w *mainWindow) meter() meterSample {
 	st := w.p.Stats()
 	return meterSample{at: time.Now(), read: st.FramesRead, shown: w.p.display.painted.Load(),
+		handed:  w.p.display.shown.Load(),
 		uiTicks: cpuTicks(fmt.Sprintf("/proc/self/task/%d/stat", os.Getpid())), procTicks: cpuTicks("/proc/self/stat"),
 		analyses: st.Schedule.Local.Calls + st.Schedule.Cloud.Calls}
 }
@@ -220,7 +224,8 @@ func (w *mainWindow) report(samples []meterSample, ages []time.Duration) Display
 	if len(samples) < skip+2 {
 		return rep
 	}
-	a, b := samples[skip], samples[len(samples)-1]
+	samples = paintedOrHanded(samples[skip:])
+	a, b := samples[0], samples[len(samples)-1]
 	secs := b.at.Sub(a.at).Seconds()
 	const hz = 100 // USER_HZ: /proc's clock ticks a second
 	rep.Seconds = secs
@@ -234,7 +239,7 @@ func (w *mainWindow) report(samples []meterSample, ages []time.Duration) Display
 	}
 	rep.AnalysesPerSec = float64(b.analyses-a.analyses) / secs
 	var ratios []float64
-	for i := skip + 1; i < len(samples); i++ {
+	for i := 1; i < len(samples); i++ {
 		if read := samples[i].read - samples[i-1].read; read > 0 {
 			ratios = append(ratios, float64(samples[i].shown-samples[i-1].shown)/float64(read))
 		}
@@ -245,6 +250,20 @@ func (w *mainWindow) report(samples []meterSample, ages []time.Duration) Display
 	}
 	rep.AnalysisLatency = float64(w.p.Stats().Schedule.Local.LatencyP50) / float64(time.Millisecond)
 	return rep
+}
+
+// paintedOrHanded counts the pictures painted, or, when none was (a
+// wall's tiles, whose paints the live view's probe does not see), those
+// handed to the screen.
+func paintedOrHanded(samples []meterSample) []meterSample {
+	if samples[0].shown != samples[len(samples)-1].shown {
+		return samples
+	}
+	handed := slices.Clone(samples)
+	for i := range handed {
+		handed[i].shown = handed[i].handed
+	}
+	return handed
 }
 
 // millis is the p-th percentile of ds in ms.

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/deps"
@@ -23,7 +22,7 @@ func drag(v *liveView, a, b fyne.Position) {
 // renamed and given rules in the panel; every change reaches the
 // pipeline and is kept for the source.
 func TestSceneEditing(t *testing.T) {
-	a := test.NewTempApp(t)
+	a := newTestApp(t)
 	w := newMainWindow(context.Background(), a, Config{Source: deps.DemoVideo, Mode: schedule.ModeLocal, Threshold: 0.5},
 		windowDeps{keys: newKeyStore(failingRing{}, noEnv), build: fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil)})
 	defer w.bus.Close()

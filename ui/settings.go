@@ -45,8 +45,10 @@ type settings struct {
 	Scenes map[string]string
 	// The plant's systems (Settings › Connections); the broker's password
 	// is in the key store.
-	MQTTURL, MQTTUser, Camera string
-	MetricsAddr, OTLPEndpoint string
+	MQTTURL, MQTTUser, MQTTCA, Camera string
+	MetricsAddr, OTLPEndpoint         string
+	// Cameras are the wall's cameras; none: the app shows one source.
+	Cameras []Camera
 }
 
 // defaultKeywords are highlighted in OCR results until the user changes them.
@@ -75,9 +77,11 @@ func loadSettings(p fyne.Preferences) settings {
 		Scenes:         decodeScenes(p.String("scenes")),
 		MQTTURL:        p.String("mqttURL"),
 		MQTTUser:       p.String("mqttUser"),
+		MQTTCA:         p.String("mqttCA"),
 		Camera:         p.String("camera"),
 		MetricsAddr:    p.String("metricsAddr"),
 		OTLPEndpoint:   p.String("otlpEndpoint"),
+		Cameras:        decodeCameras(p.String("cameras")),
 	}
 }
 
@@ -109,9 +113,11 @@ func (s settings) save(p fyne.Preferences) {
 	p.SetString("scenes", string(b))
 	p.SetString("mqttURL", s.MQTTURL)
 	p.SetString("mqttUser", s.MQTTUser)
+	p.SetString("mqttCA", s.MQTTCA)
 	p.SetString("camera", s.Camera)
 	p.SetString("metricsAddr", s.MetricsAddr)
 	p.SetString("otlpEndpoint", s.OTLPEndpoint)
+	p.SetString("cameras", encodeCameras(s.Cameras))
 }
 
 // addRecent puts uri first in the recent sources, without duplicates.
@@ -125,6 +131,12 @@ func addRecent(recent []string, uri string) []string {
 type settingsPanel struct {
 	content fyne.CanvasObject
 	keys    *keyStore
+	// base is the settings the form edits, the newest of every camera's
+	// (nil: those it was made with).
+	base func() settings
+	// applied is the settings last applied; onApply takes new ones.
+	applied settings
+	onApply func(settings)
 
 	visionEndpoint, visionKey, cvEndpoint, cvKey *widget.Entry
 	perMinute, perDay, cacheTTL, modelDir, snaps *widget.Entry
@@ -137,7 +149,7 @@ type settingsPanel struct {
 }
 
 func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(settings)) *settingsPanel {
-	p := &settingsPanel{keys: keys}
+	p := &settingsPanel{keys: keys, applied: s, onApply: onApply}
 	p.visionEndpoint = entry(s.VisionEndpoint, "https://<resource>.cognitiveservices.azure.com")
 	p.cvEndpoint = entry(s.CVEndpoint, "https://<resource>.cognitiveservices.azure.com")
 	p.visionKey = widget.NewPasswordEntry()
@@ -166,6 +178,53 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	p.cloudState.Wrapping = fyne.TextWrapWord
 	p.refreshKeyState()
 
+	form, docForm := p.forms(win)
+	p.connections = newConnections(s)
+	p.problem = widget.NewLabel("")
+	p.problem.Importance = widget.DangerImportance
+	p.problem.Wrapping = fyne.TextWrapWord
+	p.problem.Hide()
+	p.save = widget.NewButton("Save and apply", p.saveAndApply)
+	p.save.Importance = widget.HighImportance
+	modelNote := widget.NewLabel("The model folder applies at the next start. Privacy pixelates faces before a frame goes to the cloud, and in the view, snapshots and recordings.")
+	modelNote.Importance = widget.LowImportance
+	modelNote.Wrapping = fyne.TextWrapWord
+	p.content = container.NewVScroll(container.NewVBox(
+		heading("Azure"), form, heading("Document Intelligence"), docForm, p.keyState, p.cloudState, p.note, modelNote, p.blur,
+		p.connections.content, p.problem, container.NewHBox(p.save)))
+	return p
+}
+
+// saveAndApply checks the form, keeps the keys typed in the key store
+// (and clears them from the form) and applies the settings.
+func (p *settingsPanel) saveAndApply() {
+	s := p.applied
+	if p.base != nil {
+		s = p.base()
+	}
+	ns := p.read(s)
+	if err := errors.Join(checkEndpoint("Vision endpoint", ns.VisionEndpoint), checkEndpoint("Custom Vision endpoint", ns.CVEndpoint),
+		checkEndpoint("Document Intelligence endpoint", ns.DocEndpoint)); err != nil {
+		p.problem.SetText(err.Error())
+		p.problem.Show()
+		return
+	}
+	p.problem.Hide()
+	for name, e := range map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey, keyDocument: p.docKey,
+		keyMQTT: p.connections.password} {
+		if e.Text != "" {
+			_ = p.keys.Set(name, e.Text) // Set falls back to memory; it never fails
+			e.SetText("")
+		}
+	}
+	p.note.SetText(p.keys.Note())
+	p.refreshKeyState()
+	p.applied = ns
+	p.onApply(ns)
+}
+
+// forms are the Azure and the Document Intelligence sections.
+func (p *settingsPanel) forms(win fyne.Window) (form, docForm *widget.Form) {
 	browse := func(e *widget.Entry) *widget.Button {
 		return widget.NewButton("…", func() {
 			dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
@@ -182,12 +241,12 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 	}
 	// Document Intelligence has a section of its own: its labels would
 	// widen the form past an 800×600 screen's side panel.
-	docForm := widget.NewForm(
+	docForm = widget.NewForm(
 		widget.NewFormItem("Endpoint", p.docEndpoint),
 		widget.NewFormItem("Key", p.docKey),
 		hinted("Tier", p.docFree, "F0: 4 MB, 2 pages, 500 a month"),
 	)
-	form := widget.NewForm(
+	form = widget.NewForm(
 		widget.NewFormItem("Vision endpoint", p.visionEndpoint),
 		widget.NewFormItem("Vision key", p.visionKey),
 		widget.NewFormItem("Custom Vision endpoint", p.cvEndpoint),
@@ -198,41 +257,7 @@ func newSettingsPanel(win fyne.Window, s settings, keys *keyStore, onApply func(
 		widget.NewFormItem("Model folder", container.NewBorder(nil, nil, nil, browse(p.modelDir), p.modelDir)),
 		widget.NewFormItem("Snapshot folder", container.NewBorder(nil, nil, nil, browse(p.snaps), p.snaps)),
 	)
-	p.connections = newConnections(s)
-	p.problem = widget.NewLabel("")
-	p.problem.Importance = widget.DangerImportance
-	p.problem.Wrapping = fyne.TextWrapWord
-	p.problem.Hide()
-	p.save = widget.NewButton("Save and apply", func() {
-		ns := p.read(s)
-		if err := errors.Join(checkEndpoint("Vision endpoint", ns.VisionEndpoint), checkEndpoint("Custom Vision endpoint", ns.CVEndpoint),
-			checkEndpoint("Document Intelligence endpoint", ns.DocEndpoint)); err != nil {
-			p.problem.SetText(err.Error())
-			p.problem.Show()
-			return
-		}
-		p.problem.Hide()
-		p.connections.read(&ns)
-		for name, e := range map[string]*widget.Entry{keyVision: p.visionKey, keyPrediction: p.cvKey, keyDocument: p.docKey,
-			keyMQTT: p.connections.password} {
-			if e.Text != "" {
-				_ = keys.Set(name, e.Text) // Set falls back to memory; it never fails
-				e.SetText("")
-			}
-		}
-		p.note.SetText(keys.Note())
-		p.refreshKeyState()
-		s = ns
-		onApply(ns)
-	})
-	p.save.Importance = widget.HighImportance
-	modelNote := widget.NewLabel("The model folder applies at the next start. Privacy pixelates faces before a frame goes to the cloud, and in the view, snapshots and recordings.")
-	modelNote.Importance = widget.LowImportance
-	modelNote.Wrapping = fyne.TextWrapWord
-	p.content = container.NewVScroll(container.NewVBox(
-		heading("Azure"), form, heading("Document Intelligence"), docForm, p.keyState, p.cloudState, p.note, modelNote, p.blur,
-		p.connections.content, p.problem, container.NewHBox(p.save)))
-	return p
+	return form, docForm
 }
 
 // read parses the form, keeping the old value of a field that does not parse.
@@ -254,7 +279,25 @@ func (p *settingsPanel) read(old settings) settings {
 	s.ModelDir = strings.TrimSpace(p.modelDir.Text)
 	s.SnapshotDir = strings.TrimSpace(p.snaps.Text)
 	s.BlurFaces = p.blur.Checked
+	p.connections.read(&s)
 	return s
+}
+
+// load shows s in the form, as saved elsewhere (another camera's panel).
+func (p *settingsPanel) load(s settings) {
+	p.visionEndpoint.SetText(s.VisionEndpoint)
+	p.cvEndpoint.SetText(s.CVEndpoint)
+	p.docEndpoint.SetText(s.DocEndpoint)
+	p.docFree.SetChecked(s.DocFreeTier)
+	p.perMinute.SetText(strconv.FormatFloat(s.CloudPerMinute, 'g', -1, 64))
+	p.perDay.SetText(strconv.Itoa(s.CloudPerDay))
+	p.cacheTTL.SetText(strconv.FormatFloat(s.CacheTTL.Seconds(), 'g', -1, 64))
+	p.modelDir.SetText(s.ModelDir)
+	p.snaps.SetText(s.SnapshotDir)
+	p.blur.SetChecked(s.BlurFaces)
+	p.connections.load(s)
+	p.note.SetText(p.keys.Note())
+	p.refreshKeyState()
 }
 
 // setCloud says whether the cloud answers, and when it last failed, why;

@@ -126,6 +126,7 @@ func newStatsPanel() *statsPanel {
 	}
 	s.counters = widget.NewLabel("")
 	s.counters.TextStyle = fyne.TextStyle{Monospace: true}
+	s.counters.Wrapping = fyne.TextWrapWord // its lines would widen the window past 800 px
 	s.cost = widget.NewLabel("")
 	s.cost.Wrapping = fyne.TextWrapWord
 	s.content = container.NewVScroll(container.NewVBox(

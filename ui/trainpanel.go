@@ -178,10 +178,10 @@ func (t *trainPanel) train() {
 	t.progress.SetValue(0)
 	t.progress.Show()
 	t.say(nil, widget.MediumImportance)
-	q.opts.OnProgress = func(p train.Progress) { fyne.Do(func() { t.showProgress(p) }) }
+	q.opts.OnProgress = func(p train.Progress) { onUI(func() { t.showProgress(p) }) }
 	go func() {
 		res, err := t.run(q, ds)
-		fyne.Do(func() {
+		onUI(func() {
 			defer func() { t.busy = false }() // last: tests wait on it
 			t.trainBtn.Enable()
 			t.progress.Hide()

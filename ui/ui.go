@@ -5,6 +5,7 @@ package ui
 import (
 	"context"
 	"os"
+	"runtime"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -37,14 +38,24 @@ type Config struct {
 	// Device is where the live view's and the OCR panel's local models
 	// run (gui --device).
 	Device local.Device
+	// Cameras, when set (`gui --cameras FILE`), are shown on a wall
+	// instead of the saved cameras or Source.
+	Cameras []Camera
+	// Camera is the name a camera's events carry ("" for a single one).
+	Camera string
+	// Booth starts in booth mode (`gui --booth`).
+	Booth bool
 }
 
 // LocalOptions are the local backend's settings for the live view: one
 // ONNX Runtime thread a model. With two, the models take both cores of a
 // small machine and the screen showed 0.79× of a 25 fps source under Xvfb;
 // with one, 0.975×, boxes refreshing a little slower (measured with
-// SIGHTLINE_MEASURE=1 go test ./ui -run TestMeasureDisplayRate).
-var LocalOptions = local.Options{Threads: 1}
+// SIGHTLINE_MEASURE=1 go test ./ui -run TestMeasureDisplayRate). The
+// cameras of a wall share it: each analyses one frame at a time (its
+// scheduler's one local worker), on a pool of a detector a core, so N
+// cameras share the cores rather than each wanting them all.
+var LocalOptions = local.Options{Threads: 1, Detectors: runtime.NumCPU()}
 
 // Run shows the main window until it is closed or ctx is cancelled.
 func Run(ctx context.Context, cfg Config) error {
@@ -73,34 +84,41 @@ func Run(ctx context.Context, cfg Config) error {
 	live := local.New(lo)
 	defer live.Close()
 	d.build = func(c backend.Config) (schedule.Options, error) { return backend.Schedule(c, live) }
-	w := newMainWindow(ctx, a, cfg, d)
+	sh := newShell(ctx, a, cfg, d)
+	sh.win.SetCloseIntercept(sh.quit)
 	// Quit when the caller cancels (Ctrl-C), but not after the window has
 	// closed by itself: the UI loop is gone then.
 	closed := make(chan struct{})
 	go func() {
 		select {
 		case <-parent.Done():
-			fyne.Do(a.Quit)
+			onUI(sh.quit)
 		case <-closed:
 		}
 	}()
-	w.start(ctx)
 	if cfg.ExitAfter > 0 {
-		go w.measure(launched, cfg.ExitAfter, cfg.Report, func() { fyne.Do(a.Quit) })
+		go sh.measure(launched, cfg.ExitAfter, cfg.Report, func() { onUI(sh.quit) })
 	}
 	if testHook != nil {
-		go testHook(w)
+		go testHook(sh.cams[0].w)
 	}
-	w.win.ShowAndRun()
+	if shellHook != nil {
+		go shellHook(sh)
+	}
+	sh.win.ShowAndRun()
 	close(closed)
 	cancel()
-	w.stop()
+	sh.stop()
 	return nil
 }
 
-// testHook, when set (by the GUI test's child process), runs once the
-// window starts, on its own goroutine.
-var testHook func(*mainWindow)
+// testHook and shellHook, when set (by the GUI test's child process), run
+// once the window starts, on their own goroutines: testHook with the first
+// camera's view.
+var (
+	testHook  func(*mainWindow)
+	shellHook func(*shell)
+)
 
 // defaultSource is the first webcam when one opens, else the demo video.
 func defaultSource() string {

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sightline/sightline/analyzer/azure"
@@ -19,7 +18,6 @@ import (
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/pipeline"
-	"github.com/sightline/sightline/internal/plant"
 	"github.com/sightline/sightline/internal/scene"
 	"github.com/sightline/sightline/internal/text"
 
@@ -47,7 +45,7 @@ type mainWindow struct {
 	bus   *event.Bus
 	snaps *pipeline.Snapshots
 	keys  *keyStore
-	st    settings
+	st    *settings         // shared by the cameras of a wall
 	panel analyzer.Analyzer // local backend of the OCR panel
 	faces analyzer.FaceFinder
 
@@ -68,16 +66,23 @@ type mainWindow struct {
 	openFolder *widget.Button // opens the folder of the file just saved
 	transport  fyne.CanvasObject
 	message    *widget.Label
+	// content is the camera's view: the video beside the panels.
+	content fyne.CanvasObject
+	// extra holds buttons a wall adds beside the message.
+	extra *fyne.Container
+	// shell hosts the window among others (a wall's cameras); nil: alone.
+	shell *shell
+	// onSample hears the HUD's meters once a second; UI thread.
+	onSample func(m meters, s sample)
 
-	// The plant's outputs (Settings › Connections), restarted on Save,
-	// and the clips around alerts and C.
-	outs     atomic.Pointer[plant.Outputs]
-	outsErr  error // why they did not start; UI thread
-	plantGen int   // the latest start; UI thread
+	// The plant's outputs (Settings › Connections), the shell's when it
+	// has cameras, and the clips around alerts and C.
+	plant    *plantOutputs
 	clips    *clip.Clips
 	clipsErr error // why there are no clips
 
-	wg sync.WaitGroup
+	wg     sync.WaitGroup
+	cancel context.CancelFunc // stops the pipeline and the meters
 }
 
 // windowDeps are what the window needs besides the Config; tests pass their own.
@@ -89,14 +94,40 @@ type windowDeps struct {
 	// build makes the live view's scheduler options (backend.Schedule
 	// with the app's local models).
 	build builder
+	// settings are shared with the other cameras; nil: loaded.
+	settings *settings
+	// shell hosts the window among others; nil: it is the window's content.
+	shell *shell
 }
 
 func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *mainWindow {
-	w := &mainWindow{cfg: cfg, app: a, ctx: ctx, win: a.NewWindow("Sightline"), keys: d.keys, panel: d.panelLocal, faces: d.faces}
-	w.st = loadSettings(a.Preferences())
-	w.bus = event.NewBus(clock.Real{}, "")
+	w := &mainWindow{cfg: cfg, app: a, ctx: ctx, keys: d.keys, panel: d.panelLocal, faces: d.faces, st: d.settings, shell: d.shell}
+	if w.shell != nil {
+		w.win, w.plant = w.shell.win, w.shell.plant
+	} else {
+		w.win = a.NewWindow("Sightline")
+		w.plant = &plantOutputs{ctx: ctx, keys: d.keys, version: cfg.Version}
+	}
+	if w.st == nil {
+		st := loadSettings(a.Preferences())
+		w.st = &st
+	}
+	w.startPipeline(d)
+	w.newPanels(ctx, d)
+	w.content = w.layOut()
+	if w.shell == nil {
+		w.install()
+		w.win.Resize(fyne.NewSize(1280, 800))
+	}
+	return w
+}
+
+// startPipeline builds the camera's pipeline with its outputs (snapshots,
+// clips) and events.
+func (w *mainWindow) startPipeline(d windowDeps) {
+	w.bus = event.NewBus(clock.Real{}, w.cfg.Camera)
 	w.clips = w.newClips()
-	w.p = newPlayer(cfg, w.backendConfig(), d.build, w.bus, w.clips, inspect.Options{
+	w.p = newPlayer(w.cfg, w.backendConfig(), d.build, w.bus, w.clips, inspect.Options{
 		LogDir: filepath.Join(w.st.SnapshotDir, "inspections"),
 		Cloud: func(project, published string) (analyzer.Predictor, error) {
 			key, _ := w.keys.Get(keyPrediction)
@@ -111,7 +142,12 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	if w.clips != nil {
 		w.p.Attach("clips", w.clips.Output(false)) // alerts name their clip through it
 	}
+}
 
+// newPanels builds the live view and the side panels, wired to the
+// pipeline and the settings.
+func (w *mainWindow) newPanels(ctx context.Context, d windowDeps) {
+	a := w.app
 	w.live = newLiveView()
 	w.hud = newHUD()
 	w.banner = newBanner()
@@ -127,6 +163,9 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		w.live.clear(text.OneLine("Opening "+uri+" …", 90))
 		w.controls.resetClasses()
 		w.loadScene(uri, nil)
+		if w.shell != nil {
+			w.shell.sourceChanged(w, uri)
+		}
 	}
 	w.controls.onError = func(err error) { w.say(text.OneLine(err.Error(), 90)) }
 	w.ocr = newOCRPanel(ctx, w.win, w.p, w.pickBackend, w.st.Keywords, w.p.Cloud())
@@ -135,7 +174,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 		w.st.save(a.Preferences())
 	}
 	w.ocr.withDocuments(newDocPanel(ctx, w.win, w.p, d.panelLocal, w.documentCloud))
-	w.cv = newCVPanel(ctx, w.win, w.p, w.keys, w.st)
+	w.cv = newCVPanel(ctx, w.win, w.p, w.keys, *w.st)
 	w.cv.privacy = w.privacy
 	w.cv.onChange = func(dir, endpoint, project, published string) {
 		w.st.CVModelDir, w.st.CVEndpoint, w.st.CVProject, w.st.CVPublished = dir, endpoint, project, published
@@ -155,12 +194,16 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	if w.clipsErr != nil {
 		w.scenes.clips.unavailable(w.clipsErr)
 	}
-	w.loadScene(w.p.Source(), cfg.Scene)
+	w.loadScene(w.p.Source(), w.cfg.Scene)
 	w.stats = newStatsPanel()
 	w.stats.documents = w.ocr.doc.spent
-	w.settings = newSettingsPanel(w.win, w.st, w.keys, w.applySettings)
+	w.settings = newSettingsPanel(w.win, *w.st, w.keys, w.applySettings)
+	w.settings.base = func() settings { return *w.st }
 	w.labels = newLabelsPanel(ctx, w.win, w.p, w.bus, w.keys, a.Preferences(), w.cv)
+}
 
+// layOut arranges the video, its transport and the tabs.
+func (w *mainWindow) layOut() fyne.CanvasObject {
 	w.tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon("Live", theme.MediaVideoIcon(), w.controls.content),
 		container.NewTabItemWithIcon("OCR", theme.DocumentIcon(), w.ocr.content),
@@ -178,6 +221,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	snap := widget.NewButtonWithIcon("Snapshot", theme.MediaPhotoIcon(), w.snapshot)
 	w.recBtn = widget.NewButtonWithIcon("Record", theme.MediaRecordIcon(), w.toggleRecord)
 	full := widget.NewButtonWithIcon("", theme.ViewFullScreenIcon(), w.toggleFullScreen)
+	w.extra = container.NewHBox()
 	w.message = widget.NewLabel("Space pause · S snapshot · O read text · P predict · M mark to label · C clip · +/− threshold · F full screen · drag to select a region")
 	w.message.Importance = widget.LowImportance
 	w.message.Truncation = fyne.TextTruncateEllipsis
@@ -187,7 +231,7 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	w.openFolder.Hide()
 	w.transport = container.NewVBox(
 		container.NewBorder(nil, nil, container.NewHBox(w.pauseBtn, step, snap, w.recBtn), full),
-		container.NewBorder(nil, nil, nil, w.openFolder, w.message))
+		container.NewBorder(nil, nil, nil, container.NewHBox(w.openFolder, w.extra), w.message))
 
 	video := container.NewStack(w.live, container.NewBorder(w.banner.content, nil, nil, nil, layout.NewSpacer()))
 	left := container.NewBorder(w.hud.content, w.transport, nil, nil, video)
@@ -195,19 +239,25 @@ func newMainWindow(ctx context.Context, a fyne.App, cfg Config, d windowDeps) *m
 	split.Offset = 0.68
 	// The Labels tab takes most of the window while it is shown.
 	w.tabs.OnSelected = func(ti *container.TabItem) { w.labels.shown(split, ti.Content == w.labels.content) }
-	w.win.SetContent(split)
-	w.win.Resize(fyne.NewSize(1280, 800))
+	return split
+}
+
+// install shows the camera's view in the window, with its shortcuts.
+func (w *mainWindow) install() {
+	w.win.SetContent(w.content)
 	w.win.Canvas().SetOnTypedRune(w.typedRune)
-	w.win.Canvas().SetOnTypedKey(func(e *fyne.KeyEvent) {
-		switch {
-		case e.Name != fyne.KeyEscape:
-		case w.scenes.edit.adding != "":
-			w.scenes.edit.cancel()
-		case w.win.FullScreen():
-			w.setFullScreen(false)
-		}
-	})
-	return w
+	w.win.Canvas().SetOnTypedKey(w.typedKey)
+}
+
+// typedKey: Esc cancels a scene edit, else leaves full screen.
+func (w *mainWindow) typedKey(e *fyne.KeyEvent) {
+	switch {
+	case e.Name != fyne.KeyEscape:
+	case w.scenes.edit.adding != "":
+		w.scenes.edit.cancel()
+	case w.win.FullScreen():
+		w.setFullScreen(false)
+	}
 }
 
 // backendConfig is the live view's backends as the command line and the
@@ -242,18 +292,23 @@ func (w *mainWindow) vision() backend.Azure {
 
 // applySettings takes saved settings into use.
 func (w *mainWindow) applySettings(s settings) {
-	w.st = s
+	*w.st = s
 	s.save(w.app.Preferences())
 	w.snaps.SetDir(s.SnapshotDir)
 	if w.clips != nil {
 		_ = w.clips.SetDir(clipDir(s)) // a folder that cannot be made fails the next clip, said then
 	}
-	w.startPlant(s)
+	if w.shell == nil {
+		w.startPlant() // the shell restarts them once for all its cameras
+	}
 	w.p.SetFilter(func(f *overlay.Filter) { f.BlurFaces = s.BlurFaces })
 	err := errors.Join(
 		w.p.SetCloud(w.vision(), s.CloudPerMinute, s.CloudPerDay, s.CacheTTL),
 		w.p.SetPrivacy(s.BlurFaces && w.faces != nil))
 	w.controls.refreshCloud()
+	if w.shell != nil {
+		w.shell.settingsApplied(w, s)
+	}
 	if err != nil {
 		w.say("Settings saved, but not applied: " + text.OneLine(err.Error(), 90))
 		return
@@ -265,16 +320,16 @@ func (w *mainWindow) applySettings(s settings) {
 func (w *mainWindow) onEvent(e event.Event) {
 	switch e := e.(type) {
 	case *event.Snapshot:
-		fyne.Do(func() { w.saved("Snapshot saved (and -clean.png)", e.Path) })
+		onUI(func() { w.saved("Snapshot saved (and -clean.png)", e.Path) })
 	case *event.Clip:
 		at := time.Now()
-		fyne.Do(func() {
+		onUI(func() {
 			w.scenes.clips.add(e, at)
 			w.saved("Clip saved", e.File)
 		})
 	case *event.Alert:
 		at := time.Now()
-		fyne.Do(func() {
+		onUI(func() {
 			w.scenes.alert(e, at)
 			w.banner.alarm("⚠ "+e.Rule+": "+e.Detail, 8*time.Second)
 		})
@@ -282,18 +337,18 @@ func (w *mainWindow) onEvent(e event.Event) {
 		if e.Output == "recording" {
 			w.p.recordingFailed()
 		}
-		fyne.Do(func() {
+		onUI(func() {
 			w.say("The " + e.Output + " stopped: " + text.OneLine(e.Error, 90))
 			w.refreshRecordButton()
 		})
 	case *event.Status:
 		st := video.Status{State: video.State(e.State), Detail: e.Detail}
-		fyne.Do(func() {
+		onUI(func() {
 			w.banner.set(bannerText(st), st.State)
 			if noSignal(st) {
 				w.live.say(text.OneLine("No signal — "+st.Detail, 90))
 			}
-			if st.State == video.StatePlaying {
+			if st.State == video.StatePlaying && (w.shell == nil || w.shell.shows(w)) {
 				w.win.SetTitle("Sightline — " + filepath.Base(w.p.Source()))
 			}
 		})
@@ -442,7 +497,7 @@ func (w *mainWindow) toggleRecord() {
 		w.recBtn.Disable()
 		go func() { // finalising waits for the frame being written
 			path, err := w.p.StopRecording()
-			fyne.Do(func() {
+			onUI(func() {
 				w.refreshRecordButton()
 				if err != nil {
 					w.say("Recording " + path + ": " + text.OneLine(err.Error(), 90))
@@ -508,7 +563,9 @@ func (w *mainWindow) typedRune(r rune) {
 
 // start runs the pipeline and the meters until ctx ends.
 func (w *mainWindow) start(ctx context.Context) {
-	w.startPlant(w.st)
+	if w.shell == nil {
+		w.startPlant() // the shell starts them once for all its cameras
+	}
 	w.wg.Add(2)
 	go func() {
 		defer w.wg.Done()
@@ -533,20 +590,23 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		cur := w.sample()
-		outs := w.outs.Load().Status()
+		outs := w.plant.outs.Load().Status()
 		m := rates(prev, cur)
 		prev = cur
 		st, paused, cloud := w.p.Status(), w.p.Paused(), w.p.Cloud()
 		threshold := w.p.Filter().Threshold
 		classes := seenClasses(cur.view.Analysis)
-		fyne.Do(func() {
+		onUI(func() {
 			w.hud.update(m, cur, st, paused, cloud)
 			w.stats.update(m, cur.stats)
 			w.settings.setCloud(cur.stats, cloud)
-			w.settings.connections.show(outs, w.st, w.outsErr)
+			w.settings.connections.show(outs, *w.st, w.plant.err)
 			w.scenes.update(cur.view.Scene, cur.view.Inspect, cur.totals, cur.at)
 			w.caption.update(&cur.view.Merged, cloud, azure.Reason(cur.stats.Cloud.LastError), threshold)
 			w.controls.setClasses(classes)
+			if w.onSample != nil {
+				w.onSample(m, cur)
+			}
 		})
 	}
 }
@@ -562,11 +622,29 @@ func (w *mainWindow) sample() sample {
 	return s
 }
 
+// halt stops the pipeline, the meters and the events while the UI loop
+// still runs (the shell quits once they have: after Fyne's loop, a
+// goroutine's fyne.Do runs at once on that goroutine, racing the others);
+// the channel closes when they have stopped. UI thread.
+func (w *mainWindow) halt() <-chan struct{} {
+	w.say("Stopping…")
+	w.cancel()
+	stopped := make(chan struct{})
+	go func() {
+		w.wg.Wait()
+		w.bus.Close() // the last events reach the screen
+		close(stopped)
+	}()
+	return stopped
+}
+
 // stop waits for the goroutines and frees what the window holds.
 func (w *mainWindow) stop() {
 	w.wg.Wait()
 	w.bus.Close()
-	w.stopPlant()
+	if w.shell == nil {
+		w.plant.stop()
+	}
 	if w.clips != nil {
 		w.clips.Close()
 	}

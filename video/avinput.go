@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/sightline/sightline/internal/imagefile"
 	"github.com/sightline/sightline/internal/mats"
+	"github.com/sightline/sightline/internal/stages"
 )
 
 // avObjects counts the FFmpeg objects (format and codec contexts, frames,
@@ -31,6 +33,8 @@ type avConfig struct {
 	buffered    bool
 	readTimeout time.Duration
 	packets     PacketSink // receives the video stream's packets; nil: none
+	// scale gives the size to convert a w×h picture to; nil: its own.
+	scale func(w, h int) image.Point
 }
 
 // avInput is one opened FFmpeg input decoding its best video stream. Every
@@ -46,6 +50,8 @@ type avInput struct {
 	pkt   *astiav.Packet
 	frame *astiav.Frame
 	sc    scaler
+	// full is the size of the last picture read, before any scaling.
+	full  image.Point
 	pool  *mats.Pool
 	dmg   *damage
 	start int64 // stream start time, in stream time base
@@ -336,8 +342,18 @@ func (in *avInput) convert() (gocv.Mat, time.Duration, error) {
 	if decodeDamaged(f) {
 		in.dmg.add("picture decoded with errors (concealed)")
 	}
-	m := in.pool.Get(f.Height(), f.Width())
-	if err := in.sc.toMat(f, m); err != nil {
+	in.full = image.Pt(f.Width(), f.Height())
+	size := in.full
+	if in.cfg.scale != nil {
+		if s := in.cfg.scale(size.X, size.Y); s.X > 0 && s.Y > 0 && s.X <= size.X && s.Y <= size.Y {
+			size = s
+		}
+	}
+	m := in.pool.Get(size.Y, size.X)
+	span := stages.Begin()
+	err := in.sc.toMat(f, m)
+	span.End(stages.Convert)
+	if err != nil {
 		m.Close()
 		return gocv.Mat{}, 0, err
 	}

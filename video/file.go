@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"sync/atomic"
@@ -103,7 +104,11 @@ func openAVFile(ctx context.Context, path string, opts Options) (*avFile, error)
 	}
 	life, cancel := context.WithCancel(context.Background())
 	s := &avFile{opts: opts, pool: &mats.Pool{}, cancel: cancel, pace: pacer{on: opts.Realtime}}
-	in, err := openAV(life, ctx, path, time.Now().Add(opts.OpenTimeout), avConfig{readTimeout: opts.ReadTimeout, packets: opts.Packets}, s.pool, &s.dmg)
+	cfg := avConfig{readTimeout: opts.ReadTimeout, packets: opts.Packets}
+	if opts.Packets == nil { // clips keep the source's own pictures
+		cfg.scale = opts.Scale
+	}
+	in, err := openAV(life, ctx, path, time.Now().Add(opts.OpenTimeout), cfg, s.pool, &s.dmg)
 	if err != nil {
 		cancel()
 		s.pool.Close()
@@ -158,6 +163,9 @@ func (s *avFile) decode() (*Frame, error) {
 		return nil, err
 	}
 	f := &Frame{Seq: s.seq, PTS: pts, Arrived: time.Now(), Mat: m, pool: s.pool}
+	if full := s.in.full; full != image.Pt(m.Cols(), m.Rows()) {
+		f.Full = full
+	}
 	s.seq++
 	return f, nil
 }

@@ -3,12 +3,16 @@ package video
 import (
 	"context"
 	"errors"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/asticode/go-astiav"
+	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/video/videotest"
 )
@@ -260,4 +264,79 @@ func TestOpenCancel(t *testing.T) {
 	if err == nil || time.Since(start) > time.Second {
 		t.Fatalf("Open = %v after %v", err, time.Since(start))
 	}
+}
+
+type nullPackets struct{}
+
+func (nullPackets) StartStream(PacketStream)   {}
+func (nullPackets) WritePacket(*astiav.Packet) {}
+func (nullPackets) EndStream()                 {}
+
+// A file opened with Scale delivers its pictures at the size Scale gives,
+// scaled in FFmpeg from the decoder's pixels, close to what resizing the
+// full-size picture gives, and says their size in the source; sizes that
+// are not smaller, and sources whose packets are tapped, stay full.
+func TestFileScaled(t *testing.T) {
+	to := func(w, h int) func(int, int) image.Point { return func(int, int) image.Point { return image.Pt(w, h) } }
+	tests := []struct {
+		name     string
+		opts     Options
+		wantSize image.Point
+		wantFull image.Point
+	}{
+		{"scaled to the model's letterbox", Options{Scale: to(416, 312)}, image.Pt(416, 312), image.Pt(768, 576)},
+		{"not smaller: full size", Options{Scale: to(1000, 576)}, image.Pt(768, 576), image.Point{}},
+		{"no Scale", Options{}, image.Pt(768, 576), image.Point{}},
+		{"packets tapped: full size", Options{Scale: to(416, 312), Packets: nullPackets{}}, image.Pt(768, 576), image.Point{}},
+	}
+	full, err := Open(context.Background(), demoVideo, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer full.Close()
+	reference, err := full.Next(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reference.Release()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, err := Open(context.Background(), demoVideo, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			if in := src.Info(); in.Width != 768 || in.Height != 576 {
+				t.Errorf("Info %dx%d, want the source's 768x576", in.Width, in.Height)
+			}
+			f, err := src.Next(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Release()
+			if size := image.Pt(f.Mat.Cols(), f.Mat.Rows()); size != tt.wantSize || f.Full != tt.wantFull {
+				t.Fatalf("frame %v standing for %v, want %v standing for %v", size, f.Full, tt.wantSize, tt.wantFull)
+			}
+			if f.FullSize() != image.Pt(768, 576) {
+				t.Errorf("FullSize %v, want 768x576", f.FullSize())
+			}
+			resized := gocv.NewMat()
+			defer resized.Close()
+			gocv.Resize(reference.Mat, &resized, tt.wantSize, 0, 0, gocv.InterpolationLinear)
+			// FFmpeg's bilinear filter averages the area it shrinks, where
+			// OpenCV's samples four pixels: a couple of levels apart.
+			if d := meanAbsDiff(f.Mat, resized); d > 3 {
+				t.Errorf("the picture differs from the full one resized by %.2f levels on average", d)
+			}
+		})
+	}
+}
+
+// meanAbsDiff is the mean absolute difference of two pictures' bytes.
+func meanAbsDiff(a, b gocv.Mat) float64 {
+	diff := gocv.NewMat()
+	defer diff.Close()
+	gocv.AbsDiff(a, b, &diff)
+	s := diff.Mean()
+	return (s.Val1 + s.Val2 + s.Val3) / 3
 }

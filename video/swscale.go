@@ -84,7 +84,8 @@ func matData(m gocv.Mat) (unsafe.Pointer, error) {
 	return unsafe.Pointer(&b[0]), nil
 }
 
-// toMat converts f into dst, an 8UC3 Mat of f's size.
+// toMat converts f into dst, an 8UC3 Mat of f's size or smaller (scaled
+// in the same pass).
 func (s *scaler) toMat(f *astiav.Frame, dst gocv.Mat) error {
 	p, err := matData(dst)
 	if err != nil {

@@ -6,9 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -18,28 +21,82 @@ import (
 )
 
 // Frame is one decoded picture. Mat is 8-bit BGR and belongs to the frame:
-// whoever holds the frame last calls Release.
+// whoever holds the frame last calls Release. Its pixels can be lent to
+// other users meanwhile (Lend); they are freed when the frame is released
+// and every loan given back, whichever comes last.
 type Frame struct {
 	Seq     int64         // frames read from the source since it opened, from 0, across reconnects
 	PTS     time.Duration // presentation time within the stream
 	Arrived time.Time     // wall-clock time the frame was decoded
 	Mat     gocv.Mat
+	// Full is the picture's size in the source when Options.Scale made
+	// Mat smaller; zero when Mat is the picture at its own size.
+	Full image.Point
 
 	pool *mats.Pool // where Release returns Mat; nil: Release closes it
+
+	mu   sync.Mutex
+	lent int      // loans not given back
+	kept gocv.Mat // the pixels, released while lent
 }
 
-// Release frees the frame's pixels (or returns them to the source's pool).
+// FullSize is the size of the picture Mat shows, in the source's pixels.
+func (f *Frame) FullSize() image.Point {
+	if f.Full != (image.Point{}) {
+		return f.Full
+	}
+	return image.Pt(f.Mat.Cols(), f.Mat.Rows())
+}
+
+// Release frees the frame's pixels (or returns them to the source's pool),
+// at once or, while they are lent, when the last loan is given back.
 // Releasing twice is harmless.
 func (f *Frame) Release() {
-	if f == nil || f.Mat.Ptr() == nil {
+	if f == nil {
 		return
 	}
-	if f.pool != nil {
-		f.pool.Put(f.Mat)
-	} else {
-		f.Mat.Close()
+	f.mu.Lock()
+	m := f.Mat
+	f.Mat = gocv.Mat{}
+	if f.lent > 0 && m.Ptr() != nil {
+		f.kept, m = m, gocv.Mat{}
 	}
-	f.Mat, f.pool = gocv.Mat{}, nil
+	f.mu.Unlock()
+	f.free(m)
+}
+
+// Lend lends the frame's pixels (Mat, as it is now) to a user who reads
+// them, without copying, until it calls giveBack; calling giveBack again
+// does nothing. Nobody may change the pixels while they are lent.
+func (f *Frame) Lend() (giveBack func()) {
+	f.mu.Lock()
+	f.lent++
+	f.mu.Unlock()
+	var given atomic.Bool
+	return func() {
+		if given.Swap(true) {
+			return
+		}
+		f.mu.Lock()
+		f.lent--
+		var m gocv.Mat
+		if f.lent == 0 {
+			m, f.kept = f.kept, gocv.Mat{}
+		}
+		f.mu.Unlock()
+		f.free(m)
+	}
+}
+
+// free returns m to the pool, or closes it; an empty m is nothing to free.
+func (f *Frame) free(m gocv.Mat) {
+	switch {
+	case m.Ptr() == nil:
+	case f.pool != nil:
+		f.pool.Put(m)
+	default:
+		m.Close()
+	}
 }
 
 // Info describes an open source.
@@ -129,6 +186,12 @@ type Options struct {
 	// clips); webcam frames are encoded for it. BackendGoCV files and
 	// stills have none.
 	Packets PacketSink
+	// Scale, when set, gives the size to deliver a file's w×h pictures at,
+	// for a consumer that needs nothing larger (a model's input): FFmpeg
+	// scales them from the decoder's own pixels in the one conversion to
+	// BGR, and Frame.Full keeps their size. A size that is not smaller is
+	// ignored, and so is Scale for other sources and with Packets.
+	Scale func(w, h int) image.Point
 }
 
 func (o Options) withDefaults() Options {

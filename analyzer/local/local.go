@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"runtime"
 	"slices"
 	"strings"
@@ -167,11 +168,18 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	full := image.Pt(mat.Cols(), mat.Rows())
+	if img.Full != (image.Point{}) && img.Full != full {
+		if !detectorOnly(req.Features) {
+			return nil, fmt.Errorf("a frame scaled down to %dx%d: %v need the full picture", full.X, full.Y, req.Features)
+		}
+		full = img.Full
+	}
 	threshold := req.Options.Threshold
 	if threshold <= 0 {
 		threshold = DefaultThreshold
 	}
-	a := &analyzer.Analysis{Metadata: analyzer.Metadata{Width: mat.Cols(), Height: mat.Rows()}}
+	a := &analyzer.Analysis{Metadata: analyzer.Metadata{Width: full.X, Height: full.Y}}
 	var vbuf [3]string // on the stack: one version a model
 	versions := vbuf[:0]
 	fs := req.Features
@@ -182,7 +190,7 @@ func (b *Backend) Analyze(ctx context.Context, img analyzer.Image, req analyzer.
 				return err
 			}
 			defer func() { b.idle <- d }() // even if the model panics
-			if d.dets, err = d.yolox.Detect(mat, float32(threshold), d.dets[:0]); err != nil {
+			if d.dets, err = d.yolox.DetectScaled(mat, full, float32(threshold), d.dets[:0]); err != nil {
 				return err
 			}
 			fillDetections(a, fs, d.dets)
@@ -242,6 +250,35 @@ func (b *Backend) facesAndCrops(ctx context.Context, mat gocv.Mat, req analyzer.
 		}
 	}
 	return versions, nil
+}
+
+// FrameSize is the size a w×h frame may be scaled down to before Analyze
+// (with analyzer.Image.Full set) for features fs: the detector's letterbox
+// size, where the frame goes into the model as it is, when fs need only
+// the detector's boxes. ok is false when they need more of the picture
+// (faces, text, smart crops), or the detector does not load.
+func (b *Backend) FrameSize(fs analyzer.Features, w, h int) (size image.Point, ok bool) {
+	if len(fs) == 0 || !detectorOnly(fs) {
+		return image.Point{}, false
+	}
+	y, err := b.Detector()
+	if err != nil {
+		return image.Point{}, false
+	}
+	size = y.LetterboxSize(w, h)
+	return size, size.X <= w && size.Y <= h && size != image.Pt(w, h)
+}
+
+// detectorOnly: fs need the detector's boxes and nothing else.
+func detectorOnly(fs analyzer.Features) bool {
+	for _, f := range fs {
+		switch f {
+		case analyzer.FeatureObjects, analyzer.FeaturePeople, analyzer.FeatureTags:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // needsDetector and needsFaces say which models fs needs: smart crops

@@ -67,12 +67,13 @@ func nms(dets []detection, iouThreshold float32, classAware bool) []detection {
 	return dets[:kept]
 }
 
-// toSource maps a box from model-input pixels back to the source image:
-// divide by the letterbox scale and clamp to the image.
-func (r rectF) toSource(scale float32, w, h int) image.Rectangle {
-	clamp := func(v float32, hi int) int {
+// toSource maps a box from model-input pixels back to a w×h source image:
+// divide by the scales (model pixels a source pixel, across and down)
+// and clamp to the image.
+func (r rectF) toSource(sx, sy float32, w, h int) image.Rectangle {
+	clamp := func(v, scale float32, hi int) int {
 		p := int(v/scale + 0.5)
 		return max(0, min(p, hi))
 	}
-	return image.Rect(clamp(r.x1, w), clamp(r.y1, h), clamp(r.x2, w), clamp(r.y2, h))
+	return image.Rect(clamp(r.x1, sx, w), clamp(r.y1, sy, h), clamp(r.x2, sx, w), clamp(r.y2, sy, h))
 }

@@ -3,6 +3,7 @@ package local
 import (
 	"encoding/json"
 	"fmt"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/sightline/sightline/analyzer"
+	"github.com/sightline/sightline/internal/stages"
 )
 
 // yoloxStrides are the YOLOX heads' strides, in the order of the output rows.
@@ -130,21 +132,46 @@ func (y *YOLOX) Version() string { return y.version }
 // InputSize is the model's input width and height.
 func (y *YOLOX) InputSize() (int, int) { return y.inW, y.inH }
 
+// LetterboxSize is the size a w×h picture takes in the model's input:
+// a picture of this size goes in without resizing (DetectScaled).
+func (y *YOLOX) LetterboxSize(w, h int) image.Point { return y.lb.sizeFor(w, h) }
+
 // Detect runs the model on a BGR image and returns detections scoring at
 // least threshold after class-aware NMS, highest first, in source pixels.
 // The returned slice is appended to dst (pass dst[:0] to reuse it).
 func (y *YOLOX) Detect(img gocv.Mat, threshold float32, dst []Detection) ([]Detection, error) {
+	return y.DetectScaled(img, image.Pt(img.Cols(), img.Rows()), threshold, dst)
+}
+
+// DetectScaled is Detect on img, a picture of full's size scaled down
+// (to InputSize's letterbox, ideally: then it goes into the model as it
+// is): the boxes are in full's pixels, mapped back from the model's
+// input in one step.
+func (y *YOLOX) DetectScaled(img gocv.Mat, full image.Point, threshold float32, dst []Detection) ([]Detection, error) {
 	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
 		return dst, fmt.Errorf("yolox: expected a non-empty 8-bit BGR image, got %dx%d type %v", img.Cols(), img.Rows(), img.Type())
 	}
+	if full.X < img.Cols() || full.Y < img.Rows() {
+		return dst, fmt.Errorf("yolox: a %dx%d image cannot be scaled down from %dx%d", img.Cols(), img.Rows(), full.X, full.Y)
+	}
+	span := stages.Begin()
 	scale := y.lb.fill(img, y.engine.input())
+	span.End(stages.Fill)
+	// Model pixels a source pixel: the letterbox's scale times the
+	// image's own (exactly the letterbox's when img is full size).
+	sx := scale * float32(img.Cols()) / float32(full.X)
+	sy := scale * float32(img.Rows()) / float32(full.Y)
+	span = stages.Begin()
 	out, err := y.engine.run()
+	span.End(stages.Infer)
 	if err != nil {
 		return dst, fmt.Errorf("yolox: inference: %w", err)
 	}
+	span = stages.Begin()
+	defer span.End(stages.Boxes)
 	dets := nms(y.decode(out, threshold), yoloxNMS, true)
 	for _, d := range dets {
-		r := d.box.toSource(scale, img.Cols(), img.Rows())
+		r := d.box.toSource(sx, sy, full.X, full.Y)
 		if r.Empty() {
 			continue
 		}

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"fmt"
 	"image"
 	"math"
 	"math/rand/v2"
@@ -67,23 +68,79 @@ func TestYOLOXFindsKnownObjects(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.image, func(t *testing.T) {
-			dets, err := y.Detect(readImage(t, tt.image), DefaultThreshold, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, w := range tt.want {
-				found := false
-				for _, d := range dets {
-					if d.Name == w.Name && d.Confidence >= w.Confidence && boxIoU(d.Box, w.Box) > 0.85 {
-						found = true
+		for _, scaled := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/scaled=%v", tt.image, scaled), func(t *testing.T) {
+				dets := detectMaybeScaled(t, y, readImage(t, tt.image), scaled)
+				for _, w := range tt.want {
+					found := false
+					for _, d := range dets {
+						if d.Name == w.Name && d.Confidence >= w.Confidence && boxIoU(d.Box, w.Box) > 0.85 {
+							found = true
+						}
+					}
+					if !found {
+						t.Errorf("no %s ≥ %.2f near %+v; got %+v", w.Name, w.Confidence, w.Box, dets)
 					}
 				}
-				if !found {
-					t.Errorf("no %s ≥ %.2f near %+v; got %+v", w.Name, w.Confidence, w.Box, dets)
+			})
+		}
+	}
+}
+
+// detectMaybeScaled detects on img, or, scaled, on img shrunk to the
+// model's letterbox first (as a frame decoded at the model's size comes)
+// with the boxes asked for in img's pixels.
+func detectMaybeScaled(t *testing.T, y *YOLOX, img gocv.Mat, scaled bool) []Detection {
+	t.Helper()
+	full := image.Pt(img.Cols(), img.Rows())
+	if scaled {
+		small := gocv.NewMat()
+		defer small.Close()
+		gocv.Resize(img, &small, y.LetterboxSize(full.X, full.Y), 0, 0, gocv.InterpolationArea)
+		img = small
+	}
+	dets, err := y.DetectScaled(img, full, DefaultThreshold, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dets
+}
+
+// A picture scaled down gives the boxes it gives at its own size, scaled
+// up to the full picture's pixels (to within the rounding of a pixel),
+// and one that is larger than the size it stands for is refused.
+func TestYOLOXDetectScaledMapsBoxes(t *testing.T) {
+	y := newTestYOLOX(t)
+	img := readImage(t, opencvData+"messi5.jpg")
+	small := gocv.NewMat()
+	defer small.Close()
+	gocv.Resize(img, &small, y.LetterboxSize(img.Cols(), img.Rows()), 0, 0, gocv.InterpolationArea)
+	own, err := y.Detect(small, DefaultThreshold, nil)
+	if err != nil || len(own) == 0 {
+		t.Fatalf("%v, %v", own, err)
+	}
+	tests := []struct{ w, h int }{{small.Cols(), small.Rows()}, {img.Cols(), img.Rows()}, {3 * img.Cols(), 2 * img.Rows()}}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%dx%d", tt.w, tt.h), func(t *testing.T) {
+			got, err := y.DetectScaled(small, image.Pt(tt.w, tt.h), DefaultThreshold, nil)
+			if err != nil || len(got) != len(own) {
+				t.Fatalf("%d boxes (%v), want %d", len(got), err, len(own))
+			}
+			sx, sy := float64(tt.w)/float64(small.Cols()), float64(tt.h)/float64(small.Rows())
+			for i, d := range got {
+				o := own[i].Box
+				want := analyzer.BoundingBox{X: int(float64(o.X) * sx), Y: int(float64(o.Y) * sy),
+					W: int(float64(o.W) * sx), H: int(float64(o.H) * sy)}
+				tol := int(max(sx, sy)) + 1 // own's boxes were rounded to small's pixels
+				if d.Name != own[i].Name || abs(d.Box.X-want.X) > tol || abs(d.Box.Y-want.Y) > tol ||
+					abs(d.Box.W-want.W) > 2*tol || abs(d.Box.H-want.H) > 2*tol {
+					t.Errorf("box %d: %s %+v, want %s near %+v", i, d.Name, d.Box, own[i].Name, want)
 				}
 			}
 		})
+	}
+	if _, err := y.DetectScaled(img, image.Pt(10, 10), DefaultThreshold, nil); err == nil {
+		t.Error("a picture larger than the size it stands for was not refused")
 	}
 }
 
@@ -159,7 +216,7 @@ func TestLetterboxRoundTrip(t *testing.T) {
 		x1, y1 := rng.IntN(w), rng.IntN(h)
 		x2, y2 := x1+rng.IntN(w-x1+1), y1+rng.IntN(h-y1+1)
 		in := rectF{float32(x1) * s, float32(y1) * s, float32(x2) * s, float32(y2) * s}
-		got := in.toSource(s, w, h)
+		got := in.toSource(s, s, w, h)
 		want := image.Rect(x1, y1, x2, y2)
 		if abs(got.Min.X-want.Min.X) > 1 || abs(got.Min.Y-want.Min.Y) > 1 || abs(got.Max.X-want.Max.X) > 1 || abs(got.Max.Y-want.Max.Y) > 1 {
 			t.Fatalf("%dx%d: %v came back as %v", w, h, want, got)

@@ -14,7 +14,7 @@ type Budget struct {
 	PerMinute float64 // 0: unlimited
 	PerDay    int     // 0: unlimited
 
-	mu sync.Mutex
+	mu      sync.Mutex
 	next    time.Time // earliest time of the next call
 	day     time.Time // start of the day counted in used
 	usedDay int

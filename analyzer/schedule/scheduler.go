@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/mats"
 	"github.com/sightline/sightline/internal/meter"
+	"github.com/sightline/sightline/internal/stages"
 )
 
 // Mode chooses the backends.
@@ -98,12 +100,21 @@ type Options struct {
 // Frame is a frame offered for analysis. Epoch says which opening of which
 // source it is from; it comes back on the frame's results so that a caller
 // that switched sources can drop the ones still in flight. The Mat stays
-// the caller's: the scheduler copies what it keeps.
+// the caller's: the scheduler copies what it keeps, unless the caller
+// lends it.
 type Frame struct {
 	Seq   int64
 	PTS   time.Duration
 	Mat   gocv.Mat
 	Epoch int64
+	// Full, when set, is the size of the picture Mat was scaled down from;
+	// the analyzers get it with the Mat (analyzer.Image.Full).
+	Full image.Point
+	// Lend, when set, lends Mat instead of the scheduler copying it: the
+	// scheduler calls it once for the analyses it starts on the frame and
+	// calls what it returns when the last of them is done. The caller
+	// frees the pixels only after that, and nobody changes them meanwhile.
+	Lend func() (giveBack func())
 }
 
 // BackendStats are one backend's meters.
@@ -341,22 +352,39 @@ func (s *Scheduler) cloudFeatures() analyzer.Features {
 	return fs
 }
 
-// sharedMat is one copy of a frame shared by the analyses that take it;
-// the last to let go returns its pixels to the pool.
+// sharedMat is a frame's pixels shared by the analyses that take them: a
+// copy, whose last user returns it to the pool, or the caller's own,
+// lent, which the last user gives back.
 type sharedMat struct {
-	m    gocv.Mat
-	refs atomic.Int32
-	pool *mats.Pool
+	m        gocv.Mat
+	full     image.Point
+	refs     atomic.Int32
+	pool     *mats.Pool
+	giveBack func() // lent pixels: nil for a copy
 }
 
-func (s *Scheduler) copyOf(frame gocv.Mat) *sharedMat {
-	sm := &sharedMat{m: s.frames.Copy(frame), pool: &s.frames}
+// share takes f's pixels for analyses: borrowed when f lends them, else
+// copied into the pool.
+func (s *Scheduler) share(f Frame) *sharedMat {
+	sm := &sharedMat{m: f.Mat, full: f.Full}
+	if f.Lend != nil {
+		sm.giveBack = f.Lend()
+	} else {
+		span := stages.Begin()
+		sm.m, sm.pool = s.frames.Copy(f.Mat), &s.frames
+		span.End(stages.Copy)
+	}
 	sm.refs.Add(1)
 	return sm
 }
 
 func (sm *sharedMat) release() {
-	if sm.refs.Add(-1) == 0 {
+	if sm.refs.Add(-1) != 0 {
+		return
+	}
+	if sm.giveBack != nil {
+		sm.giveBack()
+	} else {
 		sm.pool.Put(sm.m)
 	}
 }
@@ -384,8 +412,8 @@ func (s *Scheduler) Offer(f Frame) (o Offered) {
 	take := func() *sharedMat {
 		if shared == nil {
 			// Offer holds a reference of its own until it returns, so an
-			// analysis that finishes at once cannot free the copy early.
-			shared = s.copyOf(f.Mat)
+			// analysis that finishes at once cannot let the pixels go early.
+			shared = s.share(f)
 		}
 		shared.refs.Add(1)
 		return shared
@@ -542,7 +570,7 @@ func (s *Scheduler) analyze(a analyzer.Analyzer, r *analyzer.Result, img *shared
 				r.Analysis, r.Err = nil, fmt.Errorf("%s analyzer crashed: %v", r.Source, p)
 			}
 		}()
-		r.Analysis, r.Err = a.Analyze(s.ctx, analyzer.Image{Mat: img.m}, req)
+		r.Analysis, r.Err = a.Analyze(s.ctx, analyzer.Image{Mat: img.m, Full: img.full}, req)
 	}()
 	r.Latency = time.Since(r.Started)
 	r.Finished = s.clock.Now()

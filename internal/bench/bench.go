@@ -12,6 +12,7 @@ import (
 	"image"
 	"image/color"
 	"io"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -24,7 +25,6 @@ import (
 
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/local"
-	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/deps"
@@ -77,10 +77,19 @@ func (r *Report) figure(name, unit string, runs []float64) Figure {
 	return f
 }
 
+// ratio adds a ratio whose goal, when goalText is given, is at least goal.
 func (r *Report) ratio(name string, value float64, goal float64, goalText string) {
+	r.addRatio(name, value, goalText, value >= goal)
+}
+
+// ratioAtMost adds a ratio whose goal is below goal.
+func (r *Report) ratioAtMost(name string, value float64, goal float64, goalText string) {
+	r.addRatio(name, value, goalText, value < goal)
+}
+
+func (r *Report) addRatio(name string, value float64, goalText string, met bool) {
 	x := Ratio{Name: name, Value: value}
 	if goalText != "" {
-		met := value >= goal
 		x.Goal, x.Met = goalText, &met
 	}
 	r.Ratios = append(r.Ratios, x)
@@ -149,12 +158,17 @@ type section struct {
 // sections in the order they run; `sightline bench --only ID,…` picks.
 var sections = []section{
 	{id: "decode", what: "decoding with go-astiav and GoCV", run: decoders},
-	{id: "pipeline", what: "YOLOX on ONNX Runtime alone, on OpenCV DNN, and the full pipeline", run: engines},
+	{id: "pipeline", what: "YOLOX on ONNX Runtime alone, on OpenCV DNN, and the full pipeline stage by stage", run: pipelineSection},
+	{id: "4k", what: "`run` on a 4K H.264 file in a child process, its peak RSS", run: memory4K},
 	{id: "gui", what: "the app under Xvfb on the source and at 1080p30, three runs of 40 s each", optional: true, run: guiDisplay},
 	{id: "startup", what: "one image from a cold start, as child processes", run: startup},
 	{id: "ages", what: "frame ages on a source paced at its native rate", run: ages},
 	{id: "models", what: "each local model's latency", run: modelLatencies},
 	{id: "ocr", what: "local OCR against @gutenye/ocr-node on the 50-image set (minutes)", optional: true, run: ocrVersusPeer},
+	{id: "cameras", what: "1, 2, 4 and 8 cameras on one shared detector pool", run: cameraScaling},
+	{id: "plant", what: "the pipeline with MQTT, Prometheus and OTLP on and off", optional: true, run: plantOutputs},
+	{id: "inspect", what: "inspection points with the Custom Vision sample export", optional: true, run: inspectionPoints},
+	{id: "eval", what: "eval on 500 labelled images against the detector alone", optional: true, run: evalVersusDetector},
 }
 
 // SectionIDs names the sections, for --only.
@@ -184,75 +198,6 @@ func decoders(ctx context.Context, b *bench) error {
 	fa := b.rep.figure("decode go-astiav", "fps", av)
 	fc := b.rep.figure("decode GoCV", "fps", cv)
 	b.rep.ratio("decode go-astiav / GoCV", fa.Median/fc.Median, 0, "")
-	return nil
-}
-
-// engines measures YOLOX on ONNX Runtime alone (one session on every
-// core, and one one-thread session a core in parallel), on OpenCV DNN,
-// and the whole pipeline around it, with the CPU each spends a frame.
-func engines(ctx context.Context, b *bench) error {
-	cfg := b.cfg
-	ort, err := local.NewYOLOX(cfg.Model)
-	if err != nil {
-		return err
-	}
-	defer ort.Close()
-	dnn, err := local.NewYOLOXOnDNN(cfg.Model)
-	if err != nil {
-		return err
-	}
-	defer dnn.Close()
-	// The same model as one single-threaded session a core, run in
-	// parallel: how `run` analyses files (local.BatchOptions).
-	batch := local.BatchOptions()
-	sessions := make([]*local.YOLOX, batch.Detectors)
-	for i := range sessions {
-		if sessions[i], err = local.NewYOLOXThreads(cfg.Model, batch.Threads); err != nil {
-			return err
-		}
-		defer sessions[i].Close()
-	}
-	var ortAlone, ortParallel, ortDetect, dnnDetect, pipe, pipeSingle, allocs, ortCPU, ortParallelCPU, pipeCPU []float64
-	// perFrameCPU runs fn and appends the CPU it used per frame to cpu.
-	perFrameCPU := func(cpu *[]float64, fn func()) {
-		c0 := cpuTime()
-		fn()
-		*cpu = append(*cpu, millis(cpuTime()-c0)/float64(cfg.Frames))
-	}
-	for range cfg.Repeats {
-		perFrameCPU(&ortCPU, func() { ortAlone = append(ortAlone, rate(cfg.Frames, func() error { return ort.Infer() })) })
-		perFrameCPU(&ortParallelCPU, func() { ortParallel = append(ortParallel, parallelRate(cfg.Frames, sessions)) })
-		ortDetect = append(ortDetect, detectFPS(ort, b.frame, cfg.Frames))
-		dnnDetect = append(dnnDetect, detectFPS(dnn, b.frame, max(20, cfg.Frames/5)))
-		var fps, perFrame float64
-		perFrameCPU(&pipeCPU, func() { fps, perFrame, err = pipelineFPS(ctx, cfg.Source, cfg.Frames, batch) })
-		if err != nil {
-			return err
-		}
-		pipe, allocs = append(pipe, fps), append(allocs, perFrame)
-		if fps, _, err = pipelineFPS(ctx, cfg.Source, cfg.Frames, local.Options{}); err != nil {
-			return err
-		}
-		pipeSingle = append(pipeSingle, fps)
-	}
-	rep := b.rep
-	fo := rep.figure("YOLOX-nano ONNX Runtime alone, one session on every core (pre-made tensor)", "fps", ortAlone)
-	fpar := rep.figure(fmt.Sprintf("YOLOX-nano ONNX Runtime alone, %d one-thread sessions in parallel", len(sessions)), "fps", ortParallel)
-	fd := rep.figure("YOLOX-nano detect on ONNX Runtime", "fps", ortDetect)
-	fn := rep.figure("YOLOX-nano detect on OpenCV DNN (same pre/post)", "fps", dnnDetect)
-	fp := rep.figure("full local pipeline, headless as `run` on a file (decode+detect+overlay)", "fps", pipe)
-	fs := rep.figure("full local pipeline with one detector on every core", "fps", pipeSingle)
-	rep.figure("Go allocations per frame, full pipeline", "allocs", allocs)
-	rep.figure("CPU time per frame, ONNX Runtime alone, one session", "core-ms", ortCPU)
-	rep.figure("CPU time per frame, ONNX Runtime alone, parallel sessions", "core-ms", ortParallelCPU)
-	cp := rep.figure("CPU time per frame, full pipeline", "core-ms", pipeCPU)
-	limit := max(fo.Median, fpar.Median) // ONNX Runtime's best on this machine
-	rep.ratio("pipeline / ONNX Runtime alone (its faster set-up)", fp.Median/limit, 0.95, "≥ 0.95")
-	rep.ratio("pipeline, parallel / one detector", fp.Median/fs.Median, 0, "")
-	// The most the pipeline can reach on this machine: it needs cp of CPU a
-	// frame on NumCPU cores, and can never beat the model alone.
-	rep.ratio("pipeline ceiling from CPU per frame", min(1, float64(runtime.NumCPU())*(1000/limit)/cp.Median), 0, "")
-	rep.ratio("ONNX Runtime / OpenCV DNN", fd.Median/fn.Median, 1.5, "≥ 1.5")
 	return nil
 }
 
@@ -354,34 +299,6 @@ func rate(n int, fn func() error) float64 {
 	return float64(n) / time.Since(start).Seconds()
 }
 
-// parallelRate runs n inferences spread over the sessions, each on its own
-// goroutine, and returns the combined rate.
-func parallelRate(n int, sessions []*local.YOLOX) float64 {
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, y := range sessions {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range n / len(sessions) {
-				if y.Infer() != nil {
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return float64(n/len(sessions)*len(sessions)) / time.Since(start).Seconds()
-}
-
-func detectFPS(y *local.YOLOX, frame gocv.Mat, n int) float64 {
-	dets := make([]local.Detection, 0, 64)
-	return rate(n, func() (err error) {
-		dets, err = y.Detect(frame, local.DefaultThreshold, dets[:0])
-		return err
-	})
-}
-
 func firstFrame(ctx context.Context, uri string) (gocv.Mat, error) {
 	src, err := video.Open(ctx, uri, video.Options{})
 	if err != nil {
@@ -428,52 +345,6 @@ func eachFrame(ctx context.Context, uri string, n int, opts video.Options, fn fu
 func decodeFPS(ctx context.Context, uri string, n int, backend video.Backend) (float64, error) {
 	elapsed, err := eachFrame(ctx, uri, n, video.Options{Backend: backend}, func(int, *video.Frame) {})
 	return float64(n) / elapsed.Seconds(), err
-}
-
-// localDetection is the pipeline's configuration for local objects and
-// people, with these local options.
-func localDetection(lo local.Options) backend.Config {
-	return backend.Config{Mode: schedule.ModeLocal, Local: lo,
-		Features: analyzer.Features{analyzer.FeatureObjects, analyzer.FeaturePeople}}
-}
-
-// pipelineFPS runs the pipeline `sightline run --backend local` runs on a
-// file, n frames (the file loops when shorter), with the overlay drawn on
-// every frame, and counts Go allocations per frame.
-func pipelineFPS(ctx context.Context, uri string, n int, lo local.Options) (fps, allocsPerFrame float64, err error) {
-	b, err := backend.Build(localDetection(lo))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer b.Close()
-	bus := event.NewBus(clock.Real{}, "")
-	defer bus.Close()
-	p, err := pipeline.New(pipeline.Config{Source: uri, Schedule: b.Schedule(), EveryFrame: true, Keep: true,
-		MaxFrames: int64(n), Filter: overlay.Filter{Threshold: local.DefaultThreshold}, Events: bus})
-	if err != nil {
-		return 0, 0, err
-	}
-	var ms runtime.MemStats
-	var mallocs uint64
-	const warmup = 10 // steady state: models loaded, buffers sized
-	var start time.Time
-	frames := 0
-	p.Attach("meter", pipeline.FrameFunc(func(f *pipeline.Frame) error {
-		if frames == warmup {
-			runtime.ReadMemStats(&ms)
-			mallocs, start = ms.Mallocs, time.Now()
-		}
-		f.Drawn()
-		frames++
-		return nil
-	}))
-	if err := p.Run(ctx); err != nil {
-		return 0, 0, err
-	}
-	elapsed := time.Since(start)
-	runtime.ReadMemStats(&ms)
-	measured := float64(max(1, frames-warmup))
-	return measured / elapsed.Seconds(), float64(ms.Mallocs-mallocs) / measured, nil
 }
 
 // frameAges plays the file at its native rate, as a live source, with local
@@ -560,7 +431,11 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "| %-58s | %10s | %10s | %-6s |\n", "figure", "median", "p95", "unit")
 	fmt.Fprintf(w, "|%s|%s|%s|%s|\n", strings.Repeat("-", 60), strings.Repeat("-", 12), strings.Repeat("-", 12), strings.Repeat("-", 8))
 	for _, f := range r.Figures {
-		fmt.Fprintf(w, "| %-58s | %10.1f | %10.1f | %-6s |\n", f.Name, f.Median, f.P95, f.Unit)
+		prec := 1
+		if math.Abs(f.Median) < 10 { // CPU a stage: tenths of a millisecond matter
+			prec = 2
+		}
+		fmt.Fprintf(w, "| %-58s | %10.*f | %10.*f | %-6s |\n", f.Name, prec, f.Median, prec, f.P95, f.Unit)
 	}
 	fmt.Fprintln(w)
 	for _, x := range r.Ratios {

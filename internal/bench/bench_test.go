@@ -17,7 +17,9 @@ func TestReportGoalsAndTable(t *testing.T) {
 	r.ratio("fast enough", 0.97, 0.95, "≥ 0.95")
 	r.ratio("too slow", 0.80, 0.95, "≥ 0.95")
 	r.ratio("informative", 1.2, 0, "")
-	if !*r.Ratios[0].Met || *r.Ratios[1].Met || r.Ratios[2].Met != nil {
+	r.ratioAtMost("small enough", 0.8, 1, "< 1")
+	r.ratioAtMost("too big", 1.0, 1, "< 1")
+	if !*r.Ratios[0].Met || *r.Ratios[1].Met || r.Ratios[2].Met != nil || !*r.Ratios[3].Met || *r.Ratios[4].Met {
 		t.Errorf("goals %+v", r.Ratios)
 	}
 	var b bytes.Buffer

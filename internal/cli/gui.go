@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"flag"
+	"os"
 
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/ui"
@@ -20,6 +21,8 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&cfg.Report, "report", "", "with --exit-after: write the display report (JSON) here")
 	device := deviceFlag(fs)
 	scenePath := fs.String("scene", "", "scene file (JSON): tracks, counting lines, zones and alert rules on the live view")
+	camerasPath := fs.String("cameras", "", "cameras file (JSON, as run --cameras reads it): show these cameras on a wall")
+	fs.BoolVar(&cfg.Booth, "booth", false, "booth mode: the wall full screen, large counters and captions, the pointer hidden when still (B or Esc leaves)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -35,6 +38,15 @@ func cmdGUI(ctx context.Context, e env, args []string) error {
 	}
 	if cfg.Scene, err = sceneFlags(*scenePath, false); err != nil {
 		return err
+	}
+	if *camerasPath != "" {
+		b, err := os.ReadFile(*camerasPath)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		if cfg.Cameras, err = ui.ParseCameras(b); err != nil {
+			return usagef("%s: %v", *camerasPath, err)
+		}
 	}
 	// The environment comes before the app's saved settings.
 	if cfg.Vision, err = visionFromEnv(e, 0); err != nil {

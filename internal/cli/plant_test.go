@@ -51,7 +51,10 @@ func TestRunToThePlant(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	want := strings.Split(strings.TrimSpace(r.out), "\n") // the events, in order, as --events wrote them
-	got := sub.WaitFor(t, 30*time.Second, func(ms []mqtttest.Message) bool { return len(events(ms)) >= len(want) })
+	// The run's last words (offline) follow its events; wait for both.
+	got := sub.WaitFor(t, 30*time.Second, func(ms []mqtttest.Message) bool {
+		return len(events(ms)) >= len(want) && lastStatus(ms) == "offline"
+	})
 	ev := events(got)
 	if len(ev) != len(want) {
 		t.Fatalf("%d events on the broker, %d written", len(ev), len(want))
@@ -84,6 +87,17 @@ func events(ms []mqtttest.Message) []string {
 	return out
 }
 
+// lastStatus is the last status payload received.
+func lastStatus(ms []mqtttest.Message) string {
+	last := ""
+	for _, m := range ms {
+		if strings.HasSuffix(m.Topic, "/status") {
+			last = m.Payload
+		}
+	}
+	return last
+}
+
 func get(url string) (string, error) {
 	resp, err := http.Get(url)
 	if err != nil {
@@ -92,4 +106,38 @@ func get(url string) (string, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
+}
+
+// A broker whose certificate a site CA signed is trusted with --mqtt-ca;
+// without it the run says the certificate is not trusted, and a CA file
+// that is not one is a usage error.
+func TestRunMQTTWithSiteCA(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	broker := mqtttest.Start(t, mqtttest.Options{TLS: true})
+	sub := mqtttest.Subscribe(t, broker.URL(), "ca-test", "", "", "sightline/line-4/#")
+	notPEM := filepath.Join(t.TempDir(), "ca.txt")
+	os.WriteFile(notPEM, []byte("not a certificate"), 0o644)
+	run := func(extra ...string) (int, string) {
+		args := append([]string{"run", "--source", demoVideo, "--backend", "local", "--max-frames", "20", "--camera", "line-4",
+			"--mqtt", broker.TLSURL()}, extra...)
+		code, _, stderr := runCLI(t, nil, args...)
+		return code, stderr
+	}
+	if code, stderr := run(); code != exitOK || !strings.Contains(stderr, "events not delivered") || !strings.Contains(stderr, "certificate") {
+		t.Errorf("without the CA: exit %d, stderr %q; want 0 and why the events wait", code, stderr)
+	}
+	if code, stderr := run("--mqtt-ca", notPEM); code != exitUsage || !strings.Contains(stderr, "no PEM certificate") {
+		t.Errorf("a CA file without a certificate: exit %d, %q", code, stderr)
+	}
+	if code, stderr := run("--mqtt-ca", broker.CAFile()); code != exitOK {
+		t.Fatalf("with the site CA: exit %d: %s", code, stderr)
+	}
+	sub.WaitFor(t, 10*time.Second, func(ms []mqtttest.Message) bool {
+		for _, m := range ms {
+			if m.Topic == "sightline/line-4/events/summary" {
+				return true
+			}
+		}
+		return false
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/capture"
 	"github.com/sightline/sightline/internal/clip"
 	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
@@ -53,6 +54,9 @@ type runFlags struct {
 	clipDir                   string
 	pre, post                 time.Duration
 	clipAnnotated             bool
+	captureDir                string
+	capture                   capture.Options
+	captureMaxMB              int64
 }
 
 func (f *runFlags) register(fs *flag.FlagSet) {
@@ -83,6 +87,11 @@ func (f *runFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&f.pre, "pre", clip.DefaultPre, "with --clip-dir: video before a clip's trigger")
 	fs.DurationVar(&f.post, "post", clip.DefaultPost, "with --clip-dir: video after it")
 	fs.BoolVar(&f.clipAnnotated, "clip-annotated", false, "with --clip-dir: clips of the drawn frames (re-encoded) instead of the source's own")
+	fs.StringVar(&f.captureDir, "capture-dir", "", "save frames worth labelling here (uncertain boxes, a random sample), with their predictions")
+	fs.Float64Var(&f.capture.Band, "capture-band", 0.1, "with --capture-dir: a box within this of the threshold makes the frame uncertain")
+	fs.Float64Var(&f.capture.Sample, "capture-sample", 0.01, "with --capture-dir: the share of analysed frames saved at random (0: none)")
+	fs.IntVar(&f.capture.PerMinute, "capture-per-minute", 10, "with --capture-dir: frames saved a minute at most")
+	fs.Int64Var(&f.captureMaxMB, "capture-max-mb", 2048, "with --capture-dir: the folder's captures stop at this size")
 	f.device = deviceFlag(fs)
 	fs.StringVar(&f.inspectLog, "inspect-log", "", "with inspection points: append every verdict to DIR/inspections.csv and .jsonl, with crops of fails and reviews")
 }
@@ -114,7 +123,7 @@ func cmdRun(ctx context.Context, e env, args []string) error {
 		return usagef("--out records one camera; with several, --clip-dir keeps what happened")
 	}
 	var outs plant.Outputs
-	defer outs.Stop() // after the bus has delivered the summary
+	defer stopPlant(e, &outs) // after the bus has delivered the summary
 	observe := outs.ObserveCloud
 	if pf.otlpEndpoint == "" {
 		observe = nil
@@ -275,6 +284,30 @@ func (f *runFlags) buildCamera(e env, c *camera, bus *event.Bus, several bool) e
 		c.snaps = pipeline.NewSnapshots(snapDir, f.snapshotEvery, c.bus)
 		c.p.Attach("snapshots", c.snaps)
 	}
+	return f.attachCapture(c, several)
+}
+
+// attachCapture saves the camera's frames worth labelling, if
+// --capture-dir asks: an output for the frames, a sink for their results.
+func (f *runFlags) attachCapture(c *camera, several bool) error {
+	if f.captureDir == "" {
+		return nil
+	}
+	dir := f.captureDir
+	if several {
+		dir = subdir(dir, c.name)
+	}
+	opts := f.capture
+	if opts.Sample == 0 {
+		opts.Sample = -1 // the flag's 0 means none; the option's means the default
+	}
+	opts.MaxBytes, opts.VideoTime = f.captureMaxMB<<20, c.everyFrame
+	cp, err := capture.New(dir, opts)
+	if err != nil {
+		return usagef("--capture-dir: %v", err)
+	}
+	c.p.Attach("capture", cp)
+	c.bus.Attach(cp)
 	return nil
 }
 

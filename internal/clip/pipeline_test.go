@@ -52,32 +52,7 @@ func TestClipsInThePipeline(t *testing.T) {
 		name := map[bool]string{false: "stream copy", true: "annotated"}[annotated]
 		t.Run(name, func(t *testing.T) {
 			checkLeaks(t)
-			bus, ev, clips := runClips(t)
-			vo := video.Options{}
-			if !annotated {
-				vo.Packets = clips
-			}
-			p, err := pipeline.New(pipeline.Config{Source: vtestFile(t), Video: vo, EveryFrame: true, Events: bus,
-				Schedule: schedule.Options{Local: oneBox{}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			p.Attach("clips", clips.Output(annotated))
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			p.Attach("operator", pipeline.FrameFunc(func(f *pipeline.Frame) error {
-				switch {
-				case f.PTS == 10*time.Second:
-					clips.Trigger("alert", f.PTS)
-				case f.PTS == 12*time.Second:
-					cancel() // Ctrl-C
-				}
-				return nil
-			}))
-			if err := p.Run(ctx); err != nil {
-				t.Fatalf("Run: %v", err)
-			}
-			bus.Close()
+			ev := clipAt10s(t, vtestFile(t), annotated)
 			types := []string{}
 			for _, e := range ev.all {
 				types = append(types, e.Head().Type)
@@ -185,28 +160,7 @@ func TestEveryCrossingInAClip(t *testing.T) {
 // AVI) still gets clips: its pictures are encoded once more, all of them.
 func TestClipsOfACodecMP4CannotHold(t *testing.T) {
 	checkLeaks(t)
-	bus, ev, clips := runClips(t)
-	p, err := pipeline.New(pipeline.Config{Source: videotest.DemoVideo, Video: video.Options{Packets: clips}, EveryFrame: true, Events: bus,
-		Schedule: schedule.Options{Local: oneBox{}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.Attach("clips", clips.Output(false))
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p.Attach("operator", pipeline.FrameFunc(func(f *pipeline.Frame) error {
-		switch f.PTS {
-		case 10 * time.Second:
-			clips.Trigger("key", f.PTS)
-		case 12 * time.Second:
-			cancel()
-		}
-		return nil
-	}))
-	if err := p.Run(ctx); err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	bus.Close()
+	ev := clipAt10s(t, videotest.DemoVideo, false)
 	got := ev.clips()
 	if len(got) != 1 {
 		t.Fatalf("%d clips, want 1 (events %d)", len(got), len(ev.all))
@@ -216,4 +170,37 @@ func TestClipsOfACodecMP4CannotHold(t *testing.T) {
 	if p := probe(t, c.File); float64(p.frames) < (c.PreS+c.PostS)*10-1 {
 		t.Errorf("%d pictures in %.1f s of a 10 fps video: pictures were dropped", p.frames, c.PreS+c.PostS)
 	}
+}
+
+// clipAt10s runs the pipeline on source with clips wired as `run
+// --clip-dir` wires them, asks for a clip at 10 s (as an alert on that
+// frame would) and stops at 12 s (Ctrl-C); it returns the events.
+func clipAt10s(t *testing.T, source string, annotated bool) *events {
+	bus, ev, clips := runClips(t)
+	vo := video.Options{}
+	if !annotated {
+		vo.Packets = clips
+	}
+	p, err := pipeline.New(pipeline.Config{Source: source, Video: vo, EveryFrame: true, Events: bus,
+		Schedule: schedule.Options{Local: oneBox{}, Mode: schedule.ModeLocal, Features: analyzer.Features{analyzer.FeatureObjects}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Attach("clips", clips.Output(annotated))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p.Attach("operator", pipeline.FrameFunc(func(f *pipeline.Frame) error {
+		switch f.PTS {
+		case 10 * time.Second:
+			clips.Trigger("alert", f.PTS)
+		case 12 * time.Second:
+			cancel()
+		}
+		return nil
+	}))
+	if err := p.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	bus.Close()
+	return ev
 }

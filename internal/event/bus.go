@@ -58,10 +58,15 @@ func (b *Bus) Camera(name string) *Bus {
 
 // Attach adds a sink; events published from now on reach it, until the
 // returned detach is called (outputs the app restarts; most sinks stay
-// for the run and ignore it).
+// for the run and ignore it). A camera's bus attaches to the run's a sink
+// that hears only that camera's events.
 func (b *Bus) Attach(s Sink) (detach func()) {
 	if b.parent != nil {
-		return b.parent.Attach(s)
+		return b.parent.Attach(SinkFunc(func(e Event) {
+			if e.Head().Camera == b.camera {
+				s.Publish(e)
+			}
+		}))
 	}
 	ref := &s
 	b.mu.Lock()

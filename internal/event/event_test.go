@@ -111,7 +111,8 @@ func TestCameraBus(t *testing.T) {
 }
 
 // A detached sink hears nothing more; the others go on, and detaching
-// twice (or through a camera's bus) is harmless.
+// twice (or through a camera's bus) is harmless. A sink on a camera's bus
+// hears that camera only.
 func TestBusDetach(t *testing.T) {
 	bus := NewBus(clock.Real{}, "")
 	var kept, gone int
@@ -121,13 +122,14 @@ func TestBusDetach(t *testing.T) {
 		gone++
 		heard <- struct{}{}
 	}))
-	bus.Publish(&Status{Header: Header{Type: TypeStatus}})
+	bus.Camera("b").Publish(&Status{Header: Header{Type: TypeStatus}})
+	bus.Camera("a").Publish(&Status{Header: Header{Type: TypeStatus}})
 	<-heard
 	detach()
 	detach()
 	bus.Publish(&Status{Header: Header{Type: TypeStatus}})
 	bus.Close()
-	if kept != 2 || gone != 1 {
-		t.Fatalf("kept sink heard %d events, detached one %d; want 2 and 1", kept, gone)
+	if kept != 3 || gone != 1 {
+		t.Fatalf("the run's sink heard %d events, camera a's (detached) %d; want 3 and 1", kept, gone)
 	}
 }

@@ -96,10 +96,10 @@ func randomSuffix() string {
 func (c *Config) brokerURL() (*url.URL, error) {
 	u, err := url.Parse(c.URL)
 	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("--mqtt %q: want mqtt://host:1883 or mqtts://host:8883", redactURL(c.URL))
+		return nil, fmt.Errorf("%q is not a broker URL: want mqtt://host:1883 or mqtts://host:8883", redactURL(c.URL))
 	}
 	if _, set := u.User.Password(); set {
-		return nil, fmt.Errorf("--mqtt: a password in the URL shows in ps and shell history; set %s instead", EnvPassword)
+		return nil, fmt.Errorf("a password in the broker URL shows in ps and shell history; set %s instead", EnvPassword)
 	}
 	if c.Username == "" && u.User != nil {
 		c.Username = u.User.Username()
@@ -107,7 +107,7 @@ func (c *Config) brokerURL() (*url.URL, error) {
 	u.User = nil
 	port := map[string]string{"mqtt": "1883", "mqtts": "8883"}[u.Scheme]
 	if port == "" {
-		return nil, fmt.Errorf("--mqtt %s: the scheme must be mqtt:// or mqtts://", u.Redacted())
+		return nil, fmt.Errorf("%s: the scheme must be mqtt:// or mqtts://", u.Redacted())
 	}
 	if u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), port)

@@ -138,35 +138,19 @@ func New(cfg Config) (*Sink, error) {
 }
 
 func (s *Sink) clientConfig(u *url.URL, tlsCfg *tls.Config) autopaho.ClientConfig {
-	backoff := s.cfg.Backoff
-	return autopaho.ClientConfig{
-		ServerUrls: []*url.URL{u},
-		TlsCfg:     tlsCfg,
-		KeepAlive:  30,
-		// The sink's own queue makes delivery survive a broker that lost
-		// its sessions, so no broker session is kept.
-		CleanStartOnInitialConnection: true,
-		ReconnectBackoff: func(attempt int) time.Duration {
-			if attempt == 0 {
-				return 0
-			}
-			return backoff.Delay(attempt - 1)
-		},
-		ConnectTimeout:  10 * time.Second,
-		ConnectUsername: s.cfg.Username,
-		ConnectPassword: []byte(s.cfg.Password),
-		WillMessage:     &paho.WillMessage{Topic: s.base + "/status", Payload: []byte(Offline), QoS: 1, Retain: true},
-		OnConnectionUp:  func(*autopaho.ConnectionManager, *paho.Connack) { s.connectionUp() },
-		OnConnectionDown: func() bool {
-			s.connectionDown()
-			return true // keep reconnecting until Close
-		},
-		OnConnectError: func(err error) { s.recordErr(refusal(err)) },
-		ClientConfig: paho.ClientConfig{
-			ClientID:      s.cfg.ClientID,
-			OnClientError: func(err error) { s.recordErr(fmt.Errorf("connection to the MQTT broker lost: %w", err)) },
-		},
+	cfg := s.cfg.connection(u, tlsCfg)
+	// The sink's own queue makes delivery survive a broker that lost its
+	// sessions, so no broker session is kept.
+	cfg.CleanStartOnInitialConnection = true
+	cfg.WillMessage = &paho.WillMessage{Topic: s.base + "/status", Payload: []byte(Offline), QoS: 1, Retain: true}
+	cfg.OnConnectionUp = func(*autopaho.ConnectionManager, *paho.Connack) { s.connectionUp() }
+	cfg.OnConnectionDown = func() bool {
+		s.connectionDown()
+		return true // keep reconnecting until Close
 	}
+	cfg.OnConnectError = func(err error) { s.recordErr(refusal(err)) }
+	cfg.OnClientError = func(err error) { s.recordErr(fmt.Errorf("connection to the MQTT broker lost: %w", err)) }
+	return cfg
 }
 
 // Publish queues e for the broker. It never waits for the network; a full
@@ -350,7 +334,16 @@ func (s *Sink) retry(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.n.Retries++
-	s.lastErr = s.cfg.scrub(err)
+	s.noteErr(err)
+}
+
+// noteErr keeps err as the latest error; the caller holds s.mu. "Currently
+// down" says less than why the connection failed, which the connection
+// manager reported: that one is kept instead.
+func (s *Sink) noteErr(err error) {
+	if !errors.Is(err, autopaho.ConnectionDownError) || s.lastErr == "" {
+		s.lastErr = s.cfg.scrub(err)
+	}
 }
 
 // refused tells a broker's final no (not authorized, a bad topic, too
@@ -484,7 +477,7 @@ func (s *Sink) awaitConnection(ctx context.Context) (context.Context, bool) {
 
 func (s *Sink) recordErr(err error) {
 	s.mu.Lock()
-	s.lastErr = s.cfg.scrub(err)
+	s.noteErr(err)
 	s.mu.Unlock()
 }
 

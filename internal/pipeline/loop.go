@@ -15,6 +15,7 @@ import (
 	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/mats"
 	"github.com/sightline/sightline/internal/scene"
+	"github.com/sightline/sightline/internal/stages"
 	"github.com/sightline/sightline/internal/text"
 	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
@@ -99,7 +100,7 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 	}
 	epoch, filter, fps := p.hold(fr)
 	p.scene.times.put(fr.Seq, p.sceneTime(fr))
-	offered := sched.Offer(schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Epoch: epoch})
+	offered := sched.Offer(offerOf(fr, epoch))
 	view := p.view(sched)
 	view.Inspect = p.inspect(ctx, fr, view)
 	p.mu.Lock()
@@ -112,8 +113,16 @@ func (p *Pipeline) handle(ctx context.Context, fr *video.Frame) {
 	p.framesShown.Add(1)
 }
 
+// offerOf is fr as the scheduler takes it: its pixels lent, not copied
+// (the pipeline never changes them), with the size they stand for.
+func offerOf(fr *video.Frame, epoch int64) schedule.Frame {
+	return schedule.Frame{Seq: fr.Seq, PTS: fr.PTS, Mat: fr.Mat, Full: fr.Full, Epoch: epoch, Lend: fr.Lend}
+}
+
 // view is what to draw now.
 func (p *Pipeline) view(sched *schedule.Scheduler) View {
+	span := stages.Begin()
+	defer span.End(stages.Merge)
 	p.mu.Lock()
 	sv := p.sceneView
 	p.mu.Unlock()
@@ -244,7 +253,9 @@ func (p *Pipeline) onResult(r *analyzer.Result) {
 		p.sceneView = sv
 		p.mu.Unlock()
 	}
+	span := stages.Begin()
 	p.latest.Add(r)
+	span.End(stages.Merge)
 	p.attachCrops(evs)
 	p.bus.Publish(&event.Analysis{Header: event.Header{Type: event.TypeAnalysis}, At: event.AtFrame(r.Frame, r.PTS),
 		Source: r.Source, LatencyMS: event.MS(r.Latency), Data: r.Analysis})

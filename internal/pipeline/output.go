@@ -10,6 +10,7 @@ import (
 
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/event"
+	"github.com/sightline/sightline/internal/stages"
 	"github.com/sightline/sightline/internal/text"
 	"github.com/sightline/sightline/overlay"
 )
@@ -57,6 +58,8 @@ type Frame struct {
 func (f *Frame) Drawn() gocv.Mat {
 	p := f.p
 	if !f.drawn {
+		span := stages.Begin()
+		defer span.End(stages.Draw)
 		if p.drawn.Ptr() == nil {
 			p.drawn = gocv.NewMat()
 		}

@@ -13,14 +13,23 @@
 // name says so; nobody else does. A source's frame is the pipeline's until
 // it calls Release, which returns the pixels to the source's pool. During
 // WriteFrame an output may read Frame.Clean and Frame.Drawn, which stay the
-// pipeline's, and copies what it keeps. The scheduler copies what it
-// analyses into its own pool. The pipeline owns the held frame (the last
+// pipeline's, and copies what it keeps; nobody changes them. The pipeline
+// lends a frame's pixels to the scheduler for its analyses
+// (video.Frame.Lend): released, they go back to the pool when the last
+// analysis gives them back. The pipeline owns the held frame (the last
 // one, kept for pauses and the app's panels) and the drawn buffer.
+//
+// Frames are decoded at the size the analysis needs (a model's input)
+// rather than the source's when nothing else reads them: no output
+// attached when a source opens, no inspection points, and only a local
+// analyzer that works on such frames (FrameSizer). Results are in the
+// source's pixels all the same.
 package pipeline
 
 import (
 	"context"
 	"errors"
+	"image"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -288,7 +297,7 @@ func (p *Pipeline) showStill(playCtx, ctx context.Context) error {
 		p.redraw = false
 		p.mu.Unlock()
 		if restart && h.frame != nil {
-			p.scheduler(ctx).Offer(schedule.Frame{Seq: h.frame.Seq, PTS: h.frame.PTS, Mat: h.frame.Mat, Epoch: h.epoch})
+			p.scheduler(ctx).Offer(offerOf(h.frame, h.epoch))
 		}
 		if redraw {
 			p.writeHeld()
@@ -298,6 +307,7 @@ func (p *Pipeline) showStill(playCtx, ctx context.Context) error {
 
 func (p *Pipeline) videoOptions() video.Options {
 	o := p.cfg.Video
+	o.Scale = p.analysisScale()
 	user := o.OnStatus
 	o.OnStatus = func(s video.Status) {
 		p.setStatus(s)
@@ -501,4 +511,37 @@ func (p *Pipeline) Stats() Stats {
 	}
 	p.outMu.Unlock()
 	return st
+}
+
+// FrameSizer is an analyzer that can work on frames scaled down to the
+// size it needs, with its results in the full frame's pixels
+// (local.Backend).
+type FrameSizer interface {
+	FrameSize(fs analyzer.Features, w, h int) (size image.Point, ok bool)
+}
+
+// analysisScale says how the source may scale its frames for the
+// analysis, when the analysis is all that reads them: no output attached,
+// no inspection points, and only a local analyzer that is a FrameSizer.
+// nil: at the source's size.
+func (p *Pipeline) analysisScale() func(w, h int) image.Point {
+	p.outMu.Lock()
+	outputs := len(p.outputs)
+	p.outMu.Unlock()
+	p.inspections.mu.Lock()
+	inspecting := p.inspections.insp != nil
+	p.inspections.mu.Unlock()
+	p.mu.Lock()
+	o := p.schedOpts
+	p.mu.Unlock()
+	sizer, ok := o.Local.(FrameSizer)
+	if outputs > 0 || inspecting || !ok || (o.Cloud != nil && o.Mode != schedule.ModeLocal) {
+		return nil
+	}
+	return func(w, h int) image.Point {
+		if size, ok := sizer.FrameSize(o.Features, w, h); ok {
+			return size
+		}
+		return image.Pt(w, h)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,7 @@ import (
 // Config says which outputs to start; empty fields are outputs not used.
 type Config struct {
 	MQTT         string // mqtt://host:1883 or mqtts://…
+	CAFile       string // PEM CAs trusted for mqtts:// besides the system's
 	Username     string
 	Password     mqtt.Secret
 	MetricsAddr  string // HOST:PORT of /metrics
@@ -37,6 +39,17 @@ type Config struct {
 type Camera struct {
 	Name string
 	P    *pipeline.Pipeline
+	// Bus is the camera's own events when it has a bus of its own (the
+	// app's cameras); nil: they are on the run's.
+	Bus *event.Bus
+}
+
+// busOf is where c's events are published.
+func busOf(c Camera, run *event.Bus) *event.Bus {
+	if c.Bus != nil {
+		return c.Bus
+	}
+	return run
 }
 
 // Outputs are the running outputs. The zero value has none; Start starts
@@ -84,12 +97,12 @@ func (o *Outputs) Start(ctx context.Context, cfg Config, cams []Camera, bus *eve
 func (o *Outputs) start(ctx context.Context, cfg Config, cams []Camera, bus *event.Bus) error {
 	if cfg.MQTT != "" {
 		for _, c := range cams {
-			mq, err := mqtt.New(mqtt.Config{URL: cfg.MQTT, Camera: c.Name, Username: cfg.Username, Password: cfg.Password, SpoolDir: spoolDir()})
+			mq, err := mqtt.New(mqtt.Config{URL: cfg.MQTT, CAFile: cfg.CAFile, Camera: c.Name, Username: cfg.Username, Password: cfg.Password, SpoolDir: spoolDir()})
 			if err != nil {
 				return fmt.Errorf("%w: %w", ErrMQTT, err)
 			}
 			o.mqs = append(o.mqs, mq)
-			o.detach = append(o.detach, bus.Attach(event.SinkFunc(func(ev event.Event) {
+			o.detach = append(o.detach, busOf(c, bus).Attach(event.SinkFunc(func(ev event.Event) {
 				if cam := ev.Head().Camera; cam == "" || cam == c.Name {
 					mq.Publish(ev)
 					publishCounts(mq, ev, c.P)
@@ -105,7 +118,9 @@ func (o *Outputs) start(ctx context.Context, cfg Config, cams []Camera, bus *eve
 		runName = "" // each camera's figures carry its name
 	}
 	o.metrics = metrics.New(runName, func() []metrics.Snapshot { return o.snapshots(cams) })
-	o.detach = append(o.detach, bus.Attach(o.metrics))
+	for _, b := range buses(cams, bus) {
+		o.detach = append(o.detach, b.Attach(o.metrics))
+	}
 	if cfg.MetricsAddr != "" {
 		o.server = metrics.NewServer(cfg.MetricsAddr, o.metrics.Handler())
 		if err := o.server.Start(); err != nil {
@@ -122,6 +137,17 @@ func (o *Outputs) start(ctx context.Context, cfg Config, cams []Camera, bus *eve
 		o.mu.Unlock()
 	}
 	return nil
+}
+
+// buses are the distinct buses the cameras publish on.
+func buses(cams []Camera, run *event.Bus) []*event.Bus {
+	var out []*event.Bus
+	for _, c := range cams {
+		if b := busOf(c, run); b != nil && !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out
 }
 
 // publishCounts sends a camera's scene totals after every event that

@@ -19,41 +19,21 @@ import (
 	"time"
 
 	"github.com/sightline/sightline/internal/deps"
+	"github.com/sightline/sightline/internal/media"
 )
 
 // DemoVideo is the demo video (deps.DemoVideo).
 const DemoVideo = deps.DemoVideo
 
-// cacheDir keeps made media across test runs: making it costs seconds, and
-// the files never change for a given name.
-func cacheDir(t testing.TB) string {
-	t.Helper()
-	dir := filepath.Join(os.TempDir(), "sightline-videotest")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-var makeMu sync.Mutex
+// cacheDir keeps made media across test runs.
+func cacheDir() string { return filepath.Join(os.TempDir(), "sightline-videotest") }
 
 // Make returns the file name in the media cache, making it with the ffmpeg
 // arguments (output last, added here) when it is not there yet.
 func Make(t testing.TB, name string, args ...string) string {
 	t.Helper()
-	makeMu.Lock()
-	defer makeMu.Unlock()
-	p := filepath.Join(cacheDir(t), name)
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	tmp := p + ".part" + filepath.Ext(p)
-	cmd := exec.Command("ffmpeg", append(append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args...), tmp)...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		os.Remove(tmp)
-		t.Fatalf("ffmpeg %v (scripts/setup.sh installs ffmpeg): %v\n%s", args, err, out)
-	}
-	if err := os.Rename(tmp, p); err != nil {
+	p, err := media.Make(cacheDir(), name, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return p

@@ -6,11 +6,9 @@ package mqtttest
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -30,12 +28,10 @@ type Options struct {
 type Broker struct {
 	t       testing.TB
 	dir     string
-	conf    string
 	port    int
 	tlsPort int
 	caFile  string
-	cmd     *exec.Cmd
-	exited  chan struct{}
+	m       *Mosquitto // nil while stopped
 }
 
 // Start runs a broker for the test; it is stopped when the test ends.
@@ -68,19 +64,13 @@ func Start(t testing.TB, opts Options) *Broker {
 		listeners = append(listeners, fmt.Sprintf("listener %d 127.0.0.1", b.tlsPort),
 			"cafile "+ca, "certfile "+cert, "keyfile "+key)
 	}
-	b.conf = filepath.Join(b.dir, "mosquitto.conf")
-	conf := append([]string{
+	_, err := WriteConf(b.dir, append(append([]string{
 		"per_listener_settings false",
 		"persistence true",
 		"persistence_location " + b.dir + "/",
-		"log_dest file " + filepath.Join(b.dir, "mosquitto.log"),
 		"max_queued_messages 0", // no limit on what waits for a subscriber
-	}, extra...)
-	if os.Getuid() == 0 {
-		conf = append(conf, "user root") // else mosquitto drops to a user who cannot read the temp folder
-	}
-	conf = append(conf, listeners...)
-	if err := os.WriteFile(b.conf, []byte(strings.Join(conf, "\n")+"\n"), 0o600); err != nil {
+	}, extra...), listeners...)...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	b.Start()
@@ -101,45 +91,20 @@ func (b *Broker) CAFile() string { return b.caFile }
 // Start (re)starts the broker on the same ports and waits until it listens.
 func (b *Broker) Start() {
 	b.t.Helper()
-	cmd := exec.Command("mosquitto", "-c", b.conf)
-	if err := cmd.Start(); err != nil {
-		b.t.Fatalf("starting mosquitto: %v", err)
+	m, err := RunMosquitto(b.dir, b.port)
+	if err != nil {
+		b.t.Fatal(err)
 	}
-	b.cmd, b.exited = cmd, make(chan struct{})
-	go func(exited chan struct{}) { _ = cmd.Wait(); close(exited) }(b.exited)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", b.port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-b.exited:
-			b.t.Fatalf("mosquitto exited at start: %s", b.Log())
-		default:
-		}
-		if time.Now().After(deadline) {
-			b.t.Fatalf("mosquitto did not listen within 10 s: %v\n%s", err, b.Log())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	b.m = m
 }
 
 // Stop ends the broker with sig and waits for it: SIGTERM is a clean
 // shutdown (sessions saved), SIGKILL a crash.
 func (b *Broker) Stop(sig syscall.Signal) {
-	if b.cmd == nil {
-		return
+	if b.m != nil {
+		b.m.Stop(sig)
+		b.m = nil
 	}
-	_ = b.cmd.Process.Signal(sig)
-	select {
-	case <-b.exited:
-	case <-time.After(10 * time.Second):
-		_ = b.cmd.Process.Kill()
-		<-b.exited
-	}
-	b.cmd = nil
 }
 
 // Save makes the broker write its sessions to disk (SIGUSR1), so that even
@@ -148,7 +113,7 @@ func (b *Broker) Save() {
 	b.t.Helper()
 	db := filepath.Join(b.dir, "mosquitto.db")
 	before := modTime(db)
-	if err := b.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+	if err := b.m.Signal(syscall.SIGUSR1); err != nil {
 		b.t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -170,10 +135,7 @@ func modTime(path string) time.Time {
 }
 
 // Log is the broker's log so far.
-func (b *Broker) Log() string {
-	s, _ := os.ReadFile(filepath.Join(b.dir, "mosquitto.log"))
-	return string(s)
-}
+func (b *Broker) Log() string { return logIn(b.dir) }
 
 func (b *Broker) passwordFile(users map[string]string) string {
 	path := filepath.Join(b.dir, "passwords")
