@@ -23,55 +23,56 @@ import (
 
 // fileRun is a pipeline as `run` builds it for one file read as fast as it
 // decodes: every frame analysed on opts' backends, frames of them (the
-// file looping when shorter), headless (nothing drawn).
+// file looping when shorter), headless (nothing drawn unless draw).
 type fileRun struct {
 	source string
 	frames int
 	opts   schedule.Options
 	scene  *scene.Config
+	// draw attaches an output that has the overlay drawn on every frame.
+	draw bool
 	// outputs, when set, starts what the run sends its events to; stop is
 	// called after the run, once its bus has delivered the summary.
 	outputs func(ctx context.Context, p *pipeline.Pipeline, bus *event.Bus) (stop func(), err error)
 }
 
-// warmupFrames are left out of a file run's rate: models warm, buffers sized.
-const warmupFrames = 10
-
 // fps plays the run and returns its frames a second after the warm-up.
 func (r fileRun) fps(ctx context.Context) (float64, error) {
+	m, err := r.run(ctx)
+	return m.fps, err
+}
+
+// run plays the run and measures it from its warm-up to its end.
+func (r fileRun) run(ctx context.Context) (pipelineRun, error) {
 	bus := event.NewBus(clock.Real{}, "")
 	defer bus.Close() // at once on an early return
 	p, err := pipeline.New(pipeline.Config{Source: r.source, Schedule: r.opts, EveryFrame: true, Keep: true,
 		MaxFrames: int64(r.frames), Filter: overlay.Filter{Threshold: local.DefaultThreshold}, Events: bus, Scene: r.scene})
 	if err != nil {
-		return 0, err
+		return pipelineRun{}, err
 	}
 	stop := func() {}
 	if r.outputs != nil {
 		if stop, err = r.outputs(ctx, p, bus); err != nil {
-			return 0, err
+			return pipelineRun{}, err
 		}
 	}
-	var start time.Time
-	frames := 0
-	p.Attach("meter", pipeline.FrameFunc(func(*pipeline.Frame) error {
-		if frames == warmupFrames {
-			start = time.Now()
-		}
-		frames++
-		return nil
-	}))
+	m := &runMeter{}
+	bus.Attach(m)
+	if r.draw {
+		p.Attach("draw", pipeline.FrameFunc(func(f *pipeline.Frame) error {
+			f.Drawn()
+			return nil
+		}))
+	}
 	err = p.Run(ctx)
-	elapsed := time.Since(start)
+	stopped, cpu := time.Now(), cpuTime()
 	bus.Close()
 	stop()
 	if err != nil {
-		return 0, err
+		return pipelineRun{}, err
 	}
-	if frames <= warmupFrames {
-		return 0, fmt.Errorf("%s: %d frames played, more than %d needed", r.source, frames, warmupFrames)
-	}
-	return float64(frames-warmupFrames) / elapsed.Seconds(), nil
+	return m.end(stopped, cpu)
 }
 
 // cameraCounts are the camera counts of the scaling table.

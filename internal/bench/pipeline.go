@@ -13,12 +13,9 @@ import (
 	"github.com/sightline/sightline/analyzer/local"
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
-	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/meter"
-	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/internal/stages"
-	"github.com/sightline/sightline/overlay"
 	"github.com/sightline/sightline/video"
 )
 
@@ -287,25 +284,5 @@ func pipelineFPS(ctx context.Context, uri string, n int, lo local.Options, draw 
 		return pipelineRun{}, err
 	}
 	defer b.Close()
-	bus := event.NewBus(clock.Real{}, "")
-	defer bus.Close()
-	p, err := pipeline.New(pipeline.Config{Source: uri, Schedule: b.Schedule(), EveryFrame: true, Keep: true,
-		MaxFrames: int64(n), Filter: overlay.Filter{Threshold: local.DefaultThreshold}, Events: bus})
-	if err != nil {
-		return pipelineRun{}, err
-	}
-	m := &runMeter{}
-	bus.Attach(m)
-	if draw {
-		p.Attach("draw", pipeline.FrameFunc(func(f *pipeline.Frame) error {
-			f.Drawn()
-			return nil
-		}))
-	}
-	if err := p.Run(ctx); err != nil {
-		return pipelineRun{}, err
-	}
-	stopped, cpu := time.Now(), cpuTime()
-	bus.Close()
-	return m.end(stopped, cpu)
+	return fileRun{source: uri, frames: n, opts: b.Schedule(), draw: draw}.run(ctx)
 }
