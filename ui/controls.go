@@ -128,8 +128,8 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 	c.thresh.Step = 0.01
 	c.thresh.SetValue(f.Threshold)
 	c.thresh.OnChanged = func(v float64) {
+		p.SetThreshold(v) // first: the pipeline redraws while the label changes
 		c.threshText.SetText(thresholdText(v))
-		p.SetFilter(func(f *overlay.Filter) { f.Threshold = v })
 	}
 	c.thresh.OnChangeEnded = func(float64) { c.unfocus() }
 	c.dimmed = widget.NewCheck("Also show boxes under it, faded", func(v bool) {

@@ -15,8 +15,14 @@ import (
 type liveView struct {
 	widget.BaseWidget
 	img *canvas.Image
-	sel *canvas.Rectangle
-	bg  *canvas.Rectangle
+	// display makes the pictures (follow); nil in tests of the view alone.
+	display *display
+	// probe is a transparent pixel refreshed with each picture: Fyne
+	// generates it while it paints that picture, which tells the display
+	// when its frame reached the screen.
+	probe *canvas.Raster
+	sel   *canvas.Rectangle
+	bg    *canvas.Rectangle
 	// msg is said over an empty view: what is being opened, or why there
 	// is no signal.
 	msg *canvas.Text
@@ -36,6 +42,13 @@ func newLiveView() *liveView {
 		bg:  canvas.NewRectangle(color.NRGBA{0x10, 0x12, 0x16, 0xff}),
 		msg: canvas.NewText("", color.NRGBA{0xe6, 0xea, 0xf0, 0xff}),
 	}
+	clear := image.NewRGBA(image.Rect(0, 0, 1, 1))
+	v.probe = canvas.NewRaster(func(int, int) image.Image {
+		if v.display != nil {
+			v.display.paintedNow()
+		}
+		return clear
+	})
 	v.msg.Alignment = fyne.TextAlignCenter
 	v.msg.TextStyle = fyne.TextStyle{Bold: true}
 	v.msg.Hide()
@@ -50,6 +63,12 @@ func newLiveView() *liveView {
 	return v
 }
 
+// follow shows d's pictures, made at the view's size in pixels.
+func (v *liveView) follow(d *display) {
+	v.display = d
+	d.show = func(img *image.RGBA) { v.setImage(img) }
+}
+
 // setImage swaps the picture on screen; UI thread only.
 func (v *liveView) setImage(img image.Image) {
 	if v.msg.Visible() {
@@ -58,6 +77,7 @@ func (v *liveView) setImage(img image.Image) {
 	}
 	v.img.Image = img
 	v.img.Refresh()
+	v.probe.Refresh()
 }
 
 // clear takes the picture off (it belonged to another source) and says
@@ -85,14 +105,32 @@ func (v *liveView) CreateRenderer() fyne.WidgetRenderer {
 
 func (v *liveView) MinSize() fyne.Size { return fyne.NewSize(320, 180) }
 
-// picture is where the picture is drawn inside the widget, and its size.
+// picture is where the picture is drawn inside the widget, its size, and
+// the size of the frame it shows in source pixels (the picture itself may
+// be smaller: the display makes it at the view's size).
 func (v *liveView) picture() (pos fyne.Position, size fyne.Size, src image.Point) {
 	if v.img.Image == nil {
 		return fyne.Position{}, v.Size(), image.Point{}
 	}
 	src = v.img.Image.Bounds().Size()
+	if v.display != nil {
+		if frame := v.display.onScreenFrame(); frame != (image.Point{}) {
+			src = frame
+		}
+	}
 	pos, size = fitContain(v.Size(), src)
 	return pos, size, src
+}
+
+// pixels is size in the screen's pixels; zero while the view is on no
+// canvas.
+func (v *liveView) pixels(size fyne.Size) image.Point {
+	c := fyne.CurrentApp().Driver().CanvasForObject(v)
+	if c == nil {
+		return image.Point{}
+	}
+	x, y := c.PixelCoordinateForPosition(fyne.NewPos(size.Width, size.Height))
+	return image.Pt(x, y)
 }
 
 // fitContain is where a picture of src pixels is drawn in area, scaled to
@@ -204,6 +242,10 @@ type liveRenderer struct{ v *liveView }
 func (r *liveRenderer) Layout(size fyne.Size) {
 	r.v.bg.Resize(size)
 	r.v.img.Resize(size)
+	r.v.probe.Resize(fyne.NewSize(1, 1))
+	if r.v.display != nil {
+		r.v.display.fitTo(r.v.pixels(size))
+	}
 	if r.v.edit != nil {
 		r.v.edit.layer.Resize(size)
 		r.v.edit.refresh() // the handles follow the picture
@@ -220,7 +262,7 @@ func (r *liveRenderer) Refresh() {
 	r.v.img.Refresh()
 }
 func (r *liveRenderer) Objects() []fyne.CanvasObject {
-	objs := []fyne.CanvasObject{r.v.bg, r.v.img, r.v.sel, r.v.msg}
+	objs := []fyne.CanvasObject{r.v.bg, r.v.img, r.v.probe, r.v.sel, r.v.msg}
 	if r.v.edit != nil {
 		objs = append(objs, r.v.edit.layer)
 	}

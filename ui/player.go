@@ -13,6 +13,7 @@ import (
 	"github.com/sightline/sightline/analyzer"
 	"github.com/sightline/sightline/analyzer/schedule"
 	"github.com/sightline/sightline/internal/backend"
+	"github.com/sightline/sightline/internal/clock"
 	"github.com/sightline/sightline/internal/event"
 	"github.com/sightline/sightline/internal/inspect"
 	"github.com/sightline/sightline/internal/pipeline"
@@ -54,7 +55,13 @@ func newPlayer(cfg Config, bc backend.Config, build builder, bus *event.Bus, pac
 		source = defaultSource()
 	}
 	p := &player{build: build, backends: bc, display: newDisplay()}
-	opts, err := build(bc)
+	// The models load on the first analysis, off the UI thread: neither
+	// the window nor the first frame waits for them. Later changes load
+	// what they need at once, so a missing model is said then.
+	first := bc
+	first.LoadLater = true
+	opts, err := build(first)
+	opts.Local = yielding(opts.Local)
 	p.buildErr = err
 	pc := pipeline.Config{
 		Source:   source,
@@ -88,6 +95,7 @@ func (p *player) reconfigure(change func(*backend.Config)) error {
 	opts, err := p.build(next)
 	if err == nil {
 		p.backends = next
+		opts.Local = yielding(opts.Local)
 	}
 	p.buildErr = err
 	p.mu.Unlock()
@@ -150,6 +158,13 @@ func (p *player) Cloud() bool { return p.Schedule().Cloud != nil }
 // CloudAnalyzer is the cloud backend in use (behind privacy blurring when
 // it is on), nil when none is configured.
 func (p *player) CloudAnalyzer() analyzer.Analyzer { return p.Schedule().Cloud }
+
+// SetThreshold changes the confidence the boxes are drawn at (the
+// slider); the display times the change to the screen.
+func (p *player) SetThreshold(v float64) {
+	p.display.thresholdChanged(v)
+	p.SetFilter(func(f *overlay.Filter) { f.Threshold = v })
+}
 
 // SetFPSLimit caps analyses a second (0: as many as the backends manage).
 func (p *player) SetFPSLimit(v float64) {
@@ -234,42 +249,102 @@ func (p *player) recordingFailed() {
 // a one-slot mailbox: the newest picture waits in queued while the UI
 // thread is busy and replaces an older one still waiting, so the display
 // never lags behind the source and one slow repaint does not cost a frame.
-// Three buffers: one on screen, one queued, one being drawn.
+// Three pictures: one on screen, one queued, one being drawn.
+//
+// A picture is no larger than the live view in pixels, or a wall's tile
+// (fit.go): a 1080p frame is
+// scaled down here, on the pipeline's goroutine, before its conversion to
+// RGBA, so the UI thread hands the GPU a texture of the view's size instead
+// of 8 MB to upload and scale every frame (0.27× of a 30 fps 1080p source
+// reached the screen under Xvfb that way).
 type display struct {
 	// schedule runs f on the UI thread (fyne.Do in the window); show puts
 	// a picture on screen there.
 	schedule func(f func())
 	show     func(img *image.RGBA)
-	shown    atomic.Int64
+	clock    interface{ Now() time.Time }
+	shown    atomic.Int64  // pictures handed to the screen
+	painted  atomic.Int64  // pictures the screen painted
+	view     atomic.Uint64 // the live view's size in pixels (x<<32 | y); 0: not laid out
 
 	mu        sync.Mutex
-	bufs      [3]*image.RGBA
-	queued    *image.RGBA
-	onScreen  *image.RGBA
+	pics      [3]*picture
+	queued    *picture
+	onScreen  *picture
 	scheduled bool
-	rgba      gocv.Mat // conversion buffer: the pipeline's goroutine only
+	timing    displayTiming
 	// fit bounds the pictures (a wall's tile); see setFit.
 	fit   atomic.Pointer[image.Point]
 	small gocv.Mat // scaling buffer: the pipeline's goroutine only
 }
 
-func newDisplay() *display {
-	return &display{schedule: func(f func()) { f() }, show: func(*image.RGBA) {}}
+// picture is one frame made for the screen, and what the display measures
+// of it.
+type picture struct {
+	img *image.RGBA
+	// mat is a Mat over img.Pix: the conversion writes straight into the
+	// picture (gocv keeps img.Pix referenced; Go does not move it).
+	mat     gocv.Mat
+	frame   image.Point // the frame's size, in source pixels
+	drawnAt time.Time
+	arrived time.Time // the frame's arrival; zero for a frame drawn again
+	// threshold is the confidence it was drawn with; analysed says it
+	// carries results.
+	threshold float64
+	analysed  bool
+	painted   bool
 }
 
-// WriteFrame converts the drawn frame into a free buffer and posts it.
+func newPicture(size image.Point) (*picture, error) {
+	img := image.NewRGBA(image.Rectangle{Max: size})
+	m, err := gocv.NewMatFromBytes(size.Y, size.X, gocv.MatTypeCV8UC4, img.Pix)
+	if err != nil {
+		return nil, err
+	}
+	return &picture{img: img, mat: m}, nil
+}
+
+func (p *picture) size() image.Point { return p.img.Rect.Size() }
+
+func (p *picture) close() {
+	if p != nil && p.mat.Ptr() != nil {
+		p.mat.Close() // the header; img.Pix stays, for a screen that still shows it
+		p.mat = gocv.Mat{}
+	}
+}
+
+func newDisplay() *display {
+	return &display{schedule: func(f func()) { f() }, show: func(*image.RGBA) {}, clock: clock.Real{}}
+}
+
+// WriteFrame makes the drawn frame into a free picture and posts it.
 func (d *display) WriteFrame(f *pipeline.Frame) error {
-	bgr, ok := d.fitted(f)
+	drawnAt := d.clock.Now()
+	bgr, frame, ok := d.fitted(f)
 	if !ok {
 		return nil
 	}
+	size := image.Pt(bgr.Cols(), bgr.Rows())
 	d.mu.Lock()
-	i := slices.IndexFunc(d.bufs[:], func(b *image.RGBA) bool { return b == nil || (b != d.onScreen && b != d.queued) })
+	i := slices.IndexFunc(d.pics[:], func(p *picture) bool { return p == nil || (p != d.onScreen && p != d.queued) })
+	pic := d.pics[i]
 	d.mu.Unlock()
-	buf := toRGBA(bgr, d.bufs[i], &d.rgba)
+	if pic == nil || pic.mat.Ptr() == nil || pic.size() != size {
+		pic.close()
+		var err error
+		if pic, err = newPicture(size); err != nil {
+			return err
+		}
+	}
+	gocv.CvtColor(bgr, &pic.mat, gocv.ColorBGRToRGBA)
+	pic.frame, pic.drawnAt, pic.threshold, pic.analysed, pic.painted = frame, drawnAt, f.Filter.Threshold, f.View.Analysis != nil, false
+	pic.arrived = time.Time{}
+	if !f.Repeat {
+		pic.arrived = f.Arrived
+	}
 	d.mu.Lock()
-	d.bufs[i] = buf
-	d.queued = buf
+	d.pics[i] = pic
+	d.queued = pic
 	post := !d.scheduled
 	d.scheduled = true
 	d.mu.Unlock()
@@ -282,25 +357,63 @@ func (d *display) WriteFrame(f *pipeline.Frame) error {
 // flush shows the newest queued picture; UI thread.
 func (d *display) flush() {
 	d.mu.Lock()
-	img := d.queued
+	pic := d.queued
 	d.queued, d.scheduled = nil, false
-	if img != nil {
-		d.onScreen = img
+	if pic != nil {
+		d.onScreen = pic
 	}
 	d.mu.Unlock()
-	if img != nil {
-		d.show(img)
+	if pic != nil {
+		d.show(pic.img)
 		d.shown.Add(1)
 	}
 }
 
-// Close frees the conversion buffer; the pipeline calls it at its end.
+// paintedNow notes that the picture on screen is being painted; UI
+// thread, during the paint.
+func (d *display) paintedNow() {
+	now := d.clock.Now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	pic := d.onScreen
+	if pic == nil || pic.painted {
+		return
+	}
+	pic.painted = true
+	d.painted.Add(1)
+	d.timing.paintedPicture(pic, now)
+}
+
+// thresholdChanged notes that the threshold became v now: the display
+// times how long a picture drawn with it takes to be painted.
+func (d *display) thresholdChanged(v float64) {
+	now := d.clock.Now()
+	d.mu.Lock()
+	d.timing.change = &thresholdChange{value: v, at: now}
+	d.mu.Unlock()
+}
+
+// onScreenFrame is the size, in source pixels, of the frame the picture on
+// screen shows; zero before the first.
+func (d *display) onScreenFrame() image.Point {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.onScreen == nil {
+		return image.Point{}
+	}
+	return d.onScreen.frame
+}
+
+// Close frees the conversion buffers; the pipeline calls it at its end.
 func (d *display) Close() error {
-	for _, m := range []*gocv.Mat{&d.rgba, &d.small} {
-		if m.Ptr() != nil {
-			m.Close()
-			*m = gocv.Mat{}
-		}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, p := range d.pics {
+		p.close()
+	}
+	if d.small.Ptr() != nil {
+		d.small.Close()
+		d.small = gocv.Mat{}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -24,8 +25,9 @@ func (s *shell) measure(launched time.Time, runFor time.Duration, path string, q
 		views[0].measure(launched, runFor, path, quit)
 		return
 	}
+	launched = processStart(launched)
 	firstView := waitAnyFrame(views)
-	first := time.Since(launched)
+	first := float64(time.Since(launched).Microseconds()) / 1000
 	samples := make([][]meterSample, len(views))
 	end := time.Now().Add(reportWarmup + runFor)
 	for t := range time.Tick(time.Second) {
@@ -36,10 +38,16 @@ func (s *shell) measure(launched time.Time, runFor time.Duration, path string, q
 			break
 		}
 	}
-	rep := views[firstView].report(samples[firstView], first)
+	tiles := make([]DisplayReport, len(views))
 	for i, w := range views {
-		rep.Tiles = append(rep.Tiles, w.report(samples[i], first))
+		tiles[i] = w.report(samples[i], w.p.display.takeAges())
+		// A tile's paints are not seen (paintedOrHanded): its first
+		// frame is the first handed to the screen.
+		tiles[i].FirstFrameMS, tiles[i].FirstAnalysisMS = sinceLaunch(launched, w.p.display)
+		tiles[i].FirstFrameMS = cmp.Or(tiles[i].FirstFrameMS, first)
 	}
+	rep := tiles[firstView]
+	rep.Tiles = tiles
 	if path != "" {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {

@@ -152,7 +152,7 @@ func (w *mainWindow) newPanels(ctx context.Context, d windowDeps) {
 	w.hud = newHUD()
 	w.banner = newBanner()
 	w.p.display.schedule = fyne.Do
-	w.p.display.show = func(img *image.RGBA) { w.live.setImage(img) }
+	w.live.follow(w.p.display)
 	w.bus.Attach(event.SinkFunc(w.onEvent))
 
 	w.controls = newControls(w.win, w.p, w.st.Recent)

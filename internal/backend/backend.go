@@ -176,6 +176,10 @@ type Config struct {
 	CloudPerMinute float64
 	CloudPerDay    int
 	CacheTTL       time.Duration
+	// LoadLater leaves the local models to load on their first analysis
+	// (the app: its window and first frame do not wait for them); without
+	// it they load now, so a missing model is a configuration error at once.
+	LoadLater bool
 }
 
 // Backends are the analyzers a `run` pipeline uses, built from a Config.
@@ -251,7 +255,7 @@ func Schedule(cfg Config, loc *local.Backend) (schedule.Options, error) {
 }
 
 // features resolves the requested features and loads the local models
-// they need.
+// they need (unless cfg.LoadLater).
 func features(cfg Config, o schedule.Options, loc *local.Backend) (analyzer.Features, error) {
 	fs := cfg.Features
 	if fs == nil {
@@ -274,7 +278,7 @@ func features(cfg Config, o schedule.Options, loc *local.Backend) (analyzer.Feat
 	if cfg.Privacy {
 		load = append(load, analyzer.FeatureFaces) // the faces to blur
 	}
-	if loc != nil {
+	if loc != nil && !cfg.LoadLater {
 		if err := loc.Load(load); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}

@@ -7,7 +7,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
@@ -15,8 +14,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -35,7 +32,6 @@ import (
 	"github.com/sightline/sightline/internal/meter"
 	"github.com/sightline/sightline/internal/pipeline"
 	"github.com/sightline/sightline/overlay"
-	"github.com/sightline/sightline/ui"
 	"github.com/sightline/sightline/video"
 )
 
@@ -164,7 +160,8 @@ var sections = []section{
 	{id: "decode", what: "decoding with go-astiav and GoCV", run: decoders},
 	{id: "pipeline", what: "YOLOX on ONNX Runtime alone, on OpenCV DNN, and the full pipeline stage by stage", run: pipelineSection},
 	{id: "4k", what: "`run` on a 4K H.264 file in a child process, its peak RSS", run: memory4K},
-	{id: "gui", what: "the app under Xvfb for 25 s", optional: true, run: guiDisplay},
+	{id: "gui", what: "the app under Xvfb on the source and at 1080p30, three runs of 40 s each", optional: true, run: guiDisplay},
+	{id: "startup", what: "one image from a cold start, as child processes", run: startup},
 	{id: "ages", what: "frame ages on a source paced at its native rate", run: ages},
 	{id: "models", what: "each local model's latency", run: modelLatencies},
 	{id: "ocr", what: "local OCR against @gutenye/ocr-node on the 50-image set (minutes)", optional: true, run: ocrVersusPeer},
@@ -201,24 +198,6 @@ func decoders(ctx context.Context, b *bench) error {
 	fa := b.rep.figure("decode go-astiav", "fps", av)
 	fc := b.rep.figure("decode GoCV", "fps", cv)
 	b.rep.ratio("decode go-astiav / GoCV", fa.Median/fc.Median, 0, "")
-	return nil
-}
-
-// guiDisplay runs the app under Xvfb with local detection on and reads
-// its display report.
-func guiDisplay(ctx context.Context, b *bench) error {
-	gui, err := guiReport(ctx, b.cfg.Source)
-	if err != nil {
-		return err
-	}
-	rep := b.rep
-	rep.figure("GUI source fps (Xvfb, local detection on)", "fps", []float64{gui.SourceFPS})
-	rep.figure("GUI displayed fps", "fps", []float64{gui.ShownFPS})
-	rep.figure("GUI displayed/source, median second", "ratio", []float64{gui.RatioP50})
-	rep.figure("GUI displayed/source, 5th-percentile second", "ratio", []float64{gui.RatioP5})
-	rep.figure("GUI UI-thread CPU", "%", []float64{gui.UIThreadCPU})
-	rep.figure("GUI launch to first frame on screen", "ms", []float64{gui.FirstFrameMS})
-	rep.ratio("GUI displayed / source fps", gui.Ratio, 0.95, "≥ 0.95")
 	return nil
 }
 
@@ -409,36 +388,6 @@ func frameAges(ctx context.Context, uri string, n int, analysed, shown *[]float6
 	err = p.Run(ctx)
 	bus.Close()
 	return err
-}
-
-// guiReport runs this binary's GUI on source under a private Xvfb and
-// reads the report it writes on exit.
-func guiReport(ctx context.Context, source string) (*ui.DisplayReport, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	dir, err := os.MkdirTemp("", "sightline-bench-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	path := filepath.Join(dir, "report.json")
-	cmd := exec.CommandContext(ctx, "xvfb-run", "-a", "-s", "-screen 0 1280x900x24",
-		exe, "gui", "--source", source, "--backend", "local", "--exit-after", "20s", "--report", path)
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+dir) // not the user's saved settings
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("%v: %s", err, lastLine(out))
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var r ui.DisplayReport
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, err
-	}
-	return &r, nil
 }
 
 func lastLine(b []byte) string {

@@ -158,10 +158,12 @@ func CompareOCR(ctx context.Context, cfg OCRPeerConfig, progress io.Writer) (*OC
 	return c, nil
 }
 
-// timeProcess runs args to completion and returns its wall clock, CPU time
-// and standard output; standard error is kept for the error message.
-func timeProcess(ctx context.Context, args []string) (wall, cpu time.Duration, stdout []byte, err error) {
+// timeProcess runs args to completion, with env added to the
+// environment, and returns its wall clock, CPU time and standard output;
+// standard error is kept for the error message.
+func timeProcess(ctx context.Context, args []string, env ...string) (wall, cpu time.Duration, stdout []byte, err error) {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	start := time.Now()
