@@ -83,9 +83,34 @@ const threshStep = 0.05
 func newControls(win fyne.Window, p *player, recent []string) *controls {
 	c := &controls{p: p, win: win, recent: recent, classChecks: map[string]*widget.Check{}, seen: map[string]bool{}, layerChecks: map[string]*widget.Check{}}
 
-	// Source picker: webcams found, the demo video and recent sources; any
-	// path or rtsp:// URL can be typed.
-	c.source = widget.NewSelectEntry(sourceOptions(recent))
+	sourceRow := c.newSourceRow()
+	c.newBackendChoice()
+	c.newThresholds()
+	perClass := c.newPerClass()
+	c.classes = container.NewGridWithColumns(2)
+	c.noClasses = widget.NewLabel("Classes appear here as they are detected.")
+	c.noClasses.Importance = widget.LowImportance
+	c.noClasses.Wrapping = fyne.TextWrapWord
+
+	layerBox, readNote := c.newLayers()
+	c.newRateLimit()
+	c.content = container.NewVScroll(container.NewVBox(
+		heading("Source"), sourceRow,
+		heading("Backend"), c.backend,
+		heading("Confidence"), container.NewBorder(nil, nil, c.threshText, nil, c.thresh), c.dimmed,
+		widget.NewLabel("Per class"), perClass,
+		heading("Classes shown"), c.noClasses, c.classes,
+		heading("Layers"), layerBox, readNote,
+		heading("Analyses"), container.NewBorder(nil, nil, widget.NewLabel("At most"), nil, c.rate),
+	))
+	return c
+}
+
+// newSourceRow is the source picker: webcams found, the demo video and
+// recent sources; any path or rtsp:// URL can be typed.
+func (c *controls) newSourceRow() fyne.CanvasObject {
+	p, win := c.p, c.win
+	c.source = widget.NewSelectEntry(sourceOptions(c.recent))
 	c.source.SetText(p.Source())
 	c.source.SetPlaceHolder("file, rtsp://…, webcam:0")
 	c.source.OnSubmitted = func(uri string) { c.play(uri) }
@@ -101,8 +126,12 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 			c.play(r.URI().Path())
 		}, win)
 	})
-	sourceRow := container.NewBorder(nil, nil, nil, container.NewHBox(open, play), c.source)
+	return container.NewBorder(nil, nil, nil, container.NewHBox(open, play), c.source)
+}
 
+// newBackendChoice is Local / Azure / Auto.
+func (c *controls) newBackendChoice() {
+	p := c.p
 	c.backend = widget.NewRadioGroup(nil, func(label string) {
 		for _, b := range backendChoices {
 			if b.label == label {
@@ -121,7 +150,11 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 			c.backend.SetSelected(b.label)
 		}
 	}
+}
 
+// newThresholds is the confidence slider and the faded boxes under it.
+func (c *controls) newThresholds() {
+	p := c.p
 	f := p.Filter()
 	c.threshText = widget.NewLabel(thresholdText(f.Threshold))
 	c.thresh = widget.NewSlider(analysisThreshold, 0.95)
@@ -136,8 +169,12 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 		p.SetFilter(func(f *overlay.Filter) { f.Dimmed = v })
 		c.unfocus()
 	})
+}
 
-	// Per-class threshold: pick a class seen so far, then its own slider.
+// newPerClass is a per-class threshold: pick a class seen so far, then
+// its own slider.
+func (c *controls) newPerClass() fyne.CanvasObject {
+	p := c.p
 	c.classText = widget.NewLabel("")
 	c.classSl = widget.NewSlider(analysisThreshold, 0.95)
 	c.classSl.Step = 0.01
@@ -170,11 +207,12 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 		c.classSel.OnChanged(name)
 	})
 	perClass := container.NewBorder(nil, nil, c.classSel, container.NewHBox(c.classText, reset), c.classSl)
-	c.classes = container.NewGridWithColumns(2)
-	c.noClasses = widget.NewLabel("Classes appear here as they are detected.")
-	c.noClasses.Importance = widget.LowImportance
-	c.noClasses.Wrapping = fyne.TextWrapWord
+	return perClass
+}
 
+// newLayers is a check a layer, and a note on reading text live.
+func (c *controls) newLayers() (fyne.CanvasObject, fyne.CanvasObject) {
+	p := c.p
 	layerBox := container.NewGridWithColumns(1)
 	for _, l := range layers() {
 		l := l
@@ -191,6 +229,12 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 	readNote.Wrapping = fyne.TextWrapWord
 	readNote.Importance = widget.LowImportance
 
+	return layerBox, readNote
+}
+
+// newRateLimit caps analyses a second.
+func (c *controls) newRateLimit() {
+	p := c.p
 	c.rate = widget.NewSelect([]string{"As fast as possible", "15 / s", "10 / s", "5 / s", "2 / s", "1 / s"}, func(s string) {
 		v, _ := strconv.ParseFloat(strings.Fields(s)[0], 64)
 		p.SetFPSLimit(v)
@@ -202,17 +246,6 @@ func newControls(win fyne.Window, p *player, recent []string) *controls {
 	} else {
 		c.rate.SetSelected(c.rate.Options[0])
 	}
-
-	c.content = container.NewVScroll(container.NewVBox(
-		heading("Source"), sourceRow,
-		heading("Backend"), c.backend,
-		heading("Confidence"), container.NewBorder(nil, nil, c.threshText, nil, c.thresh), c.dimmed,
-		widget.NewLabel("Per class"), perClass,
-		heading("Classes shown"), c.noClasses, c.classes,
-		heading("Layers"), layerBox, readNote,
-		heading("Analyses"), container.NewBorder(nil, nil, widget.NewLabel("At most"), nil, c.rate),
-	))
-	return c
 }
 
 func thresholdText(v float64) string { return fmt.Sprintf("≥ %.2f", v) }
