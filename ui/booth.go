@@ -67,7 +67,7 @@ func (h *cursorHider) arm(d time.Duration) {
 	go func() {
 		select {
 		case <-c:
-			fyne.Do(func() { h.expire(quit) })
+			onUI(func() { h.expire(quit) })
 		case <-quit:
 			stop()
 		}

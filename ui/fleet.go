@@ -60,10 +60,15 @@ func newFleetPage(s *shell) *fleetPage {
 	title.TextStyle = fyne.TextStyle{Bold: true}
 	header := container.NewBorder(nil, nil, container.NewHBox(back, title), nil, p.state)
 	p.content = container.NewBorder(header, nil, nil, nil, container.NewVScroll(container.NewVBox(p.empty, p.cards)))
+	return p
+}
+
+// start follows the broker and refreshes the page once a second from now
+// on; UI thread.
+func (p *fleetPage) start() {
 	p.configure()
 	p.wg.Add(1)
-	go p.tick(s.ctx)
-	return p
+	go p.tick(p.s.ctx)
 }
 
 // brokerConfig is the plant's broker (Settings › Connections), the one
@@ -133,7 +138,7 @@ func (p *fleetPage) close() {
 // messages come meanwhile.
 func (p *fleetPage) changed() {
 	if p.pending.CompareAndSwap(false, true) {
-		fyne.Do(func() {
+		onUI(func() {
 			p.pending.Store(false)
 			if p.s.onFleet {
 				p.refresh()

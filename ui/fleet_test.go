@@ -19,12 +19,17 @@ import (
 func awaitFleet(t *testing.T, p *fleetPage, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		p.refresh()
-		if cond() {
+		var ok bool
+		var state string
+		onUIWait(func() {
+			p.refresh()
+			ok, state = cond(), p.state.Text
+		})
+		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("waited 15 s for %s; the page says %q", what, p.state.Text)
+			t.Fatalf("waited 15 s for %s; the page says %q", what, state)
 		}
 	}
 }
@@ -45,18 +50,20 @@ func TestFleetPage(t *testing.T) {
 	b := mqtttest.Start(t, mqtttest.Options{Users: map[string]string{"viewer": "pw-1", "camera": "pw-2"}})
 	s, _ := testShell(t, []Camera{{Name: "a", Source: greyClip(t)}})
 	p := s.fleet
-	if p.refresh(); !strings.Contains(p.state.Text, "No broker") {
-		t.Errorf("without a broker the page says %q", p.state.Text)
-	}
-	s.st.MQTTURL = "broker:1883"
-	p.configure()
-	if !strings.Contains(p.state.Text, "is not a broker URL") {
-		t.Errorf("a bad URL: %q", p.state.Text)
-	}
-	s.st.MQTTUser = "viewer"
-	s.deps.keys.Set(keyMQTT, "pw-1")
-	s.st.MQTTURL = b.URL()
-	p.configure()
+	onUIWait(func() {
+		if p.refresh(); !strings.Contains(p.state.Text, "No broker") {
+			t.Errorf("without a broker the page says %q", p.state.Text)
+		}
+		s.st.MQTTURL = "broker:1883"
+		p.configure()
+		if !strings.Contains(p.state.Text, "is not a broker URL") {
+			t.Errorf("a bad URL: %q", p.state.Text)
+		}
+		s.st.MQTTUser = "viewer"
+		s.deps.keys.Set(keyMQTT, "pw-1")
+		s.st.MQTTURL = b.URL()
+		p.configure()
+	})
 	awaitFleet(t, p, "the connection", func() bool { return strings.HasPrefix(p.state.Text, "Following") })
 	time.Sleep(200 * time.Millisecond) // the subscription stands
 
@@ -81,9 +88,11 @@ func TestFleetPage(t *testing.T) {
 		return pc.chip.Text == "● ONLINE" && pc.counts.Text == "belt  in 12 · out 1" && strings.Contains(pc.alerts.Text, "⚠ jam: belt stopped") &&
 			pc.snap.Visible() && gc.chip.Text == "● ONLINE" && gc.source.Text == "source error: rtsp://gate: refused"
 	})
-	if pc := card(p, "press"); !strings.HasPrefix(pc.seen.Text, "last seen ") || !strings.Contains(p.state.Text, "2 cameras") {
-		t.Errorf("press seen %q, page %q", pc.seen.Text, p.state.Text)
-	}
+	onUIWait(func() {
+		if pc := card(p, "press"); !strings.HasPrefix(pc.seen.Text, "last seen ") || !strings.Contains(p.state.Text, "2 cameras") {
+			t.Errorf("press seen %q, page %q", pc.seen.Text, p.state.Text)
+		}
+	})
 	gate.Close(context.Background())
 	awaitFleet(t, p, "the gate offline", func() bool { return card(p, "gate").chip.Text == "✕ OFFLINE" })
 }

@@ -54,6 +54,10 @@ type shell struct {
 	quitting      bool
 	// plant is the outputs of every camera (Settings › Connections).
 	plant *plantOutputs
+	// playing: the cameras' pipelines run (begin). Until the UI loop runs,
+	// fyne.Do would run their frames on their own goroutines, racing the
+	// window being built.
+	playing bool
 
 	stopping sync.WaitGroup // cameras being stopped
 }
@@ -67,7 +71,9 @@ type camera struct {
 	wallBtn *widget.Button
 	// problem is why its configuration is incomplete (a bad scene file).
 	problem error
+	ctx     context.Context
 	cancel  context.CancelFunc
+	started bool
 }
 
 // newShell builds the window and starts the cameras; Run shows it.
@@ -139,7 +145,9 @@ func (s *shell) setRunning(specs []Camera) {
 	}
 	s.wall.setTiles(tiles)
 	s.route()
-	s.startPlant()
+	if s.playing {
+		s.startPlant()
+	}
 }
 
 // startCamera builds a camera's view and tile and plays it.
@@ -187,11 +195,32 @@ func (s *shell) startCamera(spec Camera) *camera {
 	c.w.bus.Attach(event.SinkFunc(func(e event.Event) {
 		if a, ok := e.(*event.Alert); ok {
 			at := s.clock.Now()
-			fyne.Do(func() { c.tile.alerted(a, at) })
+			onUI(func() { c.tile.alerted(a, at) })
 		}
 	}))
-	c.w.start(ctx)
+	c.ctx = ctx
+	if s.playing {
+		s.play(c)
+	}
 	return c
+}
+
+// begin plays the cameras, once the UI loop runs; UI thread.
+func (s *shell) begin() {
+	s.playing = true
+	for _, c := range s.cams {
+		s.play(c)
+	}
+	s.startPlant()
+	s.fleet.start()
+}
+
+// play starts c's pipeline and meters, once.
+func (s *shell) play(c *camera) {
+	if !c.started {
+		c.started = true
+		c.w.start(c.ctx)
+	}
 }
 
 // stopCamera ends a camera in the background; stop waits for it.
@@ -460,6 +489,6 @@ func (s *shell) quit() {
 			case <-ctx.Done():
 			}
 		}
-		onUI(s.app.Quit)
+		closeUI(s.app.Quit)
 	}()
 }

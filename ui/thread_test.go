@@ -41,8 +41,9 @@ func serialUI(t *testing.T) {
 		}()
 		f()
 	}
+	prevUI, prevWait := onUI, onUIWait
 	onUI, onUIWait = turn, turn
-	t.Cleanup(func() { onUI, onUIWait = fyne.Do, fyne.DoAndWait })
+	t.Cleanup(func() { onUI, onUIWait = prevUI, prevWait })
 }
 
 // goroutineID reads the calling goroutine's number from its stack's first

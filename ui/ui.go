@@ -85,6 +85,7 @@ func Run(ctx context.Context, cfg Config) error {
 	defer live.Close()
 	d.build = func(c backend.Config) (schedule.Options, error) { return backend.Schedule(c, live) }
 	sh := newShell(ctx, a, cfg, d)
+	a.Lifecycle().SetOnStarted(sh.begin)
 	sh.win.SetCloseIntercept(sh.quit)
 	// Quit when the caller cancels (Ctrl-C), but not after the window has
 	// closed by itself: the UI loop is gone then.
@@ -106,6 +107,7 @@ func Run(ctx context.Context, cfg Config) error {
 		go shellHook(sh)
 	}
 	sh.win.ShowAndRun()
+	uiClosed.Store(true) // whichever way the loop ended
 	close(closed)
 	cancel()
 	sh.stop()

@@ -206,54 +206,79 @@ func (r *recordedPointer) show(v bool) { r.visible = append(r.visible, v) }
 // In booth mode the pointer hides after boothIdle without movement, comes
 // back when the mouse moves, and stays when booth mode ends.
 func TestCursorHider(t *testing.T) {
-	test.NewTempApp(t)
+	newTestApp(t) // the timer's goroutine and the test take turns
 	clk := clock.NewFake(time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC))
 	var ptr recordedPointer
-	h := newCursorHider(test.NewWindow(nil).Content(), clk, ptr.show)
+	var h *cursorHider
+	onUIWait(func() { h = newCursorHider(test.NewWindow(nil).Content(), clk, ptr.show) })
 	settle := func() { time.Sleep(50 * time.Millisecond) } // the timer's goroutine
-	h.setOn(true)
+	check := func(f func()) { onUIWait(f) }
+	check(func() { h.setOn(true) })
 	clk.Advance(boothIdle - time.Second)
 	settle()
-	if h.hidden {
-		t.Fatal("hidden before boothIdle")
-	}
-	h.MouseMoved(nil) // still within the wait: it starts again
+	check(func() {
+		if h.hidden {
+			t.Fatal("hidden before boothIdle")
+		}
+		h.MouseMoved(nil) // still within the wait: it starts again
+	})
 	clk.Advance(time.Second)
 	settle()
-	if h.hidden {
-		t.Fatal("hidden although the mouse moved a second ago")
-	}
+	check(func() {
+		if h.hidden {
+			t.Fatal("hidden although the mouse moved a second ago")
+		}
+	})
 	clk.Advance(boothIdle)
 	settle()
-	if !h.hidden || !slices.Equal(ptr.visible, []bool{false}) {
-		t.Fatalf("after %v still: hidden %v, pointer %v", boothIdle, h.hidden, ptr.visible)
-	}
-	h.MouseMoved(nil)
-	if h.hidden || !slices.Equal(ptr.visible, []bool{false, true}) {
-		t.Fatalf("after a move: hidden %v, pointer %v", h.hidden, ptr.visible)
-	}
+	check(func() {
+		if !h.hidden || !slices.Equal(ptr.visible, []bool{false}) {
+			t.Fatalf("after %v still: hidden %v, pointer %v", boothIdle, h.hidden, ptr.visible)
+		}
+		h.MouseMoved(nil)
+		if h.hidden || !slices.Equal(ptr.visible, []bool{false, true}) {
+			t.Fatalf("after a move: hidden %v, pointer %v", h.hidden, ptr.visible)
+		}
+	})
 	clk.Advance(boothIdle)
 	settle()
-	h.setOn(false)
-	if h.hidden || !slices.Equal(ptr.visible, []bool{false, true, false, true}) {
-		t.Fatalf("after booth mode: hidden %v, pointer %v", h.hidden, ptr.visible)
-	}
-	h.MouseMoved(nil)
+	check(func() {
+		h.setOn(false)
+		if h.hidden || !slices.Equal(ptr.visible, []bool{false, true, false, true}) {
+			t.Fatalf("after booth mode: hidden %v, pointer %v", h.hidden, ptr.visible)
+		}
+		h.MouseMoved(nil)
+	})
 	clk.Advance(2 * boothIdle)
 	settle()
-	if len(ptr.visible) != 4 {
-		t.Errorf("the pointer changed outside booth mode: %v", ptr.visible)
-	}
+	check(func() {
+		if len(ptr.visible) != 4 {
+			t.Errorf("the pointer changed outside booth mode: %v", ptr.visible)
+		}
+	})
 }
 
 // testShell plays cams in a shell on the test driver, with fixed analyses.
 func testShell(t *testing.T, cams []Camera) (*shell, fyne.App) {
 	t.Helper()
-	a := test.NewTempApp(t)
+	a := newTestApp(t) // the cameras' UI work and the test's take turns
 	ctx, cancel := context.WithCancel(context.Background())
-	s := newShell(ctx, a, Config{Cameras: cams, Mode: schedule.ModeLocal, Threshold: 0.5},
-		windowDeps{keys: newKeyStore(failingRing{}, noEnv), build: fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil)})
-	t.Cleanup(func() { cancel(); s.stop() })
+	var s *shell
+	onUIWait(func() {
+		s = newShell(ctx, a, Config{Cameras: cams, Mode: schedule.ModeLocal, Threshold: 0.5},
+			windowDeps{keys: newKeyStore(failingRing{}, noEnv), build: fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil)})
+		s.begin() // as the app's loop does once it runs
+	})
+	t.Cleanup(func() {
+		cancel()
+		onUIWait(func() {
+			for _, c := range s.cams {
+				s.stopCamera(c)
+			}
+			s.cams = nil
+		})
+		s.stop() // waits for them
+	})
 	return s, a
 }
 
@@ -264,59 +289,63 @@ func key(s *shell, name fyne.KeyName) { s.win.Canvas().OnTypedKey()(&fyne.KeyEve
 func TestShellNavigates(t *testing.T) {
 	clip := greyClip(t)
 	s, _ := testShell(t, []Camera{{Name: "a", Source: clip}, {Name: "b", Source: clip}, {Name: "c", Source: "rtsp://127.0.0.1:9/x"}})
-	if len(s.wall.tiles) != 3 || s.win.Content() != s.wall.content || s.wall.grid.Layout == nil {
-		t.Fatalf("%d tiles, wall shown %v", len(s.wall.tiles), s.win.Content() == s.wall.content)
-	}
-	test.Tap(s.cams[1].tile)
-	if s.focused != s.cams[1] || s.win.Content() != s.cams[1].w.content || s.cams[1].wallBtn.Hidden {
-		t.Fatalf("after tapping b: focused %v", s.focused)
-	}
-	if s.cams[1].w.p.display.fit.Load() != nil || s.cams[0].w.p.display.fit.Load().X != 0 {
-		t.Errorf("frames: the focused camera's %v, the others' %v", s.cams[1].w.p.display.fit.Load(), s.cams[0].w.p.display.fit.Load())
-	}
-	key(s, fyne.KeyEscape)
-	if s.focused != nil || s.win.Content() != s.wall.content || s.cams[0].w.p.display.fit.Load().X == 0 {
-		t.Fatal("Esc did not come back to the wall, with its tiles fed")
-	}
-	test.TypeOnCanvas(s.win.Canvas(), "b")
-	if !s.booth || !s.win.FullScreen() || s.wall.toolbar.Visible() || !s.wall.tiles[0].booth || !s.wall.hider.on {
-		t.Fatalf("B: booth %v, full screen %v", s.booth, s.win.FullScreen())
-	}
-	test.Tap(s.cams[0].tile) // visitors touch the screen
-	if s.focused != nil {
-		t.Error("a tap in booth mode left it")
-	}
-	key(s, fyne.KeyEscape)
-	if s.booth || s.win.FullScreen() || !s.wall.toolbar.Visible() || s.wall.tiles[0].booth || s.wall.hider.on {
-		t.Error("Esc did not leave booth mode")
-	}
-	s.showFleet()
-	key(s, fyne.KeyEscape)
-	if s.win.Content() != s.wall.content {
-		t.Error("Esc on the Fleet page did not come back")
-	}
+	onUIWait(func() {
+		if len(s.wall.tiles) != 3 || s.win.Content() != s.wall.content || s.wall.grid.Layout == nil {
+			t.Fatalf("%d tiles, wall shown %v", len(s.wall.tiles), s.win.Content() == s.wall.content)
+		}
+		test.Tap(s.cams[1].tile)
+		if s.focused != s.cams[1] || s.win.Content() != s.cams[1].w.content || s.cams[1].wallBtn.Hidden {
+			t.Fatalf("after tapping b: focused %v", s.focused)
+		}
+		if s.cams[1].w.p.display.fit.Load() != nil || s.cams[0].w.p.display.fit.Load().X != 0 {
+			t.Errorf("frames: the focused camera's %v, the others' %v", s.cams[1].w.p.display.fit.Load(), s.cams[0].w.p.display.fit.Load())
+		}
+		key(s, fyne.KeyEscape)
+		if s.focused != nil || s.win.Content() != s.wall.content || s.cams[0].w.p.display.fit.Load().X == 0 {
+			t.Fatal("Esc did not come back to the wall, with its tiles fed")
+		}
+		test.TypeOnCanvas(s.win.Canvas(), "b")
+		if !s.booth || !s.win.FullScreen() || s.wall.toolbar.Visible() || !s.wall.tiles[0].booth || !s.wall.hider.on {
+			t.Fatalf("B: booth %v, full screen %v", s.booth, s.win.FullScreen())
+		}
+		test.Tap(s.cams[0].tile) // visitors touch the screen
+		if s.focused != nil {
+			t.Error("a tap in booth mode left it")
+		}
+		key(s, fyne.KeyEscape)
+		if s.booth || s.win.FullScreen() || !s.wall.toolbar.Visible() || s.wall.tiles[0].booth || s.wall.hider.on {
+			t.Error("Esc did not leave booth mode")
+		}
+		s.showFleet()
+		key(s, fyne.KeyEscape)
+		if s.win.Content() != s.wall.content {
+			t.Error("Esc on the Fleet page did not come back")
+		}
+	})
 }
 
 // One camera is the app as it always was: its own view, no wall button;
 // booth mode shows its tile and comes back to it.
 func TestShellOneCamera(t *testing.T) {
 	s, _ := testShell(t, []Camera{{Name: "a", Source: greyClip(t)}})
-	c := s.cams[0]
-	if s.focused != c || s.win.Content() != c.w.content || !c.wallBtn.Hidden {
-		t.Fatal("one camera does not open on its view")
-	}
-	key(s, fyne.KeyEscape)
-	if s.focused != c {
-		t.Error("Esc left the only camera's view")
-	}
-	test.TypeOnCanvas(s.win.Canvas(), "b")
-	if !s.booth || s.win.Content() != s.wall.content {
-		t.Fatal("B did not start booth mode")
-	}
-	key(s, fyne.KeyEscape)
-	if s.booth || s.focused != c {
-		t.Error("leaving booth mode did not come back to the camera")
-	}
+	onUIWait(func() {
+		c := s.cams[0]
+		if s.focused != c || s.win.Content() != c.w.content || !c.wallBtn.Hidden {
+			t.Fatal("one camera does not open on its view")
+		}
+		key(s, fyne.KeyEscape)
+		if s.focused != c {
+			t.Error("Esc left the only camera's view")
+		}
+		test.TypeOnCanvas(s.win.Canvas(), "b")
+		if !s.booth || s.win.Content() != s.wall.content {
+			t.Fatal("B did not start booth mode")
+		}
+		key(s, fyne.KeyEscape)
+		if s.booth || s.focused != c {
+			t.Error("leaving booth mode did not come back to the camera")
+		}
+	})
 }
 
 // A new camera list is saved and played: cameras that did not change go
@@ -324,25 +353,27 @@ func TestShellOneCamera(t *testing.T) {
 func TestShellSetCameras(t *testing.T) {
 	clip := greyClip(t)
 	s, a := testShell(t, []Camera{{Name: "a", Source: clip}, {Name: "b", Source: clip}})
-	kept := s.cams[0]
-	if err := s.setCameras([]Camera{{Name: "a", Source: clip}, {Name: "c", Source: clip, Backend: "local"}, {Name: "d", Source: clip}}); err != nil {
-		t.Fatal(err)
-	}
-	if len(s.cams) != 3 || s.cams[0] != kept || s.cams[1].spec.Name != "c" || len(s.wall.tiles) != 3 {
-		t.Fatalf("cameras %v", s.cams)
-	}
-	if got := loadSettings(a.Preferences()).Cameras; len(got) != 3 || got[1].Backend != "local" {
-		t.Errorf("saved %+v", got)
-	}
-	if err := s.setCameras([]Camera{{Name: "a", Source: clip}, {Name: "a", Source: clip}}); err == nil || len(s.cams) != 3 {
-		t.Errorf("two cameras called a: %v, %d playing", err, len(s.cams))
-	}
-	if err := s.setCameras([]Camera{{Name: "d", Source: clip}}); err != nil {
-		t.Fatal(err)
-	}
-	if len(s.cams) != 1 || s.focused != s.cams[0] {
-		t.Errorf("down to one camera: %d playing, focused %v", len(s.cams), s.focused)
-	}
+	onUIWait(func() {
+		kept := s.cams[0]
+		if err := s.setCameras([]Camera{{Name: "a", Source: clip}, {Name: "c", Source: clip, Backend: "local"}, {Name: "d", Source: clip}}); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.cams) != 3 || s.cams[0] != kept || s.cams[1].spec.Name != "c" || len(s.wall.tiles) != 3 {
+			t.Fatalf("cameras %v", s.cams)
+		}
+		if got := loadSettings(a.Preferences()).Cameras; len(got) != 3 || got[1].Backend != "local" {
+			t.Errorf("saved %+v", got)
+		}
+		if err := s.setCameras([]Camera{{Name: "a", Source: clip}, {Name: "a", Source: clip}}); err == nil || len(s.cams) != 3 {
+			t.Errorf("two cameras called a: %v, %d playing", err, len(s.cams))
+		}
+		if err := s.setCameras([]Camera{{Name: "d", Source: clip}}); err != nil {
+			t.Fatal(err)
+		}
+		if len(s.cams) != 1 || s.focused != s.cams[0] {
+			t.Errorf("down to one camera: %d playing, focused %v", len(s.cams), s.focused)
+		}
+	})
 }
 
 // Each camera's events carry its name; settings saved in one camera's
@@ -350,10 +381,12 @@ func TestShellSetCameras(t *testing.T) {
 func TestShellSharesSettings(t *testing.T) {
 	clip := greyClip(t)
 	s, a := testShell(t, []Camera{{Name: "a", Source: clip}, {Name: "b", Source: clip}})
-	s.saved = true
-	s.st.Cameras = []Camera{{Name: "a", Source: clip}, {Name: "b", Source: clip}}
 	got := make(chan string, 16)
-	s.cams[1].w.bus.Attach(event.SinkFunc(func(e event.Event) { got <- e.Head().Camera }))
+	onUIWait(func() {
+		s.saved = true
+		s.st.Cameras = []Camera{{Name: "a", Source: clip}, {Name: "b", Source: clip}}
+		s.cams[1].w.bus.Attach(event.SinkFunc(func(e event.Event) { got <- e.Head().Camera }))
+	})
 	select {
 	case name := <-got:
 		if name != "b" {
@@ -362,17 +395,19 @@ func TestShellSharesSettings(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Error("no event from b")
 	}
-	a0, b0 := s.cams[0].w, s.cams[1].w
-	st := *a0.st
-	st.SnapshotDir, st.MQTTURL = t.TempDir(), "mqtt://127.0.0.1:1"
-	a0.applySettings(st)
-	if b0.st.SnapshotDir != st.SnapshotDir || b0.settings.snaps.Text != st.SnapshotDir || b0.settings.connections.broker.Text != st.MQTTURL {
-		t.Errorf("b's settings: %q, form %q", b0.st.SnapshotDir, b0.settings.snaps.Text)
-	}
-	b0.controls.play(clip + "?again")
-	if s.cams[1].spec.Source != clip+"?again" || loadSettings(a.Preferences()).Cameras[1].Source != clip+"?again" {
-		t.Errorf("b's source: %q", s.cams[1].spec.Source)
-	}
+	onUIWait(func() {
+		a0, b0 := s.cams[0].w, s.cams[1].w
+		st := *a0.st
+		st.SnapshotDir, st.MQTTURL = t.TempDir(), "mqtt://127.0.0.1:1"
+		a0.applySettings(st)
+		if b0.st.SnapshotDir != st.SnapshotDir || b0.settings.snaps.Text != st.SnapshotDir || b0.settings.connections.broker.Text != st.MQTTURL {
+			t.Errorf("b's settings: %q, form %q", b0.st.SnapshotDir, b0.settings.snaps.Text)
+		}
+		b0.controls.play(clip + "?again")
+		if s.cams[1].spec.Source != clip+"?again" || loadSettings(a.Preferences()).Cameras[1].Source != clip+"?again" {
+			t.Errorf("b's source: %q", s.cams[1].spec.Source)
+		}
+	})
 }
 
 // The wall, a camera's view with its Cameras tab, the Fleet page and booth
@@ -380,25 +415,27 @@ func TestShellSharesSettings(t *testing.T) {
 func TestShellFits800x600(t *testing.T) {
 	clip := greyClip(t)
 	s, _ := testShell(t, []Camera{{Name: "a", Source: clip}, {Name: "b", Source: clip}, {Name: "c", Source: clip}})
-	limit := fyne.NewSize(800, 600)
-	fits := func(what string) {
-		if m := s.win.Content().MinSize(); m.Width > limit.Width || m.Height > limit.Height {
-			t.Errorf("%s needs at least %v, more than %v", what, m, limit)
+	onUIWait(func() {
+		limit := fyne.NewSize(800, 600)
+		fits := func(what string) {
+			if m := s.win.Content().MinSize(); m.Width > limit.Width || m.Height > limit.Height {
+				t.Errorf("%s needs at least %v, more than %v", what, m, limit)
+			}
 		}
-	}
-	fits("the wall")
-	s.focus(s.cams[0])
-	// The panels as they are once the meters have read (the Stats panel's
-	// totals used to widen the window).
-	s.cams[0].w.stats.update(meters{}, schedule.Stats{FramesOffered: 123456, FramesAnalyzed: 123456})
-	for i, item := range s.cams[0].w.tabs.Items {
-		s.cams[0].w.tabs.SelectIndex(i)
-		fits("a camera's " + item.Text + " panel")
-	}
-	s.showFleet()
-	fits("the Fleet page")
-	s.setBooth(true)
-	fits("booth mode")
+		fits("the wall")
+		s.focus(s.cams[0])
+		// The panels as they are once the meters have read (the Stats panel's
+		// totals used to widen the window).
+		s.cams[0].w.stats.update(meters{}, schedule.Stats{FramesOffered: 123456, FramesAnalyzed: 123456})
+		for i, item := range s.cams[0].w.tabs.Items {
+			s.cams[0].w.tabs.SelectIndex(i)
+			fits("a camera's " + item.Text + " panel")
+		}
+		s.showFleet()
+		fits("the Fleet page")
+		s.setBooth(true)
+		fits("booth mode")
+	})
 }
 
 // The Cameras tab lists the cameras in use, the command line's included;
@@ -406,17 +443,19 @@ func TestShellFits800x600(t *testing.T) {
 func TestCamerasPanel(t *testing.T) {
 	clip := greyClip(t)
 	s, a := testShell(t, []Camera{{Name: "a", Source: clip}, {Name: "b", Source: clip, Backend: "local"}})
-	p := s.cams[0].panel
-	if len(p.rows.Objects) != 2 || p.wall.Disabled() {
-		t.Fatalf("%d rows, wall button disabled %v", len(p.rows.Objects), p.wall.Disabled())
-	}
-	row := p.rows.Objects[1].(*fyne.Container)
-	buttons := row.Objects[2].(*fyne.Container) // the Border's trailing: edit, remove
-	test.Tap(buttons.Objects[1].(*widget.Button))
-	if got := loadSettings(a.Preferences()).Cameras; len(got) != 1 || got[0].Name != "a" || len(s.cams) != 1 {
-		t.Errorf("after removing b: saved %+v, %d playing", got, len(s.cams))
-	}
-	if p := s.cams[0].panel; len(p.rows.Objects) != 1 || !p.wall.Disabled() {
-		t.Errorf("one camera left: %d rows, wall button disabled %v", len(p.rows.Objects), p.wall.Disabled())
-	}
+	onUIWait(func() {
+		p := s.cams[0].panel
+		if len(p.rows.Objects) != 2 || p.wall.Disabled() {
+			t.Fatalf("%d rows, wall button disabled %v", len(p.rows.Objects), p.wall.Disabled())
+		}
+		row := p.rows.Objects[1].(*fyne.Container)
+		buttons := row.Objects[2].(*fyne.Container) // the Border's trailing: edit, remove
+		test.Tap(buttons.Objects[1].(*widget.Button))
+		if got := loadSettings(a.Preferences()).Cameras; len(got) != 1 || got[0].Name != "a" || len(s.cams) != 1 {
+			t.Errorf("after removing b: saved %+v, %d playing", got, len(s.cams))
+		}
+		if p := s.cams[0].panel; len(p.rows.Objects) != 1 || !p.wall.Disabled() {
+			t.Errorf("one camera left: %d rows, wall button disabled %v", len(p.rows.Objects), p.wall.Disabled())
+		}
+	})
 }

@@ -151,7 +151,7 @@ func (w *mainWindow) newPanels(ctx context.Context, d windowDeps) {
 	w.live = newLiveView()
 	w.hud = newHUD()
 	w.banner = newBanner()
-	w.p.display.schedule = fyne.Do
+	w.p.display.schedule = func(f func()) { onUI(f) }
 	w.live.follow(w.p.display)
 	w.bus.Attach(event.SinkFunc(w.onEvent))
 
