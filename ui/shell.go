@@ -228,6 +228,11 @@ func (s *shell) stopCamera(c *camera) {
 	if s.focused == c {
 		s.focused = nil
 	}
+	s.end(c)
+}
+
+// end cancels c and stops it in the background; stopping waits for it.
+func (s *shell) end(c *camera) {
 	c.cancel()
 	s.stopping.Add(1)
 	go func() {
@@ -237,10 +242,12 @@ func (s *shell) stopCamera(c *camera) {
 }
 
 // stop waits for every camera to end and closes the fleet's connection;
-// the context has ended.
+// the context has ended. It changes nothing the cameras read until they
+// have ended: once Fyne's loop has stopped, their last UI work runs on
+// their own goroutines.
 func (s *shell) stop() {
 	for _, c := range s.cams {
-		s.stopCamera(c)
+		s.end(c)
 	}
 	s.stopping.Wait()
 	s.plant.stop()

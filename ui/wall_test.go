@@ -269,16 +269,7 @@ func testShell(t *testing.T, cams []Camera) (*shell, fyne.App) {
 			windowDeps{keys: newKeyStore(failingRing{}, noEnv), build: fixedBuild(&fixedAnalyzer{name: "local", a: sceneAnalysis}, nil)})
 		s.begin() // as the app's loop does once it runs
 	})
-	t.Cleanup(func() {
-		cancel()
-		onUIWait(func() {
-			for _, c := range s.cams {
-				s.stopCamera(c)
-			}
-			s.cams = nil
-		})
-		s.stop() // waits for them
-	})
+	t.Cleanup(func() { cancel(); s.stop() })
 	return s, a
 }
 
