@@ -39,10 +39,11 @@ type connections struct {
 	brokerNote, metricsNote, otlpNot *widget.Label
 }
 
+// The dots speak the HUD's colours.
 var (
-	dotOff  = color.NRGBA{0x8b, 0x95, 0xa5, 0xff}
-	dotGood = color.NRGBA{0x00, 0xe6, 0x76, 0xff}
-	dotBad  = color.NRGBA{0xff, 0x52, 0x52, 0xff}
+	dotOff  = hudDim
+	dotGood = hudGood
+	dotBad  = hudError
 )
 
 func newConnections(s settings) *connections {

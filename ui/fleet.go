@@ -150,16 +150,7 @@ func (p *fleetPage) changed() {
 // tick refreshes the page once a second while it is shown, for the ages.
 func (p *fleetPage) tick(ctx context.Context) {
 	defer p.wg.Done()
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			p.changed()
-		}
-	}
+	everySecond(ctx, p.changed)
 }
 
 func (p *fleetPage) say(msg string, imp widget.Importance) {

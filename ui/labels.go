@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -183,19 +182,12 @@ func (l *labelsPanel) onEvent(e event.Event) {
 
 // watch shows the capture's counters once a second.
 func (l *labelsPanel) watch(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	everySecond(ctx, func() {
 		l.mu.Lock()
 		c := l.capture
 		l.mu.Unlock()
 		if c == nil {
-			continue
+			return
 		}
 		st := c.Stats()
 		onUI(func() {
@@ -206,7 +198,7 @@ func (l *labelsPanel) watch(ctx context.Context) {
 				l.captureState.SetText(captureText(c.Dir(), st))
 			}
 		})
-	}
+	})
 }
 
 // captureText says what a capture has saved and left out.

@@ -204,51 +204,57 @@ func uniqueName(base string, taken []string) string {
 }
 
 func lineNames(c scene.Config) []string {
-	out := make([]string, len(c.Lines))
-	for i, l := range c.Lines {
-		out[i] = l.Name
-	}
-	return out
+	return namesOf(c.Lines, func(l scene.Line) string { return l.Name })
 }
 
 func zoneNames(c scene.Config) []string {
-	out := make([]string, len(c.Zones))
-	for i, z := range c.Zones {
-		out[i] = z.Name
+	return namesOf(c.Zones, func(z scene.Zone) string { return z.Name })
+}
+
+func inspectionNames(c scene.Config) []string {
+	return namesOf(c.Inspections, func(in scene.Inspection) string { return in.Name })
+}
+
+// listRows fills box with a row a item, each with a label for its figures
+// (kept in stats, in order), or says empty when there are none.
+func listRows(box *fyne.Container, stats *[]*widget.Label, n int, empty string, row func(i int, st *widget.Label) fyne.CanvasObject) {
+	box.RemoveAll()
+	*stats = (*stats)[:0]
+	for i := range n {
+		st := widget.NewLabel("")
+		*stats = append(*stats, st)
+		box.Add(row(i, st))
+	}
+	if n == 0 {
+		box.Add(lowLabel(empty))
+	}
+}
+
+// namesOf are the names of a scene's lines, zones or points, in order.
+func namesOf[T any](items []T, name func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = name(it)
 	}
 	return out
 }
 
 // rebuild lists the lines, zones and rules anew; UI thread.
 func (s *scenePanel) rebuild() {
-	s.lines.RemoveAll()
-	s.lineStats = s.lineStats[:0]
-	for i := range s.cfg.Lines {
-		st := widget.NewLabel("")
-		s.lineStats = append(s.lineStats, st)
+	listRows(s.lines, &s.lineStats, len(s.cfg.Lines), "No counting line: add one with + Line.", func(i int, st *widget.Label) fyne.CanvasObject {
 		l := s.cfg.Lines[i]
-		s.lines.Add(s.itemRow(l.Name, strings.Join(l.Classes, ", "), st,
+		return s.itemRow(l.Name, strings.Join(l.Classes, ", "), st,
 			func(c *scene.Config) *string { return &c.Lines[i].Name },
 			func(c *scene.Config, cl []string) { c.Lines[i].Classes = cl },
-			func(c *scene.Config) { renameTarget(c, l.Name, ""); c.Lines = slices.Delete(c.Lines, i, i+1) }))
-	}
-	if len(s.cfg.Lines) == 0 {
-		s.lines.Add(lowLabel("No counting line: add one with + Line."))
-	}
-	s.zones.RemoveAll()
-	s.zoneStats = s.zoneStats[:0]
-	for i := range s.cfg.Zones {
-		st := widget.NewLabel("")
-		s.zoneStats = append(s.zoneStats, st)
+			func(c *scene.Config) { renameTarget(c, l.Name, ""); c.Lines = slices.Delete(c.Lines, i, i+1) })
+	})
+	listRows(s.zones, &s.zoneStats, len(s.cfg.Zones), "No zone: add one with + Zone.", func(i int, st *widget.Label) fyne.CanvasObject {
 		z := s.cfg.Zones[i]
-		s.zones.Add(s.itemRow(z.Name, strings.Join(z.Classes, ", "), st,
+		return s.itemRow(z.Name, strings.Join(z.Classes, ", "), st,
 			func(c *scene.Config) *string { return &c.Zones[i].Name },
 			func(c *scene.Config, cl []string) { c.Zones[i].Classes = cl },
-			func(c *scene.Config) { renameTarget(c, z.Name, ""); c.Zones = slices.Delete(c.Zones, i, i+1) }))
-	}
-	if len(s.cfg.Zones) == 0 {
-		s.zones.Add(lowLabel("No zone: add one with + Zone."))
-	}
+			func(c *scene.Config) { renameTarget(c, z.Name, ""); c.Zones = slices.Delete(c.Zones, i, i+1) })
+	})
 	s.inspectionRows()
 	if len(s.cfg.Lines) == 0 {
 		s.chart.content.Hide()

@@ -79,14 +79,6 @@ func exportLabels(dir string) []string {
 	return slices.DeleteFunc(strings.Fields(string(b)), func(s string) bool { return s == "" })
 }
 
-func inspectionNames(c scene.Config) []string {
-	out := make([]string, len(c.Inspections))
-	for i, in := range c.Inspections {
-		out[i] = in.Name
-	}
-	return out
-}
-
 // inspectionRows lists the inspection points: their name, what they run,
 // their state, counts, rate and yield.
 func (s *scenePanel) inspectionRows() {

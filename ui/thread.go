@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 
@@ -38,4 +39,18 @@ const uiDrainTime = 250 * time.Millisecond
 func closeUI(quit func()) {
 	uiClosed.Store(true)
 	time.AfterFunc(uiDrainTime, func() { fyne.Do(quit) })
+}
+
+// everySecond calls f once a second until ctx ends.
+func everySecond(ctx context.Context, f func()) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }

@@ -580,15 +580,8 @@ func (w *mainWindow) start(ctx context.Context) {
 // sampleLoop reads the meters once a second and updates the HUD, the
 // stats, the scene and the class list.
 func (w *mainWindow) sampleLoop(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
 	prev := w.sample()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	everySecond(ctx, func() {
 		cur := w.sample()
 		outs := w.plant.outs.Load().Status()
 		m := rates(prev, cur)
@@ -608,7 +601,7 @@ func (w *mainWindow) sampleLoop(ctx context.Context) {
 				w.onSample(m, cur)
 			}
 		})
-	}
+	})
 }
 
 func (w *mainWindow) sample() sample {

@@ -173,10 +173,7 @@ func (e *PacketEncoder) open(w, h int) error {
 	e.enc, e.w, e.h = enc, w, h
 	e.frame, e.pkt = astiav.AllocFrame(), astiav.AllocPacket()
 	track(2)
-	e.frame.SetWidth(w)
-	e.frame.SetHeight(h)
-	e.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := e.frame.AllocBuffer(0); err != nil {
+	if err := allocYUV(e.frame, w, h); err != nil {
 		return err
 	}
 	params := astiav.AllocCodecParameters()
@@ -309,4 +306,12 @@ func (c *encodingConn) read() (gocv.Mat, time.Duration, error) {
 func (c *encodingConn) close() {
 	c.conn.close()
 	c.enc.Close()
+}
+
+// allocYUV gives f a w×h YUV 4:2:0 picture, what the H.264 encoders take.
+func allocYUV(f *astiav.Frame, w, h int) error {
+	f.SetWidth(w)
+	f.SetHeight(h)
+	f.SetPixelFormat(astiav.PixelFormatYuv420P)
+	return f.AllocBuffer(0)
 }

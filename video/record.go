@@ -96,10 +96,7 @@ func newRecorder(path string, width, height int, fps float64, create func(string
 	}
 	r.frame, r.pkt = astiav.AllocFrame(), astiav.AllocPacket()
 	track(2)
-	r.frame.SetWidth(width)
-	r.frame.SetHeight(height)
-	r.frame.SetPixelFormat(astiav.PixelFormatYuv420P)
-	if err := r.frame.AllocBuffer(0); err != nil {
+	if err := allocYUV(r.frame, width, height); err != nil {
 		return nil, fmt.Errorf("recording %s: %w", path, err)
 	}
 	return r, nil
